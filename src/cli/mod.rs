@@ -1,0 +1,39 @@
+//! The command line: one module per command, each with a clap `Args` struct and a `run`.
+//!
+//! Conventions (DESIGN.md): printing commands take `--format text|json`, writing commands
+//! take `--out`, errors are one line on stderr, progress bars appear only on a terminal.
+//! Shared plumbing for those conventions lives in [`output`]; commands never re-implement it.
+
+pub mod output;
+
+use clap::{Parser, Subcommand};
+
+/// Explain the decisions of medical-imaging CNNs (ONNX) with heatmaps, concepts, surrogate
+/// trees, association rules and Bayesian networks.
+#[derive(Debug, Parser)]
+#[command(name = "explainme", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand. Add a variant and a line in [`run`] per new command module.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {}
+}
+
+/// Renders an error chain as the single stderr line the CLI conventions promise.
+pub fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for (i, cause) in error.chain().enumerate() {
+        if i > 0 {
+            line.push_str(": ");
+        }
+        line.push_str(&cause.to_string().replace('\n', " "));
+    }
+    line
+}

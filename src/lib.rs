@@ -1,0 +1,6 @@
+//! The root package of explainme: the gRPC transport and the command-line glue.
+//!
+//! Domain logic lives in the `crates/explainme-*` library crates; this package only parses
+//! command lines, maps protocol messages to domain types and wires the crates together.
+
+pub mod cli;
