@@ -1,0 +1,156 @@
+//! Content-addressed blob files: ONNX models and case images, stored once per content.
+//!
+//! A blob lives at `blobs/ab/abcdef…` where `abcdef…` is the SHA-256 of its bytes in lowercase
+//! hex. Writes go to a temporary file in the same directory and are renamed into place, so a
+//! crash never leaves a half-written blob under its final name; reads re-hash the content so a
+//! damaged file is reported instead of being fed to ONNX Runtime. This module knows nothing of
+//! what the bytes mean.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+/// Distinguishes temporary files of concurrent writers within one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The SHA-256 of `bytes`, lowercase hex: the name a blob is stored under.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// A directory of content-addressed files.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating if needed) the blob directory `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<BlobStore> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(|source| Error::Io {
+            path: root.clone(),
+            source,
+        })?;
+        Ok(BlobStore { root })
+    }
+
+    /// Stores `bytes` unless a blob with the same content exists; returns its SHA-256 hex.
+    pub fn put(&self, bytes: &[u8]) -> Result<String> {
+        let sha = sha256_hex(bytes);
+        let path = self.path_of(&sha)?;
+        if path.is_file() {
+            return Ok(sha);
+        }
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        let io = |source, path: &Path| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(&dir).map_err(|e| io(e, &dir))?;
+        let temp = dir.join(format!(
+            ".tmp-{sha}-{}-{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = (|| {
+            let mut file = fs::File::create(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        })();
+        if let Err(source) = written.and_then(|()| fs::rename(&temp, &path)) {
+            // Best effort: the temporary name is never read, so a leftover only wastes space.
+            let _ = fs::remove_file(&temp);
+            return Err(io(source, &path));
+        }
+        Ok(sha)
+    }
+
+    /// Reads a blob back, checking that its content still hashes to `sha`.
+    pub fn get(&self, sha: &str) -> Result<Vec<u8>> {
+        let path = self.path_of(sha)?;
+        let bytes = fs::read(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let actual = sha256_hex(&bytes);
+        if actual != sha {
+            return Err(Error::CorruptBlob {
+                path,
+                expected: sha.to_owned(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Deletes a blob; a blob that is already gone is not an error.
+    pub fn remove(&self, sha: &str) -> Result<()> {
+        let path = self.path_of(sha)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
+
+    /// `root/ab/abcdef…`; rejects anything that is not a SHA-256 hex digest so a name can
+    /// never escape the blob directory.
+    fn path_of(&self, sha: &str) -> Result<PathBuf> {
+        let valid = sha.len() == 64
+            && sha
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !valid {
+            return Err(Error::BadDigest(sha.to_owned()));
+        }
+        Ok(self.root.join(&sha[..2]).join(sha))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_roundtrip_is_content_addressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let sha = blobs.put(b"abc").unwrap();
+        // SHA-256("abc") from FIPS 180-2, appendix B.1.
+        assert_eq!(
+            sha,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(dir.path().join("ba").join(&sha).is_file());
+        assert_eq!(blobs.put(b"abc").unwrap(), sha);
+        assert_eq!(blobs.get(&sha).unwrap(), b"abc");
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("ba"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files remain: {leftovers:?}");
+    }
+
+    #[test]
+    fn damaged_blob_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let sha = blobs.put(b"model bytes").unwrap();
+        fs::write(dir.path().join(&sha[..2]).join(&sha), b"tampered").unwrap();
+        assert!(matches!(blobs.get(&sha), Err(Error::CorruptBlob { .. })));
+    }
+
+    #[test]
+    fn names_that_are_not_digests_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        assert!(matches!(blobs.get("../../etc/passwd"), Err(Error::BadDigest(_))));
+        assert!(matches!(blobs.remove(&"A".repeat(64)), Err(Error::BadDigest(_))));
+    }
+}
