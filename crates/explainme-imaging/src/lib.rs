@@ -1,0 +1,48 @@
+//! CT images and masks for explainme: decoding, encoding and the few pixel operations a
+//! CNN explanation pipeline needs, in 2D and 3D.
+//!
+//! Cohorts arrive as files (`.npy`, 16-bit PNG, NIfTI, DICOM) and models want fixed-size
+//! float tensors; this crate is the bridge, and the one place that touches external image
+//! bytes. It therefore never panics on them: every codec returns a typed [`Error`] for
+//! truncated, corrupt or unsupported files, and header-declared sizes are checked against
+//! [`MAX_VOXELS`] before anything is allocated.
+//!
+//! * Plain data: [`Grid<T>`] with a [`Shape`] (`[y, x]` or `[z, y, x]`, C order, x fastest)
+//!   and a [`Spacing`] in mm; [`Image`] = `Grid<f32>` in Hounsfield units, [`Mask`] =
+//!   `Grid<bool>`; [`Tensor`] = `(shape, Vec<f32>)` for models.
+//! * Codecs, registered in one table ([`codec::CODECS`], keyed by [`Format`]): [`codec::npy`],
+//!   [`codec::png`] (HU + 1024 in 16 bits).
+//!
+//! **NaN.** Float formats (`.npy` `f4`/`f8`) decode NaN as NaN. Integer formats (PNG)
+//! refuse to encode NaN or ±∞ ([`Error::NonFinite`]).
+//!
+//! ```
+//! use explainme_imaging::{Format, Image, Shape, Spacing, decode_image, encode_image};
+//!
+//! // A 2D slice: fat (−100 HU) on the left, enhancing cortex (+180 HU) on the right.
+//! let slice = Image::from_fn(Shape::d2(4, 6), |_, _, x| if x < 3 { -100.0 } else { 180.0 })?
+//!     .with_spacing(Spacing::new(1.0, 0.75, 0.75));
+//! let bytes = encode_image(&slice, Format::Png)?;
+//! let back = decode_image(&bytes, None)?; // format sniffed from the PNG signature
+//! assert_eq!(back, slice);
+//!
+//! // Broken bytes are an error, never a panic.
+//! assert!(decode_image(&bytes[..20], Some(Format::Png)).is_err());
+//! # Ok::<(), explainme_imaging::Error>(())
+//! ```
+
+pub mod codec;
+mod error;
+mod grid;
+mod sample;
+
+pub use codec::{
+    Format, decode_image, decode_mask, encode_image, encode_mask, read_image, read_mask,
+    write_image, write_mask,
+};
+pub use error::{Error, Result};
+pub use grid::{Grid, Image, Mask, Shape, Spacing, Tensor};
+
+/// The most voxels any decoder allocates for one image: 2^28 (1 GiB of `f32`), far above a
+/// 512×512×1000 CT series. A header claiming more is refused with [`Error::TooLarge`].
+pub const MAX_VOXELS: usize = 1 << 28;
