@@ -1,0 +1,57 @@
+//! ONNX CNNs for explainme: inspect a model, expose its intermediate layers, run batches.
+//!
+//! Explaining a CNN needs more than its prediction: concept probes, surrogate trees and
+//! heatmaps all read what the network computes in between. ONNX Runtime only returns
+//! graph outputs, so this crate parses the model with prost types generated from the
+//! official `onnx.proto` ([`proto`]), lists every tensor with its shape ([`Model`],
+//! [`ModelSummary`]), appends the chosen layers to the graph outputs ([`Model::expose`])
+//! and runs batches through ONNX Runtime ([`Session`]), returning the positive-class
+//! probability, the predicted class and the activations ([`Prediction`]).
+//!
+//! What the graph cannot say — layout, HU windowing, the meaning of the output, the class
+//! names — comes from a JSON [`ModelCard`], checked against the graph by
+//! [`ModelCard::validate`].
+//!
+//! ONNX Runtime 1.31 is loaded at run time (ort's `load-dynamic`): from `ORT_DYLIB_PATH`,
+//! else from the project cache that `build.rs` fills from the official PyPI wheel
+//! (see [`init_runtime`]). This crate knows nothing of gRPC or storage.
+//!
+//! ```
+//! use explainme_onnx::{Layout, Session, Tensor, builder};
+//!
+//! // A seeded 64×64 CNN and its card (see `builder::seeded_cnn`).
+//! let (model, card) = builder::seeded_cnn(7)?;
+//! println!("{} parameters, {} intermediate tensors", model.summary().parameters, model.summary().tensors.len());
+//!
+//! let session = Session::new(&model, &card, &card.feature_layers)?;
+//! let ct_slice = Tensor::new(vec![64, 64], vec![40.0; 64 * 64])?; // Hounsfield units
+//! let prediction = session.predict(&card.preprocess(&[ct_slice])?)?;
+//! assert_eq!(prediction.probabilities.len(), 1);
+//!
+//! let conv1 = &prediction.activations[0];
+//! assert_eq!(conv1.tensor.shape, [1, 16, 64, 64]);
+//! let stats = conv1.tensor.channel_stats(Layout::Nchw)?; // [case][channel] mean and max
+//! assert_eq!(stats[0].len(), 16);
+//! # Ok::<(), explainme_onnx::Error>(())
+//! ```
+
+pub mod builder;
+mod card;
+mod error;
+mod model;
+mod runtime;
+mod session;
+mod tensor;
+
+/// Prost types generated from the vendored official `onnx.proto` (package `onnx`).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/onnx.rs"));
+}
+
+pub use card::{Intensity, ModelCard, Normalisation, OutputKind, Preprocessing, SpatialDims};
+pub use error::{Error, Result};
+pub use model::{Dim, Model, ModelSummary, NodeInfo, ShapeSource, TensorInfo};
+pub use runtime::init_runtime;
+pub use session::{Activation, Prediction, Session};
+pub use tensor::{ChannelStat, Layout, Tensor};

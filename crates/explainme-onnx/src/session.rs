@@ -1,0 +1,272 @@
+//! Running a model with ONNX Runtime: batched prediction plus intermediate activations.
+//!
+//! A [`Session`] is built from a [`Model`], its [`ModelCard`] and the layers whose
+//! activations are wanted: the model is edited so those layers are graph outputs
+//! ([`Model::expose`]), then handed to ONNX Runtime from memory. One session serves many
+//! batches; ONNX Runtime needs exclusive access while running, so calls are serialised by
+//! a mutex and a `Session` can be shared between threads.
+//!
+//! [`Model::discover_shapes`] lives here too, because it needs one run.
+
+use std::sync::Mutex;
+
+use ort::value::{TensorRef, ValueType};
+
+use crate::card::OutputKind;
+use crate::model::{DISCOVERED_MARK, value_info};
+use crate::{Dim, Error, Model, ModelCard, Result, Tensor, runtime};
+
+/// A model ready to run, with its feature layers exposed.
+#[derive(Debug)]
+pub struct Session {
+    runner: Mutex<ort::session::Session>,
+    card: ModelCard,
+    input_dims: Option<Vec<Dim>>,
+    output: String,
+    positive: usize,
+    layers: Vec<String>,
+}
+
+/// What a batch run returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Probability of the card's positive class, one per case.
+    pub probabilities: Vec<f32>,
+    /// Predicted class index into the card's `class_names`, one per case (argmax for
+    /// softmax outputs, probability ≥ 0.5 for sigmoid outputs).
+    pub classes: Vec<usize>,
+    /// The requested layers' activations for the whole batch, in request order.
+    pub activations: Vec<Activation>,
+}
+
+/// One layer's activations for a batch (axis 0 is the case).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activation {
+    /// Tensor name in the graph.
+    pub layer: String,
+    /// The values; see [`Tensor::channel_stats`] for per-channel summaries.
+    pub tensor: Tensor,
+}
+
+impl Session {
+    /// Validates the card against the model, exposes `layers` and starts ONNX Runtime.
+    ///
+    /// `layers` may be empty (prediction only); pass `&card.feature_layers` for the
+    /// card's defaults. Fails with [`Error::CardMismatch`], [`Error::UnknownTensor`],
+    /// [`Error::RuntimeMissing`] or [`Error::Runtime`].
+    pub fn new(model: &Model, card: &ModelCard, layers: &[String]) -> Result<Session> {
+        card.validate(model)?;
+        let output = card.prediction_output(model)?.name.clone();
+        let input_dims = model.tensor(&card.input).and_then(|t| t.shape.clone());
+        let edited = model.expose(layers)?;
+        let runner = ort_session(&edited.to_bytes())?;
+        Ok(Session {
+            runner: Mutex::new(runner),
+            positive: card.positive_index()?,
+            card: card.clone(),
+            input_dims,
+            output,
+            layers: layers.to_vec(),
+        })
+    }
+
+    /// The layers whose activations every prediction returns.
+    pub fn layers(&self) -> &[String] {
+        &self.layers
+    }
+
+    /// The card this session was built with.
+    pub fn card(&self) -> &ModelCard {
+        &self.card
+    }
+
+    /// Runs one batch of preprocessed input (see [`ModelCard::preprocess`]).
+    ///
+    /// The batch must have the card's input shape with any batch size ≥ 1
+    /// ([`Error::ShapeMismatch`] otherwise) and only finite values ([`Error::NonFinite`]).
+    pub fn predict(&self, batch: &Tensor) -> Result<Prediction> {
+        let cases = self.check_batch(batch)?;
+        let mut runner = self.runner.lock().map_err(|_| Error::Runtime {
+            context: "predicting",
+            message: "an earlier run panicked while holding the session".into(),
+        })?;
+        let input = TensorRef::from_array_view((batch.shape.clone(), batch.data.as_slice()))
+            .map_err(Error::runtime("creating the input tensor"))?;
+        let outputs = runner
+            .run(ort::inputs![self.card.input.as_str() => input])
+            .map_err(Error::runtime("running the model"))?;
+
+        let read = |name: &str| -> Result<Tensor> {
+            let value = outputs.get(name).ok_or_else(|| Error::Runtime {
+                context: "reading outputs",
+                message: format!("ONNX Runtime returned no `{name}`"),
+            })?;
+            let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| {
+                Error::Unsupported(format!("output `{name}` is not a float tensor: {e}"))
+            })?;
+            Tensor::new(
+                shape.iter().map(|&d| d.max(0) as usize).collect(),
+                data.to_vec(),
+            )
+        };
+        let scores = read(&self.output)?;
+        let (probabilities, classes) = self.interpret(&scores, cases)?;
+        let activations = self
+            .layers
+            .iter()
+            .map(|layer| {
+                Ok(Activation {
+                    layer: layer.clone(),
+                    tensor: read(layer)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Prediction {
+            probabilities,
+            classes,
+            activations,
+        })
+    }
+
+    /// Checks the batch against the card and the graph's fixed axes; returns the batch size.
+    fn check_batch(&self, batch: &Tensor) -> Result<usize> {
+        batch.check_len(&self.card.input)?;
+        let cases = batch.shape.first().copied().unwrap_or(0);
+        let expected = self.card.input_shape(cases);
+        let graph_fits = self.input_dims.as_ref().is_none_or(|dims| {
+            dims.len() == batch.shape.len()
+                && dims
+                    .iter()
+                    .zip(&batch.shape)
+                    .all(|(d, &n)| !matches!(d, Dim::Fixed(f) if *f != n as i64))
+        });
+        if cases == 0 || batch.shape != expected || !graph_fits {
+            let mut want = vec!["N".to_owned()];
+            want.extend(expected[1..].iter().map(usize::to_string));
+            return Err(Error::ShapeMismatch {
+                tensor: self.card.input.clone(),
+                expected: format!("[{}] with N ≥ 1", want.join(", ")),
+                got: batch.shape.clone(),
+            });
+        }
+        batch.check_finite(&self.card.input)?;
+        Ok(cases)
+    }
+
+    /// Turns the prediction output into positive-class probabilities and class indices.
+    fn interpret(&self, scores: &Tensor, cases: usize) -> Result<(Vec<f32>, Vec<usize>)> {
+        let per_case = match self.card.output {
+            OutputKind::SigmoidProbability | OutputKind::SigmoidLogit => 1,
+            OutputKind::Softmax => self.card.class_names.len(),
+        };
+        if scores.len() != cases * per_case || scores.shape.first() != Some(&cases) {
+            return Err(Error::ShapeMismatch {
+                tensor: self.output.clone(),
+                expected: format!("[{cases}, {per_case}]"),
+                got: scores.shape.clone(),
+            });
+        }
+        scores.check_finite(&self.output)?;
+        Ok(scores
+            .data
+            .chunks_exact(per_case)
+            .map(|row| match self.card.output {
+                OutputKind::Softmax => {
+                    let best =
+                        (0..row.len()).fold(0, |best, k| if row[k] > row[best] { k } else { best });
+                    (row[self.positive], best)
+                }
+                kind => {
+                    // The sigmoid is the probability of class_names[1].
+                    let second = if kind == OutputKind::SigmoidLogit {
+                        1.0 / (1.0 + (-row[0]).exp())
+                    } else {
+                        row[0]
+                    };
+                    let probability = if self.positive == 1 {
+                        second
+                    } else {
+                        1.0 - second
+                    };
+                    (probability, usize::from(second >= 0.5))
+                }
+            })
+            .unzip())
+    }
+}
+
+impl Model {
+    /// Fills in the shapes the graph does not declare by one run; returns how many it found.
+    ///
+    /// Every intermediate tensor without a shape is exposed as an output, each graph input
+    /// is fed zeros of its declared shape (symbolic or unknown axes set to 1, so the batch
+    /// axis of the discovered shapes reads 1), and the element types and shapes ONNX
+    /// Runtime returns are written into the graph's `value_info`, marked
+    /// [`ShapeSource::Discovered`](crate::ShapeSource::Discovered). They are therefore kept
+    /// by [`Model::to_bytes`]. A model whose shapes are all declared is not run.
+    pub fn discover_shapes(&mut self) -> Result<usize> {
+        let missing: Vec<String> = self
+            .summary()
+            .tensors
+            .iter()
+            .filter(|t| t.shape.is_none())
+            .map(|t| t.name.clone())
+            .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let mut feeds = Vec::new();
+        for input in &self.summary().inputs {
+            let shape: Vec<usize> = match (&input.shape, input.elem_type.as_str()) {
+                (Some(dims), "float") => dims
+                    .iter()
+                    .map(|d| {
+                        if let Dim::Fixed(n) = d {
+                            (*n).max(1) as usize
+                        } else {
+                            1
+                        }
+                    })
+                    .collect(),
+                _ => {
+                    return Err(Error::Unsupported(format!(
+                        "shape discovery feeds float inputs of known rank; `{}` is {} {}",
+                        input.name,
+                        input.elem_type,
+                        input.shape_text()
+                    )));
+                }
+            };
+            let zeros = vec![0f32; shape.iter().product()];
+            let value = ort::value::Tensor::from_array((shape, zeros))
+                .map_err(Error::runtime("creating a dummy input"))?;
+            feeds.push((input.name.clone(), value));
+        }
+        let mut runner = ort_session(&self.expose(&missing)?.to_bytes())?;
+        let outputs = runner
+            .run(feeds)
+            .map_err(Error::runtime("running the model on a dummy input"))?;
+        let mut found = Vec::new();
+        for name in &missing {
+            if let Some(ValueType::Tensor { ty, shape, .. }) = outputs.get(name).map(|v| v.dtype())
+            {
+                let code = ort::sys::ONNXTensorElementDataType::from(*ty) as i32;
+                let dims: Vec<Dim> = shape.iter().map(|&n| Dim::Fixed(n)).collect();
+                found.push(value_info(name, code, &dims, Some(DISCOVERED_MARK)));
+            }
+        }
+        drop(outputs);
+        let count = found.len();
+        *self = self.with_value_info(found)?;
+        Ok(count)
+    }
+}
+
+/// Creates an ONNX Runtime session from model bytes, loading the runtime on first use.
+fn ort_session(bytes: &[u8]) -> Result<ort::session::Session> {
+    let (environment, _) = runtime::environment()?;
+    ort::session::Session::builder(environment)
+        .map_err(Error::runtime("configuring a session"))?
+        .commit_from_memory(bytes)
+        .map_err(Error::runtime("loading the model"))
+}
