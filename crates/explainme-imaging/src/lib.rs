@@ -11,10 +11,12 @@
 //!   and a [`Spacing`] in mm; [`Image`] = `Grid<f32>` in Hounsfield units, [`Mask`] =
 //!   `Grid<bool>`; [`Tensor`] = `(shape, Vec<f32>)` for models.
 //! * Codecs, registered in one table ([`codec::CODECS`], keyed by [`Format`]): [`codec::npy`],
-//!   [`codec::png`] (HU + 1024 in 16 bits).
+//!   [`codec::png`] (HU + 1024 in 16 bits), [`codec::nifti`] (`.nii`, `.nii.gz`),
+//!   [`codec::dicom`] (uncompressed little-endian subset, hand-written, documented there).
 //!
-//! **NaN.** Float formats (`.npy` `f4`/`f8`) decode NaN as NaN. Integer formats (PNG)
-//! refuse to encode NaN or ±∞ ([`Error::NonFinite`]).
+//! **NaN.** Float formats (`.npy` `f4`/`f8`, NIfTI float32/float64) decode NaN as NaN and
+//! NIfTI float32 writes it back bit for bit. Integer formats (PNG, DICOM, NIfTI int16/uint8)
+//! refuse to encode NaN or ±∞ with [`Error::NonFinite`] rather than invent a value.
 //!
 //! ```
 //! use explainme_imaging::{Format, Image, Shape, Spacing, decode_image, encode_image};

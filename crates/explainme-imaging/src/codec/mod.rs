@@ -5,6 +5,8 @@
 //! module and one table row; [`Format::from_path`], [`Format::sniff`], [`read_image`] and
 //! friends pick it up from the table. Nothing here interprets anatomy or models.
 
+pub mod dicom;
+pub mod nifti;
 pub mod npy;
 pub mod png;
 
@@ -21,6 +23,12 @@ pub enum Format {
     Npy,
     /// PNG: 16-bit grayscale for images (HU + 1024), 8-bit grayscale for masks (see [`png`]).
     Png,
+    /// Uncompressed NIfTI-1 `.nii` (see [`nifti`]).
+    Nifti,
+    /// Gzip-compressed NIfTI-1 `.nii.gz` (see [`nifti`]).
+    NiftiGz,
+    /// DICOM Part 10 file, uncompressed little-endian transfer syntaxes (see [`dicom`]).
+    Dicom,
 }
 
 impl fmt::Display for Format {
@@ -59,6 +67,9 @@ pub trait Codec: Sync {
 pub static CODECS: &[&dyn Codec] = &[
     &npy::NpyCodec,
     &png::PngCodec,
+    &nifti::NiftiCodec { gzip: true },
+    &nifti::NiftiCodec { gzip: false },
+    &dicom::DicomCodec,
 ];
 
 impl Format {
@@ -189,7 +200,13 @@ mod tests {
 
     #[test]
     fn every_format_is_registered_once() {
-        let all = [Format::Npy, Format::Png];
+        let all = [
+            Format::Npy,
+            Format::Png,
+            Format::Nifti,
+            Format::NiftiGz,
+            Format::Dicom,
+        ];
         for f in all {
             assert_eq!(CODECS.iter().filter(|c| c.format() == f).count(), 1, "{f:?}");
             assert_eq!(f.codec().format(), f);
@@ -202,6 +219,9 @@ mod tests {
         let cases = [
             ("a/b.npy", Some(Format::Npy)),
             ("x.PNG", Some(Format::Png)),
+            ("ct.nii", Some(Format::Nifti)),
+            ("ct.nii.gz", Some(Format::NiftiGz)),
+            ("slice.dcm", Some(Format::Dicom)),
             ("notes.txt", None),
         ];
         for (p, want) in cases {
