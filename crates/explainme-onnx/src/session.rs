@@ -215,6 +215,8 @@ impl Model {
         if missing.is_empty() {
             return Ok(0);
         }
+        // The session first: it loads ONNX Runtime, which every other ort call needs.
+        let mut runner = ort_session(&self.expose(&missing)?.to_bytes())?;
         let mut feeds = Vec::new();
         for input in &self.summary().inputs {
             let shape: Vec<usize> = match (&input.shape, input.elem_type.as_str()) {
@@ -242,7 +244,6 @@ impl Model {
                 .map_err(Error::runtime("creating a dummy input"))?;
             feeds.push((input.name.clone(), value));
         }
-        let mut runner = ort_session(&self.expose(&missing)?.to_bytes())?;
         let outputs = runner
             .run(feeds)
             .map_err(Error::runtime("running the model on a dummy input"))?;
