@@ -31,6 +31,8 @@ const HEADER_LEN: usize = 348;
 /// Header plus the 4-byte extension flag: where voxel data starts in files we write.
 const VOX_OFFSET: usize = 352;
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+/// Inflated bytes tolerated after the voxel data of a `.nii.gz` (some writers pad).
+const MAX_TRAILING: u64 = 1 << 20;
 
 /// The stored datatype used when writing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +128,21 @@ pub fn decode(bytes: &[u8], format: Format) -> Result<Image> {
     let header = Header::parse(&head, format)?;
     let wanted = header.vox_offset + header.data_len();
     inflate(&mut gz, wanted - HEADER_LEN, &mut head, format)?;
-    header.image(&head[header.vox_offset..], format)
+    let image = header.image(&head[header.vox_offset..], format)?;
+    // Inflate what follows so the gzip trailer (CRC-32 and length) is verified: a cut or
+    // damaged stream is an error even when the voxels themselves arrived intact.
+    let trailing = std::io::copy(&mut gz.take(MAX_TRAILING + 1), &mut std::io::sink())
+        .map_err(|e| Error::Corrupt {
+            format,
+            detail: format!("gzip stream: {e}"),
+        })?;
+    if trailing > MAX_TRAILING {
+        return Err(Error::Corrupt {
+            format,
+            detail: format!("more than {MAX_TRAILING} bytes after the voxel data"),
+        });
+    }
+    Ok(image)
 }
 
 /// Appends exactly `n` inflated bytes to `out`, growing it only as data actually arrives.

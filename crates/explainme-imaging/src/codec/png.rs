@@ -142,6 +142,8 @@ fn decode(bytes: &[u8], transformations: Transformations) -> Result<Raw> {
     let mut pixels = vec![0; size];
     let frame = reader.next_frame(&mut pixels).map_err(corrupt)?;
     pixels.truncate(frame.buffer_size());
+    // Read through IEND so a file cut after its pixel data is still an error.
+    reader.finish().map_err(corrupt)?;
     let spacing = match reader
         .info()
         .uncompressed_latin1_text
