@@ -75,16 +75,9 @@ impl Shape {
 
     /// Number of voxels, or `None` when the product overflows `usize`.
     pub fn voxel_count(&self) -> Option<usize> {
-        self.zyx.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n))
-    }
-
-    /// The same number of axes with new extents taken from `[z, y, x]` (z ignored in 2D).
-    pub(crate) fn with_zyx(&self, zyx: [usize; 3]) -> Shape {
-        if self.dims == 2 {
-            Shape::d2(zyx[1], zyx[2])
-        } else {
-            Shape::d3(zyx[0], zyx[1], zyx[2])
-        }
+        self.zyx
+            .iter()
+            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
     }
 
     /// Checks that every extent is positive and the count stays within [`MAX_VOXELS`].

@@ -13,13 +13,21 @@
 //! * Codecs, registered in one table ([`codec::CODECS`], keyed by [`Format`]): [`codec::npy`],
 //!   [`codec::png`] (HU + 1024 in 16 bits), [`codec::nifti`] (`.nii`, `.nii.gz`),
 //!   [`codec::dicom`] (uncompressed little-endian subset, hand-written, documented there).
+//!   Files are read by extension ([`read_image`]) or by sniffing ([`decode_image`]).
+//! * Operations: HU [`Window`]ing to `[0, 1]`, [`resize`] (bilinear / trilinear) and
+//!   [`resize_nearest`] (masks) to a model's input size, [`crop_around`] a point with padding,
+//!   and mask helpers ([`Mask::from_threshold`], [`Mask::iou`], [`Mask::centroid`]).
+//!
+//! It deliberately knows nothing of models, cohorts or anatomy.
 //!
 //! **NaN.** Float formats (`.npy` `f4`/`f8`, NIfTI float32/float64) decode NaN as NaN and
 //! NIfTI float32 writes it back bit for bit. Integer formats (PNG, DICOM, NIfTI int16/uint8)
 //! refuse to encode NaN or ±∞ with [`Error::NonFinite`] rather than invent a value.
 //!
 //! ```
-//! use explainme_imaging::{Format, Image, Shape, Spacing, decode_image, encode_image};
+//! use explainme_imaging::{
+//!     Format, Image, Mask, Shape, Spacing, Window, decode_image, encode_image, resize,
+//! };
 //!
 //! // A 2D slice: fat (−100 HU) on the left, enhancing cortex (+180 HU) on the right.
 //! let slice = Image::from_fn(Shape::d2(4, 6), |_, _, x| if x < 3 { -100.0 } else { 180.0 })?
@@ -30,13 +38,26 @@
 //!
 //! // Broken bytes are an error, never a panic.
 //! assert!(decode_image(&bytes[..20], Some(Format::Png)).is_err());
+//!
+//! // Model input: window to [0, 1] and resize to 8×8.
+//! let input = resize(&Window::ABDOMEN.apply_to(&back), Shape::d2(8, 8))?;
+//! assert_eq!(input.shape().as_slice(), &[8, 8]);
+//! assert!(input.voxels().iter().all(|v| (0.0..=1.0).contains(v)));
+//!
+//! // A fat mask from an HU range, compared with itself.
+//! let fat = Mask::from_threshold(&slice, -190.0..=-30.0);
+//! assert_eq!(fat.count_inside(), 12);
+//! assert_eq!(fat.iou(&fat)?, 1.0);
 //! # Ok::<(), explainme_imaging::Error>(())
 //! ```
 
 pub mod codec;
 mod error;
 mod grid;
+mod mask;
+pub mod resample;
 mod sample;
+mod window;
 
 pub use codec::{
     Format, decode_image, decode_mask, encode_image, encode_mask, read_image, read_mask,
@@ -44,6 +65,8 @@ pub use codec::{
 };
 pub use error::{Error, Result};
 pub use grid::{Grid, Image, Mask, Shape, Spacing, Tensor};
+pub use resample::{crop_around, resize, resize_nearest};
+pub use window::Window;
 
 /// The most voxels any decoder allocates for one image: 2^28 (1 GiB of `f32`), far above a
 /// 512×512×1000 CT series. A header claiming more is refused with [`Error::TooLarge`].

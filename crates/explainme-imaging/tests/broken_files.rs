@@ -22,7 +22,11 @@ fn valid_files() -> Vec<(Format, Vec<u8>, bool)> {
         for &shape in shapes {
             let image = ct_image(shape, 11);
             files.push((format, encode_image(&image, format).unwrap(), false));
-            files.push((format, encode_mask(&disc_mask(shape), format).unwrap(), true));
+            files.push((
+                format,
+                encode_mask(&disc_mask(shape), format).unwrap(),
+                true,
+            ));
         }
     }
     let implicit = dicom::encode(
@@ -31,7 +35,11 @@ fn valid_files() -> Vec<(Format, Vec<u8>, bool)> {
     )
     .unwrap();
     files.push((Format::Dicom, implicit, false));
-    let int16 = nifti::encode(&ct_image(Shape::d3(2, 4, 4), 13), nifti::Datatype::Int16, true);
+    let int16 = nifti::encode(
+        &ct_image(Shape::d3(2, 4, 4), 13),
+        nifti::Datatype::Int16,
+        true,
+    );
     files.push((Format::NiftiGz, int16.unwrap(), false));
     files
 }
@@ -142,22 +150,37 @@ fn npy_header_corruptions_are_typed() {
     let mut claim = good.clone();
     let at = find(&claim, b"(4, 4)");
     set(&mut claim, at, b"(9, 9)");
-    assert!(matches!(decode_image(&claim, None), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        decode_image(&claim, None),
+        Err(Error::Truncated { .. })
+    ));
     for (from, to) in [("'<f4'", "'<c8'"), ("False", "True ")] {
         assert!(matches!(
             decode_image(&with_header(from, to), None),
-            Err(Error::Unsupported { format: Format::Npy, .. })
+            Err(Error::Unsupported {
+                format: Format::Npy,
+                ..
+            })
         ));
     }
     let mut version = good.clone();
     version[6] = 9;
-    assert!(matches!(decode_image(&version, None), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        decode_image(&version, None),
+        Err(Error::Unsupported { .. })
+    ));
     let mut long = good.clone();
     set(&mut long, 8, &u16::MAX.to_le_bytes());
-    assert!(matches!(decode_image(&long, None), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        decode_image(&long, None),
+        Err(Error::Truncated { .. })
+    ));
     let mut extra = good.clone();
     extra.extend_from_slice(&[0; 4]);
-    assert!(matches!(decode_image(&extra, None), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        decode_image(&extra, None),
+        Err(Error::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -187,23 +210,44 @@ fn nifti_header_corruptions_are_typed() {
     });
     assert!(matches!(
         decode_image(&huge, Some(Format::Nifti)),
-        Err(Error::TooLarge { format: Format::Nifti, .. })
+        Err(Error::TooLarge {
+            format: Format::Nifti,
+            ..
+        })
     ));
     let rgb = nifti_with(|b| set(b, 70, &128i16.to_le_bytes()));
-    assert!(matches!(decode_image(&rgb, None), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        decode_image(&rgb, None),
+        Err(Error::Unsupported { .. })
+    ));
     let far = nifti_with(|b| set(b, 108, &1.0e9f32.to_le_bytes()));
-    assert!(matches!(decode_image(&far, None), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        decode_image(&far, None),
+        Err(Error::Truncated { .. })
+    ));
     let nan_offset = nifti_with(|b| set(b, 108, &f32::NAN.to_le_bytes()));
-    assert!(matches!(decode_image(&nan_offset, None), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        decode_image(&nan_offset, None),
+        Err(Error::Corrupt { .. })
+    ));
     let rank = nifti_with(|b| set(b, 40, &9i16.to_le_bytes()));
-    assert!(matches!(decode_image(&rank, None), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        decode_image(&rank, None),
+        Err(Error::Corrupt { .. })
+    ));
     let negative = nifti_with(|b| set(b, 44, &(-3i16).to_le_bytes()));
-    assert!(matches!(decode_image(&negative, None), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        decode_image(&negative, None),
+        Err(Error::Corrupt { .. })
+    ));
     let series = nifti_with(|b| {
         set(b, 40, &4i16.to_le_bytes());
         set(b, 48, &5i16.to_le_bytes());
     });
-    assert!(matches!(decode_image(&series, None), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        decode_image(&series, None),
+        Err(Error::Unsupported { .. })
+    ));
     let sizeof = nifti_with(|b| set(b, 0, &349i32.to_le_bytes()));
     assert!(matches!(
         decode_image(&sizeof, Some(Format::Nifti)),
@@ -215,7 +259,10 @@ fn nifti_header_corruptions_are_typed() {
         Err(Error::Unsupported { .. })
     ));
     let pair = nifti_with(|b| set(b, 344, b"ni1\0"));
-    assert!(matches!(decode_image(&pair, None), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        decode_image(&pair, None),
+        Err(Error::Unsupported { .. })
+    ));
 }
 
 #[test]
@@ -231,7 +278,10 @@ fn nifti_gz_claiming_a_huge_volume_fails_without_inflating_it() {
     let gz = gz.finish().unwrap();
     assert!(matches!(
         decode_image(&gz, None),
-        Err(Error::Truncated { format: Format::NiftiGz, .. })
+        Err(Error::Truncated {
+            format: Format::NiftiGz,
+            ..
+        })
     ));
 }
 
@@ -260,7 +310,10 @@ fn dicom_refuses_compressed_and_big_endian_transfer_syntaxes_by_name() {
             set(b, at, uid.as_bytes());
         });
         match decode_image(&b, None) {
-            Err(Error::UnsupportedTransferSyntax { uid: found, name: n }) => {
+            Err(Error::UnsupportedTransferSyntax {
+                uid: found,
+                name: n,
+            }) => {
                 assert_eq!((found.as_str(), n), (uid, name));
             }
             other => panic!("{uid}: {other:?}"),
@@ -279,38 +332,59 @@ fn dicom_header_corruptions_are_typed() {
     // 65535² = 4.3e9 voxels > MAX_VOXELS.
     assert!(matches!(
         decode_image(&huge, None),
-        Err(Error::TooLarge { format: Format::Dicom, .. })
+        Err(Error::TooLarge {
+            format: Format::Dicom,
+            ..
+        })
     ));
     let more_rows = dicom_with(|b| {
         let rows = value_of(b, 0x0028, 0x0010, b"US");
         set(b, rows, &40u16.to_le_bytes());
     });
-    assert!(matches!(decode_image(&more_rows, None), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        decode_image(&more_rows, None),
+        Err(Error::Truncated { .. })
+    ));
     let bits = dicom_with(|b| {
         let at = value_of(b, 0x0028, 0x0100, b"US");
         set(b, at, &32u16.to_le_bytes());
     });
-    assert!(matches!(decode_image(&bits, None), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        decode_image(&bits, None),
+        Err(Error::Unsupported { .. })
+    ));
     let colour = dicom_with(|b| {
         let at = value_of(b, 0x0028, 0x0002, b"US");
         set(b, at, &3u16.to_le_bytes());
     });
-    assert!(matches!(decode_image(&colour, None), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        decode_image(&colour, None),
+        Err(Error::Unsupported { .. })
+    ));
     let slope = dicom_with(|b| {
         let at = value_of(b, 0x0028, 0x1053, b"DS");
         set(b, at, b"x ");
     });
-    assert!(matches!(decode_image(&slope, None), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        decode_image(&slope, None),
+        Err(Error::Corrupt { .. })
+    ));
     let long_pixels = dicom_with(|b| {
         let at = find(b, &[0xE0, 0x7F, 0x10, 0x00, b'O', b'W']) + 8;
         set(b, at, &0xFFFF_FFF0u32.to_le_bytes());
     });
-    assert!(matches!(decode_image(&long_pixels, None), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        decode_image(&long_pixels, None),
+        Err(Error::Truncated { .. })
+    ));
     let encapsulated = dicom_with(|b| {
         let at = find(b, &[0xE0, 0x7F, 0x10, 0x00, b'O', b'W']) + 8;
         set(b, at, &u32::MAX.to_le_bytes());
     });
-    assert!(matches!(decode_image(&encapsulated, None), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        decode_image(&encapsulated, None),
+        Err(Error::Unsupported { .. })
+    ));
     let no_magic = dicom_with(|b| set(b, 128, b"DICN"));
     assert!(matches!(
         decode_image(&no_magic, Some(Format::Dicom)),
@@ -345,9 +419,13 @@ fn dicom_sequences_are_skipped() {
     let mut seq = Vec::new();
     // (0008,1115) SQ, undefined length; item of undefined length holding a short element
     // and a nested defined-length sequence; then item and sequence delimiters.
-    seq.extend_from_slice(&[0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    seq.extend_from_slice(&[
+        0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+    ]);
     seq.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
-    seq.extend_from_slice(&[0x08, 0x00, 0x50, 0x11, b'U', b'I', 4, 0, b'1', b'.', b'2', 0]);
+    seq.extend_from_slice(&[
+        0x08, 0x00, 0x50, 0x11, b'U', b'I', 4, 0, b'1', b'.', b'2', 0,
+    ]);
     seq.extend_from_slice(&[0x08, 0x00, 0x40, 0x11, b'S', b'Q', 0, 0, 18, 0, 0, 0]);
     seq.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 10, 0, 0, 0]);
     seq.extend_from_slice(&[0x28, 0x00, 0x10, 0x00, b'U', b'S', 2, 0, 0xFF, 0x7F]);

@@ -46,7 +46,11 @@ fn npy_tensor_keeps_model_layout() {
 fn npy_masks_are_stored_as_u1() {
     let mask = disc_mask(Shape::d3(3, 8, 8)).with_spacing(Spacing::default());
     let bytes = encode_mask(&mask, Format::Npy).unwrap();
-    assert!(std::str::from_utf8(&bytes[10..64]).unwrap().contains("'|u1'"));
+    assert!(
+        std::str::from_utf8(&bytes[10..64])
+            .unwrap()
+            .contains("'|u1'")
+    );
     // The header dict of a 3-axis shape pads to 128 bytes, as NumPy pads it.
     assert_eq!(bytes.len(), 128 + 3 * 8 * 8);
     assert_eq!(decode_mask(&bytes, None).unwrap(), mask);
@@ -84,12 +88,18 @@ fn png_refuses_nan_and_3d() {
     image.voxels_mut()[5] = f32::NAN;
     assert!(matches!(
         encode_image(&image, Format::Png),
-        Err(Error::NonFinite { format: Format::Png, .. })
+        Err(Error::NonFinite {
+            format: Format::Png,
+            ..
+        })
     ));
     let volume = ct_image(Shape::d3(2, 4, 4), 3);
     assert!(matches!(
         encode_image(&volume, Format::Png),
-        Err(Error::Unsupported { format: Format::Png, .. })
+        Err(Error::Unsupported {
+            format: Format::Png,
+            ..
+        })
     ));
 }
 
@@ -101,7 +111,10 @@ fn png_masks_are_8_bit_0_255() {
     // An 8-bit grayscale PNG is a mask, not a CT image.
     assert!(matches!(
         decode_image(&bytes, None),
-        Err(Error::Unsupported { format: Format::Png, .. })
+        Err(Error::Unsupported {
+            format: Format::Png,
+            ..
+        })
     ));
 }
 
@@ -178,12 +191,18 @@ fn nifti_int16_rounds_and_refuses_what_does_not_fit() {
     wide.voxels_mut()[9] = 40000.0;
     assert!(matches!(
         nifti::encode(&wide, nifti::Datatype::Int16, false),
-        Err(Error::OutOfRange { format: Format::Nifti, .. })
+        Err(Error::OutOfRange {
+            format: Format::Nifti,
+            ..
+        })
     ));
     wide.voxels_mut()[9] = f32::NAN;
     assert!(matches!(
         nifti::encode(&wide, nifti::Datatype::Int16, true),
-        Err(Error::NonFinite { format: Format::NiftiGz, .. })
+        Err(Error::NonFinite {
+            format: Format::NiftiGz,
+            ..
+        })
     ));
 }
 
@@ -204,7 +223,11 @@ fn nifti_masks_are_uint8_in_3d() {
         assert_eq!(decode_mask(&bytes, None).unwrap(), mask);
     }
     let plain = encode_mask(&mask, Format::Nifti).unwrap();
-    assert_eq!(i16::from_le_bytes([plain[70], plain[71]]), 2, "NIFTI_TYPE_UINT8");
+    assert_eq!(
+        i16::from_le_bytes([plain[70], plain[71]]),
+        2,
+        "NIFTI_TYPE_UINT8"
+    );
     assert_eq!(plain.len(), 352 + 4 * 10 * 12);
 }
 
@@ -231,12 +254,18 @@ fn dicom_rounds_hu_and_refuses_nan_and_int16_overflow() {
     let nan = Image::new(Shape::d2(1, 2), vec![0.0, f32::NAN]).unwrap();
     assert!(matches!(
         encode_image(&nan, Format::Dicom),
-        Err(Error::NonFinite { format: Format::Dicom, .. })
+        Err(Error::NonFinite {
+            format: Format::Dicom,
+            ..
+        })
     ));
     let big = Image::new(Shape::d2(1, 2), vec![0.0, 33000.0]).unwrap();
     assert!(matches!(
         encode_image(&big, Format::Dicom),
-        Err(Error::OutOfRange { format: Format::Dicom, .. })
+        Err(Error::OutOfRange {
+            format: Format::Dicom,
+            ..
+        })
     ));
 }
 

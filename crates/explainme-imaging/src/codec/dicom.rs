@@ -156,8 +156,19 @@ const WANTED: [Tag; 14] = [
 fn long_vr(vr: [u8; 2]) -> bool {
     matches!(
         &vr,
-        b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR"
-            | b"UT" | b"UV"
+        b"OB"
+            | b"OD"
+            | b"OF"
+            | b"OL"
+            | b"OV"
+            | b"OW"
+            | b"SQ"
+            | b"SV"
+            | b"UC"
+            | b"UN"
+            | b"UR"
+            | b"UT"
+            | b"UV"
     )
 }
 
@@ -205,7 +216,10 @@ impl<'a> Reader<'a> {
 
     fn peek_tag(&self) -> Option<Tag> {
         let b = self.bytes.get(self.pos..self.pos + 4)?;
-        Some((u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]])))
+        Some((
+            u16::from_le_bytes([b[0], b[1]]),
+            u16::from_le_bytes([b[2], b[3]]),
+        ))
     }
 
     fn at_end(&self) -> bool {
@@ -385,9 +399,7 @@ pub fn decode(bytes: &[u8]) -> Result<Image> {
 }
 
 fn pixels(a: &Attributes<'_>) -> Result<Image> {
-    let required = |v: Option<u16>, name: &str| {
-        v.ok_or_else(|| corrupt(format!("missing {name}")))
-    };
+    let required = |v: Option<u16>, name: &str| v.ok_or_else(|| corrupt(format!("missing {name}")));
     let samples = a.us(SAMPLES_PER_PIXEL, "Samples per Pixel")?.unwrap_or(1);
     if samples != 1 {
         return Err(unsupported(format!("{samples} samples per pixel (colour)")));
@@ -402,7 +414,10 @@ fn pixels(a: &Attributes<'_>) -> Result<Image> {
     let columns = required(a.us(COLUMNS, "Columns")?, "Columns")?;
     let allocated = required(a.us(BITS_ALLOCATED, "Bits Allocated")?, "Bits Allocated")?;
     let stored = a.us(BITS_STORED, "Bits Stored")?.unwrap_or(allocated);
-    let signed = match a.us(PIXEL_REPRESENTATION, "Pixel Representation")?.unwrap_or(0) {
+    let signed = match a
+        .us(PIXEL_REPRESENTATION, "Pixel Representation")?
+        .unwrap_or(0)
+    {
         0 => false,
         1 => true,
         other => return Err(corrupt(format!("Pixel Representation {other}"))),
@@ -412,7 +427,11 @@ fn pixels(a: &Attributes<'_>) -> Result<Image> {
         (8, true) => Sample::I8,
         (16, false) => Sample::U16,
         (16, true) => Sample::I16,
-        _ => return Err(unsupported(format!("{allocated} bits allocated (read: 8, 16)"))),
+        _ => {
+            return Err(unsupported(format!(
+                "{allocated} bits allocated (read: 8, 16)"
+            )));
+        }
     };
     if stored == 0 || stored > allocated {
         return Err(corrupt(format!(
@@ -439,7 +458,9 @@ fn pixels(a: &Attributes<'_>) -> Result<Image> {
         }
     }
     let slope = a.number(RESCALE_SLOPE, "Rescale Slope")?.unwrap_or(1.0);
-    let intercept = a.number(RESCALE_INTERCEPT, "Rescale Intercept")?.unwrap_or(0.0);
+    let intercept = a
+        .number(RESCALE_INTERCEPT, "Rescale Intercept")?
+        .unwrap_or(0.0);
     for v in &mut values {
         *v = (f64::from(*v) * slope + intercept) as f32;
     }
@@ -478,9 +499,8 @@ fn mask_bits(v: f32, stored: u16, allocated: u16, signed: bool) -> f32 {
 /// Encodes an image as a minimal CT DICOM file (see the module docs for what it contains).
 pub fn encode(image: &Image, syntax: TransferSyntax) -> Result<Vec<u8>> {
     let [nz, ny, nx] = image.shape().zyx();
-    let extent = |n: usize| {
-        u16::try_from(n).map_err(|_| unsupported(format!("extent {n} exceeds 65535")))
-    };
+    let extent =
+        |n: usize| u16::try_from(n).map_err(|_| unsupported(format!("extent {n} exceeds 65535")));
     let (rows, columns) = (extent(ny)?, extent(nx)?);
     let mut pixels = Vec::with_capacity(image.voxels().len() * 2);
     sample::push_i16_le(&mut pixels, image.voxels(), FORMAT)?;
@@ -497,7 +517,11 @@ pub fn encode(image: &Image, syntax: TransferSyntax) -> Result<Vec<u8>> {
     out.extend_from_slice(b"DICM");
     let mut group_length = Writer::new(true);
     // The meta group is a few hundred bytes.
-    group_length.element((0x0002, 0x0000), b"UL", &(meta.out.len() as u32).to_le_bytes());
+    group_length.element(
+        (0x0002, 0x0000),
+        b"UL",
+        &(meta.out.len() as u32).to_le_bytes(),
+    );
     out.extend_from_slice(&group_length.out);
     out.extend_from_slice(&meta.out);
 
@@ -634,6 +658,9 @@ mod tests {
         assert_eq!(decimal(0.75), "0.75");
         assert_eq!(decimal(2.5), "2.5");
         assert!(decimal(1.234_567_9e-7).len() <= 16);
-        assert_eq!(decimal(1.234_567_9e-7).parse::<f32>().unwrap(), 1.234_567_9e-7);
+        assert_eq!(
+            decimal(1.234_567_9e-7).parse::<f32>().unwrap(),
+            1.234_567_9e-7
+        );
     }
 }

@@ -208,7 +208,11 @@ mod tests {
             Format::Dicom,
         ];
         for f in all {
-            assert_eq!(CODECS.iter().filter(|c| c.format() == f).count(), 1, "{f:?}");
+            assert_eq!(
+                CODECS.iter().filter(|c| c.format() == f).count(),
+                1,
+                "{f:?}"
+            );
             assert_eq!(f.codec().format(), f);
         }
         assert_eq!(CODECS.len(), all.len());

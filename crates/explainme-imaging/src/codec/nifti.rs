@@ -76,14 +76,14 @@ impl Codec for NiftiCodec {
         self.format_()
     }
     fn name(&self) -> &'static str {
-        if self.gzip { "NIfTI-1 (gzip)" } else { "NIfTI-1" }
+        if self.gzip {
+            "NIfTI-1 (gzip)"
+        } else {
+            "NIfTI-1"
+        }
     }
     fn extensions(&self) -> &'static [&'static str] {
-        if self.gzip {
-            &[".nii.gz"]
-        } else {
-            &[".nii"]
-        }
+        if self.gzip { &[".nii.gz"] } else { &[".nii"] }
     }
     fn sniff(&self, head: &[u8]) -> bool {
         if self.gzip {
@@ -99,7 +99,11 @@ impl Codec for NiftiCodec {
         encode(image, Datatype::Float32, self.gzip)
     }
     fn encode_mask(&self, mask: &Mask) -> Result<Vec<u8>> {
-        encode(&mask.map(|&m| f32::from(u8::from(m))), Datatype::Uint8, self.gzip)
+        encode(
+            &mask.map(|&m| f32::from(u8::from(m))),
+            Datatype::Uint8,
+            self.gzip,
+        )
     }
 }
 
@@ -131,10 +135,12 @@ pub fn decode(bytes: &[u8], format: Format) -> Result<Image> {
     let image = header.image(&head[header.vox_offset..], format)?;
     // Inflate what follows so the gzip trailer (CRC-32 and length) is verified: a cut or
     // damaged stream is an error even when the voxels themselves arrived intact.
-    let trailing = std::io::copy(&mut gz.take(MAX_TRAILING + 1), &mut std::io::sink())
-        .map_err(|e| Error::Corrupt {
-            format,
-            detail: format!("gzip stream: {e}"),
+    let trailing =
+        std::io::copy(&mut gz.take(MAX_TRAILING + 1), &mut std::io::sink()).map_err(|e| {
+            Error::Corrupt {
+                format,
+                detail: format!("gzip stream: {e}"),
+            }
         })?;
     if trailing > MAX_TRAILING {
         return Err(Error::Corrupt {
@@ -198,11 +204,23 @@ fn header_bytes(
     let extent = |n: usize| {
         i16::try_from(n).map_err(|_| Error::Unsupported {
             format,
-            detail: format!("extent {n} in {:?}; NIfTI-1 holds at most 32767", shape.as_slice()),
+            detail: format!(
+                "extent {n} in {:?}; NIfTI-1 holds at most 32767",
+                shape.as_slice()
+            ),
         })
     };
     let [nz, ny, nx] = shape.zyx();
-    let dims = [shape.dims() as i16, extent(nx)?, extent(ny)?, extent(nz)?, 1, 1, 1, 1];
+    let dims = [
+        shape.dims() as i16,
+        extent(nx)?,
+        extent(ny)?,
+        extent(nz)?,
+        1,
+        1,
+        1,
+        1,
+    ];
     let mut h = vec![0u8; VOX_OFFSET];
     let mut put = |at: usize, bytes: &[u8]| h[at..at + bytes.len()].copy_from_slice(bytes);
     put(0, &(HEADER_LEN as i32).to_le_bytes());
@@ -317,7 +335,11 @@ impl Header {
             Shape::d3(ext(2), ext(1), ext(0))
         };
         let count = sample::claimed_count(
-            &shape.as_slice().iter().map(|&n| n as u128).collect::<Vec<_>>(),
+            &shape
+                .as_slice()
+                .iter()
+                .map(|&n| n as u128)
+                .collect::<Vec<_>>(),
             format,
         )?;
         let datatype = i16_at(70);

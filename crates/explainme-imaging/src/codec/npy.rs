@@ -243,7 +243,12 @@ impl Cursor<'_> {
         self.skip_space();
         let quote = match self.s.get(self.i) {
             Some(&q @ (b'\'' | b'"')) => q,
-            _ => return Err(corrupt(format!("header: expected a string at byte {}", self.i))),
+            _ => {
+                return Err(corrupt(format!(
+                    "header: expected a string at byte {}",
+                    self.i
+                )));
+            }
         };
         let start = self.i + 1;
         let len = self.s[start..]
@@ -329,7 +334,9 @@ mod tests {
         let text = std::str::from_utf8(&h[10..]).unwrap();
         assert!(text.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
         assert_eq!(
-            std::str::from_utf8(&header("|u1", &[5])[10..]).unwrap().trim_end(),
+            std::str::from_utf8(&header("|u1", &[5])[10..])
+                .unwrap()
+                .trim_end(),
             "{'descr': '|u1', 'fortran_order': False, 'shape': (5,), }"
         );
     }
@@ -338,9 +345,12 @@ mod tests {
     fn header_parser_reads_numpy_variants() {
         let h = Header::parse("{\"shape\": (4,), \"descr\": \">i2\", \"fortran_order\": False}")
             .unwrap();
-        assert_eq!((h.sample, h.endian, h.shape), (Sample::I16, Endian::Big, vec![4]));
-        let scalar = Header::parse("{'descr': '<f8', 'fortran_order': False, 'shape': (), }")
-            .unwrap();
+        assert_eq!(
+            (h.sample, h.endian, h.shape),
+            (Sample::I16, Endian::Big, vec![4])
+        );
+        let scalar =
+            Header::parse("{'descr': '<f8', 'fortran_order': False, 'shape': (), }").unwrap();
         assert!(scalar.shape.is_empty());
     }
 }

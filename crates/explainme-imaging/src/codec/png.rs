@@ -78,11 +78,9 @@ impl Codec for PngCodec {
         let raw = decode(bytes, Transformations::EXPAND)?;
         let inside: Vec<bool> = match (raw.color, raw.depth) {
             (ColorType::Grayscale, BitDepth::Eight) => raw.pixels.iter().map(|&v| v != 0).collect(),
-            (ColorType::Grayscale, BitDepth::Sixteen) => raw
-                .pixels
-                .chunks_exact(2)
-                .map(|c| c != [0, 0])
-                .collect(),
+            (ColorType::Grayscale, BitDepth::Sixteen) => {
+                raw.pixels.chunks_exact(2).map(|c| c != [0, 0]).collect()
+            }
             (color, depth) => {
                 return Err(Error::Unsupported {
                     format: FORMAT,
@@ -94,7 +92,11 @@ impl Codec for PngCodec {
     }
 
     fn encode_mask(&self, mask: &Mask) -> Result<Vec<u8>> {
-        let pixels: Vec<u8> = mask.voxels().iter().map(|&m| if m { 255 } else { 0 }).collect();
+        let pixels: Vec<u8> = mask
+            .voxels()
+            .iter()
+            .map(|&m| if m { 255 } else { 0 })
+            .collect();
         encode(mask.shape(), mask.spacing(), BitDepth::Eight, &pixels)
     }
 }
@@ -184,7 +186,8 @@ fn encode(shape: Shape, spacing: Spacing, depth: BitDepth, pixels: &[u8]) -> Res
             detail: format!("a {:?} grid; PNG holds 2D images only", shape.as_slice()),
         });
     }
-    let too_wide = || Error::InvalidShape(format!("{:?} exceeds PNG's u32 extents", shape.as_slice()));
+    let too_wide =
+        || Error::InvalidShape(format!("{:?} exceeds PNG's u32 extents", shape.as_slice()));
     let width = u32::try_from(shape.x()).map_err(|_| too_wide())?;
     let height = u32::try_from(shape.y()).map_err(|_| too_wide())?;
     let mut out = Vec::new();

@@ -42,9 +42,11 @@ pub fn ct_image(shape: Shape, seed: u64) -> Image {
 /// Non-integer HU values, for float codecs.
 pub fn float_image(shape: Shape, seed: u64) -> Image {
     let mut rng = Rng::new(seed);
-    Image::from_fn(shape, |_, _, _| (rng.next_u64() % 1_000_000) as f32 / 137.0 - 1000.0)
-        .unwrap()
-        .with_spacing(Spacing::new(1.25, 0.5, 0.625))
+    Image::from_fn(shape, |_, _, _| {
+        (rng.next_u64() % 1_000_000) as f32 / 137.0 - 1000.0
+    })
+    .unwrap()
+    .with_spacing(Spacing::new(1.25, 0.5, 0.625))
 }
 
 pub fn disc_mask(shape: Shape) -> Mask {
