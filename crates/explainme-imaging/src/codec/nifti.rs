@@ -394,8 +394,10 @@ impl Header {
     fn image(&self, data: &[u8], format: Format) -> Result<Image> {
         let mut values = self.sample.decode(data, self.count, self.endian, format)?;
         if (self.slope, self.inter) != (1.0, 0.0) {
+            // In f64 with one final rounding, as nibabel scales: results match it exactly.
+            let (slope, inter) = (f64::from(self.slope), f64::from(self.inter));
             for v in &mut values {
-                *v = *v * self.slope + self.inter;
+                *v = (f64::from(*v) * slope + inter) as f32;
             }
         }
         Ok(Grid::new(self.shape, values)?.with_spacing(self.spacing))
