@@ -41,27 +41,31 @@ impl Sample {
         }
     }
 
-    /// One sample from exactly `self.size()` bytes. Integers wider than 24 bits and `f64`
-    /// lose precision in `f32`; CT values never need it.
-    fn read(self, b: &[u8], endian: Endian) -> f32 {
-        macro_rules! num {
-            ($t:ty) => {{
-                let a = array(b);
+    /// Every sample of `bytes` (a multiple of `self.size()` long) as `f32`. The type and
+    /// byte order are matched once, outside the loop, so each arm compiles to a tight
+    /// conversion loop. Integers wider than 24 bits and `f64` lose precision in `f32`; CT
+    /// values never need it.
+    fn convert(self, bytes: &[u8], endian: Endian) -> Vec<f32> {
+        fn each<const N: usize>(bytes: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
+            bytes.chunks_exact(N).map(|c| f(array(c))).collect()
+        }
+        macro_rules! by_endian {
+            ($t:ty) => {
                 match endian {
-                    Endian::Little => <$t>::from_le_bytes(a),
-                    Endian::Big => <$t>::from_be_bytes(a),
+                    Endian::Little => each(bytes, |a| <$t>::from_le_bytes(a) as f32),
+                    Endian::Big => each(bytes, |a| <$t>::from_be_bytes(a) as f32),
                 }
-            }};
+            };
         }
         match self {
-            Sample::U8 => f32::from(b[0]),
-            Sample::I8 => f32::from(b[0] as i8),
-            Sample::U16 => f32::from(num!(u16)),
-            Sample::I16 => f32::from(num!(i16)),
-            Sample::U32 => num!(u32) as f32,
-            Sample::I32 => num!(i32) as f32,
-            Sample::F32 => num!(f32),
-            Sample::F64 => num!(f64) as f32,
+            Sample::U8 => bytes.iter().map(|&b| f32::from(b)).collect(),
+            Sample::I8 => bytes.iter().map(|&b| f32::from(b as i8)).collect(),
+            Sample::U16 => by_endian!(u16),
+            Sample::I16 => by_endian!(i16),
+            Sample::U32 => by_endian!(u32),
+            Sample::I32 => by_endian!(i32),
+            Sample::F32 => by_endian!(f32),
+            Sample::F64 => by_endian!(f64),
         }
     }
 
@@ -78,10 +82,7 @@ impl Sample {
     ) -> Result<Vec<f32>> {
         let needed = count.checked_mul(self.size());
         match needed {
-            Some(n) if n <= bytes.len() => Ok(bytes[..n]
-                .chunks_exact(self.size())
-                .map(|c| self.read(c, endian))
-                .collect()),
+            Some(n) if n <= bytes.len() => Ok(self.convert(&bytes[..n], endian)),
             _ => Err(Error::Truncated {
                 format,
                 needed: (count as u64).saturating_mul(self.size() as u64),
