@@ -15,7 +15,8 @@
 //!   [`codec::dicom`] (uncompressed little-endian subset, hand-written, documented there).
 //!   Files are read by extension ([`read_image`]) or by sniffing ([`decode_image`]).
 //! * Operations: HU [`Window`]ing to `[0, 1]`, [`resize`] (bilinear / trilinear) and
-//!   [`resize_nearest`] (masks) to a model's input size, [`crop_around`] a point with padding,
+//!   [`resize_nearest`] (masks) to a model's input size or to a common voxel size
+//!   ([`shape_at_spacing`]), [`crop_around`] a point with padding,
 //!   and mask helpers ([`Mask::from_threshold`], [`Mask::iou`], [`Mask::centroid`]).
 //!
 //! It deliberately knows nothing of models, cohorts or anatomy.
@@ -65,7 +66,7 @@ pub use codec::{
 };
 pub use error::{Error, Result};
 pub use grid::{Grid, Image, Mask, Shape, Spacing, Tensor};
-pub use resample::{crop_around, resize, resize_nearest};
+pub use resample::{crop_around, resize, resize_nearest, shape_at_spacing};
 pub use window::Window;
 
 /// The most voxels any decoder allocates for one image: 2^28 (1 GiB of `f32`), far above a

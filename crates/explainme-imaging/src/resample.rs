@@ -36,6 +36,40 @@ fn scaled_spacing(from: Shape, to: Shape, spacing: Spacing) -> Spacing {
     )
 }
 
+/// The shape that covers the same field of view as `grid` with voxels of `spacing`
+/// (each extent `round(n · old / new)`, at least 1; z ignored in 2D). Pass it to
+/// [`resize`] or [`resize_nearest`] to bring a cohort to a common voxel size; the spacing
+/// they set equals `spacing` up to the rounding of the extent.
+pub fn shape_at_spacing<T>(grid: &Grid<T>, spacing: Spacing) -> Result<Shape> {
+    let old = grid.spacing().zyx();
+    let new = spacing.zyx();
+    let axes = 3 - grid.dims()..3;
+    if axes.clone().any(|a| !(new[a].is_finite() && new[a] > 0.0)) {
+        return Err(Error::InvalidParameter(format!(
+            "target spacing {new:?} mm must be finite and positive"
+        )));
+    }
+    let zyx = grid.shape().zyx();
+    let mut out = [1usize; 3];
+    for a in axes {
+        let n = (zyx[a] as f64 * f64::from(old[a]) / f64::from(new[a])).round();
+        if !(n.is_finite() && n < crate::MAX_VOXELS as f64) {
+            return Err(Error::InvalidParameter(format!(
+                "{} mm voxels need {n} along one axis",
+                new[a]
+            )));
+        }
+        out[a] = (n as usize).max(1);
+    }
+    let shape = if grid.dims() == 2 {
+        Shape::d2(out[1], out[2])
+    } else {
+        Shape::d3(out[0], out[1], out[2])
+    };
+    shape.checked_count()?;
+    Ok(shape)
+}
+
 /// Per output index along one axis: the two input taps and the weight of the second.
 fn linear_taps(n_in: usize, n_out: usize) -> Vec<(usize, usize, f32)> {
     let scale = n_in as f64 / n_out as f64;

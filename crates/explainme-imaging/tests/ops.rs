@@ -5,6 +5,7 @@ mod common;
 use common::{ct_image, disc_mask};
 use explainme_imaging::{
     Error, Image, Mask, Shape, Spacing, Window, crop_around, resize, resize_nearest,
+    shape_at_spacing,
 };
 
 #[test]
@@ -155,4 +156,24 @@ fn windowing_an_image_keeps_its_grid() {
         assert!((0.0..=1.0).contains(&v));
         assert_eq!(v, ((hu + 160.0) / 400.0).clamp(0.0, 1.0));
     }
+}
+
+#[test]
+fn shape_at_spacing_keeps_the_field_of_view() {
+    // 20 × 0.75 mm = 15 mm → 10 voxels of 1.5 mm; 5 slices × 2.5 mm → 12.5 / 1.0 → 13 (rounded).
+    let img = Image::filled(Shape::d3(5, 20, 30), 0.0)
+        .unwrap()
+        .with_spacing(Spacing::new(2.5, 0.75, 0.5));
+    let shape = shape_at_spacing(&img, Spacing::new(1.0, 1.5, 1.5)).unwrap();
+    assert_eq!(shape, Shape::d3(13, 10, 10));
+    let iso = resize(&img, shape).unwrap();
+    assert_eq!(iso.spacing(), Spacing::new(12.5 / 13.0, 1.5, 1.5));
+    // 2D ignores z, even a nonsensical one.
+    let slice = disc_mask(Shape::d2(8, 8)).with_spacing(Spacing::new(0.0, 0.5, 0.5));
+    assert_eq!(
+        shape_at_spacing(&slice, Spacing::new(f32::NAN, 1.0, 2.0)).unwrap(),
+        Shape::d2(4, 2)
+    );
+    assert!(shape_at_spacing(&img, Spacing::new(0.0, 1.0, 1.0)).is_err());
+    assert!(shape_at_spacing(&img, Spacing::new(1.0, 1e-9, 1.0)).is_err());
 }
