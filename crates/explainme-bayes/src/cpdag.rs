@@ -66,7 +66,9 @@ pub fn cpdag(dag: &Dag) -> Cpdag {
                     undirected(&mark, a, c)
                         && directed(&mark, c, b)
                         && (c + 1..n).any(|d| {
-                            undirected(&mark, a, d) && directed(&mark, d, b) && !adjacent(&mark, c, d)
+                            undirected(&mark, a, d)
+                                && directed(&mark, d, b)
+                                && !adjacent(&mark, c, d)
                         })
                 });
                 if r1 || r2 || r3 {

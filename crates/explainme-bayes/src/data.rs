@@ -23,19 +23,30 @@ pub struct Dataset {
 impl Dataset {
     /// Codes rows against known variables (e.g. a network's). A cell naming a state the
     /// variable lacks gives [`Error::UnknownState`].
-    pub fn with_variables<R, S>(variables: Vec<Variable>, rows: impl IntoIterator<Item = R>) -> Result<Self>
+    pub fn with_variables<R, S>(
+        variables: Vec<Variable>,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<Self>
     where
         R: IntoIterator<Item = Option<S>>,
         S: AsRef<str>,
     {
-        if let Some(v) = variables.iter().find(|v| v.cardinality() >= MISSING as usize) {
-            return Err(Error::TooLarge(format!("variable `{}` has too many states", v.name)));
+        if let Some(v) = variables
+            .iter()
+            .find(|v| v.cardinality() >= MISSING as usize)
+        {
+            return Err(Error::TooLarge(format!(
+                "variable `{}` has too many states",
+                v.name
+            )));
         }
         let mut columns = vec![Vec::new(); variables.len()];
         let mut count = 0;
         for (r, row) in rows.into_iter().enumerate() {
             let mut found = 0;
-            for (cell, (column, variable)) in row.into_iter().zip(columns.iter_mut().zip(&variables)) {
+            for (cell, (column, variable)) in
+                row.into_iter().zip(columns.iter_mut().zip(&variables))
+            {
                 found += 1;
                 column.push(match cell {
                     None => MISSING,
@@ -61,7 +72,10 @@ impl Dataset {
     /// Codes rows under the given column names, taking each variable's states as the sorted
     /// distinct values seen in its column (as pgmpy does). An all-missing column gives
     /// [`Error::NoStates`].
-    pub fn from_rows<R, S>(names: &[impl AsRef<str>], rows: impl IntoIterator<Item = R>) -> Result<Self>
+    pub fn from_rows<R, S>(
+        names: &[impl AsRef<str>],
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<Self>
     where
         R: IntoIterator<Item = Option<S>>,
         S: AsRef<str>,
@@ -85,7 +99,9 @@ impl Dataset {
         let variables = names
             .iter()
             .zip(states)
-            .map(|(name, seen)| Variable::new(name.as_ref(), seen.into_iter().map(str::to_owned).collect()))
+            .map(|(name, seen)| {
+                Variable::new(name.as_ref(), seen.into_iter().map(str::to_owned).collect())
+            })
             .collect::<Result<Vec<_>>>()?;
         for (i, v) in variables.iter().enumerate() {
             if variables[..i].iter().any(|w| w.name == v.name) {
@@ -95,7 +111,11 @@ impl Dataset {
         Self::with_variables(variables, rows)
     }
 
-    pub(crate) fn from_columns(variables: Vec<Variable>, columns: Vec<Vec<u16>>, rows: usize) -> Self {
+    pub(crate) fn from_columns(
+        variables: Vec<Variable>,
+        columns: Vec<Vec<u16>>,
+        rows: usize,
+    ) -> Self {
         Self {
             variables,
             columns,
@@ -130,7 +150,10 @@ impl Dataset {
     /// Row `row` as state names (`None` for missing cells), e.g. to write a CSV line.
     pub fn row_states(&self, row: usize) -> Vec<Option<&str>> {
         (0..self.variables.len())
-            .map(|v| self.value(row, v).map(|s| self.variables[v].states[s].as_str()))
+            .map(|v| {
+                self.value(row, v)
+                    .map(|s| self.variables[v].states[s].as_str())
+            })
             .collect()
     }
 

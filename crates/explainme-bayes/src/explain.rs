@@ -42,7 +42,12 @@ pub struct Sensitivity {
 }
 
 /// Leave-one-out sensitivity of P(target = state | evidence).
-pub fn sensitivity(ve: &VariableElimination<'_>, target: usize, state: usize, evidence: &Evidence) -> Result<Sensitivity> {
+pub fn sensitivity(
+    ve: &VariableElimination<'_>,
+    target: usize,
+    state: usize,
+    evidence: &Evidence,
+) -> Result<Sensitivity> {
     let net = ve.network();
     if target >= net.len() || state >= net.variable(target).cardinality() {
         return Err(Error::UnknownVariable(format!("{target}={state}")));
@@ -59,7 +64,12 @@ pub fn sensitivity(ve: &VariableElimination<'_>, target: usize, state: usize, ev
             change: posterior - without,
         });
     }
-    findings.sort_by(|a, b| b.change.abs().total_cmp(&a.change.abs()).then(a.variable.cmp(&b.variable)));
+    findings.sort_by(|a, b| {
+        b.change
+            .abs()
+            .total_cmp(&a.change.abs())
+            .then(a.variable.cmp(&b.variable))
+    });
     Ok(Sensitivity {
         target,
         state,
@@ -96,23 +106,34 @@ pub fn most_relevant_explanations(
     if explanatory.is_empty() || explanatory.len() > MAX_EXPLANATORY {
         return Err(Error::InvalidParameter {
             name: "explanatory",
-            reason: format!("{} variables; give 1 to {MAX_EXPLANATORY}", explanatory.len()),
+            reason: format!(
+                "{} variables; give 1 to {MAX_EXPLANATORY}",
+                explanatory.len()
+            ),
         });
     }
     let net = ve.network();
     if let Some(&v) = explanatory.iter().find(|&&v| v >= net.len()) {
         return Err(Error::UnknownVariable(v.to_string()));
     }
-    let size: f64 = explanatory.iter().map(|&v| net.variable(v).cardinality() as f64).product();
+    let size: f64 = explanatory
+        .iter()
+        .map(|&v| net.variable(v).cardinality() as f64)
+        .product();
     if size > 1e6 {
-        return Err(Error::TooLarge(format!("{size} joint states of the explanatory variables")));
+        return Err(Error::TooLarge(format!(
+            "{size} joint states of the explanatory variables"
+        )));
     }
     let (posterior, _) = ve.joint(explanatory, evidence)?;
     let (prior, _) = ve.joint(explanatory, &Evidence::none())?;
     let vars = posterior.variables().to_vec();
     let mut hypotheses = Vec::new();
     for mask in 1u32..(1 << vars.len()) {
-        let subset: Vec<usize> = (0..vars.len()).filter(|k| mask & (1 << k) != 0).map(|k| vars[k]).collect();
+        let subset: Vec<usize> = (0..vars.len())
+            .filter(|k| mask & (1 << k) != 0)
+            .map(|k| vars[k])
+            .collect();
         let post = posterior.marginal(&subset);
         let pri = prior.marginal(&subset);
         let cards = post.cardinalities().to_vec();

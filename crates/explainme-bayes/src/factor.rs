@@ -85,7 +85,10 @@ impl Factor {
         let cpt = net.cpt(child);
         let mut family: Vec<usize> = cpt.parents.clone();
         family.push(child);
-        let family_cards: Vec<usize> = family.iter().map(|&v| net.variable(v).cardinality()).collect();
+        let family_cards: Vec<usize> = family
+            .iter()
+            .map(|&v| net.variable(v).cardinality())
+            .collect();
         let cpt_strides = strides(&family_cards);
         let mut order: Vec<usize> = (0..family.len()).collect();
         order.sort_by_key(|&k| family[k]);
@@ -95,7 +98,9 @@ impl Factor {
         let zeros = vec![0; variables.len()];
         let table = values;
         let mut values = vec![0.0; table.len()];
-        walk2(&cardinalities, &aligned, &zeros, |i, j, _| values[i] = table[j]);
+        walk2(&cardinalities, &aligned, &zeros, |i, j, _| {
+            values[i] = table[j]
+        });
         Self {
             variables,
             cardinalities,
@@ -164,7 +169,9 @@ impl Factor {
         let sa = self.aligned_strides(&variables);
         let sb = other.aligned_strides(&variables);
         let mut values = vec![0.0; cardinalities.iter().product()];
-        walk2(&cardinalities, &sa, &sb, |i, ja, jb| values[i] = self.values[ja] * other.values[jb]);
+        walk2(&cardinalities, &sa, &sb, |i, ja, jb| {
+            values[i] = self.values[ja] * other.values[jb]
+        });
         Factor {
             variables,
             cardinalities,
@@ -257,7 +264,12 @@ impl Factor {
     pub(crate) fn marginal(&self, keep: &[usize]) -> Factor {
         let cardinalities: Vec<usize> = keep
             .iter()
-            .filter_map(|v| self.variables.binary_search(v).ok().map(|k| self.cardinalities[k]))
+            .filter_map(|v| {
+                self.variables
+                    .binary_search(v)
+                    .ok()
+                    .map(|k| self.cardinalities[k])
+            })
             .collect();
         let mut target = Factor {
             variables: keep.to_vec(),
@@ -266,7 +278,9 @@ impl Factor {
         };
         let st = target.aligned_strides(&self.variables);
         let zeros = vec![0; self.variables.len()];
-        walk2(&self.cardinalities, &st, &zeros, |i, j, _| target.values[j] += self.values[i]);
+        walk2(&self.cardinalities, &st, &zeros, |i, j, _| {
+            target.values[j] += self.values[i]
+        });
         target
     }
 
@@ -275,7 +289,9 @@ impl Factor {
         let ss = sub.aligned_strides(&self.variables);
         let zeros = vec![0; self.variables.len()];
         let values = &mut self.values;
-        walk2(&self.cardinalities, &ss, &zeros, |i, j, _| values[i] *= sub.values[j]);
+        walk2(&self.cardinalities, &ss, &zeros, |i, j, _| {
+            values[i] *= sub.values[j]
+        });
     }
 
     /// Entry-wise `self / other` over the same scope, with 0/0 = 0 (Hugin's convention).

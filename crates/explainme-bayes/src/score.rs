@@ -10,8 +10,13 @@
 //! * K2   = Σ_j [ lnΓ(r) − lnΓ(r + N_ij) + Σ_k lnΓ(1 + N_ijk) ].
 //!
 //! Natural logarithms throughout. A record with a missing cell in the family is skipped for
-//! that family only (pgmpy's `dropna` per family); BIC's N stays the total record count, as
-//! in pgmpy.
+//! that family only (pgmpy's `dropna` per family). Skipping alone would make families
+//! incomparable — a parent that is often missing drops records and so *raises* the
+//! likelihood — so when a family uses only N_f < N records its data term (the
+//! log-likelihood for BIC, the log marginal likelihood for BDeu and K2) is scaled by N / N_f:
+//! Balov's node-average likelihood (Balov 2013, "Consistent model selection of discrete
+//! Bayesian networks from incomplete data", EJS 7), as bnlearn's `pnal` scores do. Without
+//! missing cells the scores are exactly pgmpy's.
 
 use serde::Serialize;
 
@@ -38,6 +43,8 @@ pub(crate) struct FamilyCounts {
     /// `(configuration, counts per child state)` for every configuration with N_ij > 0,
     /// configurations in row order of [`crate::Cpt`] (last parent fastest).
     pub(crate) observed: Vec<(usize, Vec<u32>)>,
+    /// Records with no missing cell in the family.
+    pub(crate) used: usize,
 }
 
 /// Parent configurations above this use sorting instead of a dense table.
@@ -57,7 +64,9 @@ pub(crate) fn family_counts(data: &Dataset, child: usize, parents: &[usize]) -> 
             if code == MISSING {
                 continue 'rows;
             }
-            config = config.saturating_mul(cards[p]).saturating_add(code as usize);
+            config = config
+                .saturating_mul(cards[p])
+                .saturating_add(code as usize);
         }
         let code = child_column[row];
         if code == MISSING {
@@ -94,6 +103,7 @@ pub(crate) fn family_counts(data: &Dataset, child: usize, parents: &[usize]) -> 
     FamilyCounts {
         states: r,
         configurations: q_float,
+        used: keys.len(),
         observed,
     }
 }
@@ -103,6 +113,12 @@ pub fn family_score(data: &Dataset, child: usize, parents: &[usize], score: Scor
     let counts = family_counts(data, child, parents);
     let r = counts.states as f64;
     let q = counts.configurations;
+    // Node-average scaling; 1 exactly when nothing is missing.
+    let scale = if counts.used == 0 || counts.used == data.n_rows() {
+        1.0
+    } else {
+        data.n_rows() as f64 / counts.used as f64
+    };
     match score {
         Score::Bic => {
             let mut ll = 0.0;
@@ -112,10 +128,10 @@ pub fn family_score(data: &Dataset, child: usize, parents: &[usize], score: Scor
                     ll += c as f64 * (c as f64 / total as f64).ln();
                 }
             }
-            ll - 0.5 * (data.n_rows() as f64).ln() * q * (r - 1.0)
+            scale * ll - 0.5 * (data.n_rows() as f64).ln() * q * (r - 1.0)
         }
-        Score::BDeu { ess } => dirichlet_score(&counts, ess / q, ess / (q * r)),
-        Score::K2 => dirichlet_score(&counts, r, 1.0),
+        Score::BDeu { ess } => scale * dirichlet_score(&counts, ess / q, ess / (q * r)),
+        Score::K2 => scale * dirichlet_score(&counts, r, 1.0),
     }
 }
 

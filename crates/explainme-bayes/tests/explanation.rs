@@ -14,9 +14,14 @@ fn sensitivity_is_the_leave_one_out_difference() {
     let evidence = Evidence::parse(&net, "xray=yes,dysp=yes,smoke=yes").expect("evidence");
     let result = sensitivity(&ve, lung, 0, &evidence).expect("sensitivity");
     assert_eq!(result.findings.len(), 3);
-    assert_eq!(result.posterior, ve.marginal(lung, &evidence).expect("posterior")[0]);
+    assert_eq!(
+        result.posterior,
+        ve.marginal(lung, &evidence).expect("posterior")[0]
+    );
     for f in &result.findings {
-        let without = ve.marginal(lung, &evidence.without(f.variable)).expect("posterior")[0];
+        let without = ve
+            .marginal(lung, &evidence.without(f.variable))
+            .expect("posterior")[0];
         assert_eq!(f.without, without);
         assert_eq!(f.change, result.posterior - without);
     }
@@ -29,7 +34,10 @@ fn sensitivity_is_the_leave_one_out_difference() {
 fn most_relevant_explanation_maximises_the_generalized_bayes_factor() {
     let net = common::network("asia");
     let ve = VariableElimination::new(&net);
-    let targets: Vec<usize> = ["tub", "lung", "bronc"].iter().map(|n| net.index_of(n).expect("known")).collect();
+    let targets: Vec<usize> = ["tub", "lung", "bronc"]
+        .iter()
+        .map(|n| net.index_of(n).expect("known"))
+        .collect();
     let evidence = Evidence::parse(&net, "xray=yes,dysp=yes").expect("evidence");
     let ranked = most_relevant_explanations(&ve, &targets, &evidence, usize::MAX).expect("MRE");
     // 3 singletons × 2 states, 3 pairs × 4, 1 triple × 8.
@@ -38,7 +46,11 @@ fn most_relevant_explanation_maximises_the_generalized_bayes_factor() {
         let vars: Vec<usize> = h.states.iter().map(|&(v, _)| v).collect();
         let states: Vec<usize> = h.states.iter().map(|&(_, s)| s).collect();
         let post = ve.joint(&vars, &evidence).expect("joint").0.value(&states);
-        let prior = ve.joint(&vars, &Evidence::none()).expect("joint").0.value(&states);
+        let prior = ve
+            .joint(&vars, &Evidence::none())
+            .expect("joint")
+            .0
+            .value(&states);
         assert!((h.posterior - post).abs() < 1e-12 && (h.prior - prior).abs() < 1e-12);
         // GBF = P(e | h) / P(e | ¬h), from Bayes' rule on the same quantities.
         let p_e = ve.probability_of_evidence(&evidence).expect("P(e)");
@@ -49,7 +61,12 @@ fn most_relevant_explanation_maximises_the_generalized_bayes_factor() {
     let best: Vec<(String, String)> = ranked[0]
         .states
         .iter()
-        .map(|&(v, s)| (net.variable(v).name.clone(), net.variable(v).states[s].clone()))
+        .map(|&(v, s)| {
+            (
+                net.variable(v).name.clone(),
+                net.variable(v).states[s].clone(),
+            )
+        })
         .collect();
     // A positive x-ray with dyspnoea: lung cancer alone is the most relevant explanation —
     // MRE prefers the concise hypothesis over adding bronchitis.

@@ -31,16 +31,32 @@ fn posteriors_equal_pgmpy_to_1e9() {
         let net = common::network(name);
         let ve = VariableElimination::new(&net);
         let tree = JunctionTree::new(&net);
-        for case in cases().iter().filter(|c| c["network"] == name && c["kind"] == "marginal") {
+        for case in cases()
+            .iter()
+            .filter(|c| c["network"] == name && c["kind"] == "marginal")
+        {
             let evidence = evidence_of(&net, case);
-            let target = net.index_of(case["target"].as_str().expect("target")).expect("known");
+            let target = net
+                .index_of(case["target"].as_str().expect("target"))
+                .expect("known");
             let by_ve = ve.marginal(target, &evidence).expect("VE answers");
-            let by_tree = tree.calibrate(&evidence).expect("calibrates").marginal(target);
+            let by_tree = tree
+                .calibrate(&evidence)
+                .expect("calibrates")
+                .marginal(target);
             for (state, expected) in case["posterior"].as_object().expect("posterior") {
                 let s = net.variable(target).state_index(state).expect("state");
                 let expected = expected.as_f64().expect("number");
-                assert!((by_ve[s] - expected).abs() < 1e-9, "{name} {case}: VE {}", by_ve[s]);
-                assert!((by_tree[s] - expected).abs() < 1e-9, "{name} {case}: JT {}", by_tree[s]);
+                assert!(
+                    (by_ve[s] - expected).abs() < 1e-9,
+                    "{name} {case}: VE {}",
+                    by_ve[s]
+                );
+                assert!(
+                    (by_tree[s] - expected).abs() < 1e-9,
+                    "{name} {case}: JT {}",
+                    by_tree[s]
+                );
             }
             *checked.entry(name).or_insert(0) += 1;
         }
@@ -63,7 +79,9 @@ fn map_assignments_equal_pgmpy() {
             .collect();
         let found = map(&ve, &targets, &evidence).expect("MAP");
         for (v, s) in found.states {
-            let expected = case["assignment"][&net.variable(v).name].as_str().expect("state");
+            let expected = case["assignment"][&net.variable(v).name]
+                .as_str()
+                .expect("state");
             assert_eq!(net.variable(v).states[s], expected, "{case}");
         }
         // The MAP probability is the joint posterior of the chosen states.
@@ -81,7 +99,9 @@ fn mpe_on_asia_is_the_most_probable_full_state() {
     let ve = VariableElimination::new(&net);
     let evidence = Evidence::parse(&net, "xray=yes,dysp=yes").expect("evidence");
     let best = mpe(&ve, &evidence).expect("MPE");
-    let free: Vec<usize> = (0..net.len()).filter(|&v| evidence.get(v).is_none()).collect();
+    let free: Vec<usize> = (0..net.len())
+        .filter(|&v| evidence.get(v).is_none())
+        .collect();
     let (joint, _) = ve.joint(&free, &evidence).expect("joint");
     let max = joint.values().iter().copied().fold(0.0, f64::max);
     assert!((best.probability - max).abs() < 1e-12);
@@ -93,9 +113,14 @@ fn mpe_on_asia_is_the_most_probable_full_state() {
 fn probability_of_evidence_agrees_between_engines() {
     let net = common::network("child");
     let evidence = Evidence::parse(&net, "LowerBodyO2=<5, CO2Report=>=7.5").expect("evidence");
-    let by_ve = VariableElimination::new(&net).probability_of_evidence(&evidence).expect("VE");
+    let by_ve = VariableElimination::new(&net)
+        .probability_of_evidence(&evidence)
+        .expect("VE");
     let tree = JunctionTree::new(&net);
-    let by_tree = tree.calibrate(&evidence).expect("JT").probability_of_evidence();
+    let by_tree = tree
+        .calibrate(&evidence)
+        .expect("JT")
+        .probability_of_evidence();
     assert!((by_ve - by_tree).abs() < 1e-15 + 1e-12 * by_ve);
 }
 
@@ -104,13 +129,28 @@ fn bad_evidence_gives_typed_errors() {
     let net = common::network("asia");
     let unknown_state = Evidence::parse(&net, "xray=maybe").unwrap_err();
     assert!(matches!(unknown_state, Error::UnknownState { .. }));
-    assert_eq!(unknown_state.to_string(), "variable `xray` has no state `maybe` (states: yes, no)");
-    assert!(matches!(Evidence::parse(&net, "colour=red"), Err(Error::UnknownVariable(_))));
-    assert!(matches!(Evidence::parse(&net, "xray=yes,xray=no"), Err(Error::Conflicting(_))));
+    assert_eq!(
+        unknown_state.to_string(),
+        "variable `xray` has no state `maybe` (states: yes, no)"
+    );
+    assert!(matches!(
+        Evidence::parse(&net, "colour=red"),
+        Err(Error::UnknownVariable(_))
+    ));
+    assert!(matches!(
+        Evidence::parse(&net, "xray=yes,xray=no"),
+        Err(Error::Conflicting(_))
+    ));
     // tub=yes forces either=yes in asia: either=no contradicts it.
     let impossible = Evidence::parse(&net, "tub=yes,either=no").expect("resolves");
     let ve = VariableElimination::new(&net);
-    assert!(matches!(ve.marginal(0, &impossible), Err(Error::ImpossibleEvidence)));
+    assert!(matches!(
+        ve.marginal(0, &impossible),
+        Err(Error::ImpossibleEvidence)
+    ));
     let tree = JunctionTree::new(&net);
-    assert!(matches!(tree.calibrate(&impossible), Err(Error::ImpossibleEvidence)));
+    assert!(matches!(
+        tree.calibrate(&impossible),
+        Err(Error::ImpossibleEvidence)
+    ));
 }

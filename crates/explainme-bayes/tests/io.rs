@@ -12,7 +12,12 @@ fn all_shared_networks_round_trip_through_bif() {
         assert_eq!(again.len(), net.len(), "{name}");
         for v in 0..net.len() {
             assert_eq!(again.variable(v), net.variable(v), "{name}");
-            assert_eq!(again.cpt(v), net.cpt(v), "{name}: CPT of {}", net.variable(v).name);
+            assert_eq!(
+                again.cpt(v),
+                net.cpt(v),
+                "{name}: CPT of {}",
+                net.variable(v).name
+            );
         }
         assert_eq!(write_bif(&again), write_bif(&net));
     }
@@ -20,10 +25,20 @@ fn all_shared_networks_round_trip_through_bif() {
 
 #[test]
 fn shared_networks_have_the_documented_sizes() {
-    let sizes = [("asia", 8, 8), ("sachs", 11, 17), ("child", 20, 25), ("insurance", 27, 52), ("alarm", 37, 46)];
+    let sizes = [
+        ("asia", 8, 8),
+        ("sachs", 11, 17),
+        ("child", 20, 25),
+        ("insurance", 27, 52),
+        ("alarm", 37, 46),
+    ];
     for (name, nodes, arcs) in sizes {
         let net = common::network(name);
-        assert_eq!((net.len(), net.dag().edges().len()), (nodes, arcs), "{name}");
+        assert_eq!(
+            (net.len(), net.dag().edges().len()),
+            (nodes, arcs),
+            "{name}"
+        );
     }
 }
 
@@ -48,7 +63,11 @@ fn a_cyclic_bif_is_a_cycle_error() {
         probability ( b | a ) { (x) 0.5, 0.5; (y) 0.5, 0.5; }";
     let error = read_bif(text).unwrap_err();
     assert!(matches!(error, Error::Cycle { .. }), "{error}");
-    assert!(error.to_string().starts_with("the network has a directed cycle through variable"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("the network has a directed cycle through variable")
+    );
 }
 
 #[test]
@@ -59,9 +78,15 @@ fn broken_bif_files_give_typed_errors() {
         probability ( b | a ) { (x) 0.5, 0.5; }";
     assert!(matches!(read_bif(missing_row), Err(Error::BadCpt { .. })));
     let unknown_state = missing_row.replace("(x) 0.5, 0.5; }", "(x) 0.5, 0.5; (z) 0.5, 0.5; }");
-    assert!(matches!(read_bif(&unknown_state), Err(Error::UnknownState { .. })));
+    assert!(matches!(
+        read_bif(&unknown_state),
+        Err(Error::UnknownState { .. })
+    ));
     let truncated = "network c { } variable a { type discrete [ 2 ] { x, y ";
     assert!(matches!(read_bif(truncated), Err(Error::Parse { .. })));
     let wrong_count = "network c { } variable a { type discrete [ 3 ] { x, y }; }";
-    assert!(matches!(read_bif(wrong_count), Err(Error::Parse { line: 1, .. })));
+    assert!(matches!(
+        read_bif(wrong_count),
+        Err(Error::Parse { line: 1, .. })
+    ));
 }

@@ -11,8 +11,12 @@ use serde_json::Value;
 fn dag_of(data: &Dataset, edges: &Value) -> Dag {
     let mut parents = vec![Vec::new(); data.variables().len()];
     for edge in edges.as_array().expect("edges") {
-        let from = data.index_of(edge[0].as_str().expect("name")).expect("known");
-        let to = data.index_of(edge[1].as_str().expect("name")).expect("known");
+        let from = data
+            .index_of(edge[0].as_str().expect("name"))
+            .expect("known");
+        let to = data
+            .index_of(edge[1].as_str().expect("name"))
+            .expect("known");
         parents[to].push(from);
     }
     Dag::from_parents(parents).expect("acyclic")
@@ -32,7 +36,10 @@ fn pgmpy_k2_surplus(data: &Dataset, dag: &Dag) -> f64 {
         let seen: std::collections::BTreeSet<Vec<usize>> = (0..data.n_rows())
             .filter_map(|r| {
                 data.value(r, child)?;
-                parents.iter().map(|&p| data.value(r, p)).collect::<Option<Vec<_>>>()
+                parents
+                    .iter()
+                    .map(|&p| data.value(r, p))
+                    .collect::<Option<Vec<_>>>()
             })
             .collect();
         // lnΓ(r) for integer r is ln((r − 1)!).
@@ -48,16 +55,29 @@ fn bic_bdeu_and_k2_equal_pgmpy() {
     let cases: Vec<Value> = serde_json::from_str(&text).expect("json");
     assert!(cases.len() >= 8);
     for case in &cases {
-        let data = common::csv_dataset(&format!("{}_{}.csv", case["network"].as_str().expect("name"), case["rows"]));
+        let data = common::csv_dataset(&format!(
+            "{}_{}.csv",
+            case["network"].as_str().expect("name"),
+            case["rows"]
+        ));
         let dag = dag_of(&data, &case["edges"]);
-        for (key, score) in [("bic", Score::Bic), ("bdeu", Score::BDeu { ess: 10.0 }), ("k2", Score::K2)] {
+        for (key, score) in [
+            ("bic", Score::Bic),
+            ("bdeu", Score::BDeu { ess: 10.0 }),
+            ("k2", Score::K2),
+        ] {
             let mut expected = case[key].as_f64().expect("number");
             if key == "k2" {
                 expected -= pgmpy_k2_surplus(&data, &dag);
             }
             let ours = network_score(&data, &dag, score);
             let relative = ((ours - expected) / expected).abs();
-            assert!(relative < 1e-12, "{} {} {key}: ours {ours}, pgmpy {expected}", case["network"], case["dag"]);
+            assert!(
+                relative < 1e-12,
+                "{} {} {key}: ours {ours}, pgmpy {expected}",
+                case["network"],
+                case["dag"]
+            );
         }
     }
 }
@@ -71,28 +91,47 @@ fn mle_bdeu_and_k2_parameters_equal_pgmpy() {
         .iter()
         .map(|n| {
             let v = truth.index_of(n).expect("known");
-            truth.parents(v).iter().map(|&p| data.index_of(&truth.variable(p).name).expect("known")).collect()
+            truth
+                .parents(v)
+                .iter()
+                .map(|&p| data.index_of(&truth.variable(p).name).expect("known"))
+                .collect()
         })
         .collect();
     let dag = Dag::from_parents(parents).expect("acyclic");
     let text = std::fs::read_to_string(common::fixture("parameters.json")).expect("fixture");
     let cases: Vec<Value> = serde_json::from_str(&text).expect("json");
     let mut checked = 0;
-    for (label, prior) in [("mle", Prior::Mle), ("bdeu", Prior::BDeu { ess: 10.0 }), ("k2", Prior::K2)] {
-        let net = Parameters::params().prior(prior).fit(&data, &dag).expect("fits");
+    for (label, prior) in [
+        ("mle", Prior::Mle),
+        ("bdeu", Prior::BDeu { ess: 10.0 }),
+        ("k2", Prior::K2),
+    ] {
+        let net = Parameters::params()
+            .prior(prior)
+            .fit(&data, &dag)
+            .expect("fits");
         for case in cases.iter().filter(|c| c["prior"] == label) {
-            let child = net.index_of(case["variable"].as_str().expect("name")).expect("known");
+            let child = net
+                .index_of(case["variable"].as_str().expect("name"))
+                .expect("known");
             let card = net.variable(child).cardinality();
             for row in case["rows"].as_array().expect("rows") {
                 let mut config = 0;
                 for &p in net.parents(child) {
-                    let state = row["parents"][&net.variable(p).name].as_str().expect("parent state");
-                    config = config * net.variable(p).cardinality() + net.variable(p).state_index(state).expect("state");
+                    let state = row["parents"][&net.variable(p).name]
+                        .as_str()
+                        .expect("parent state");
+                    config = config * net.variable(p).cardinality()
+                        + net.variable(p).state_index(state).expect("state");
                 }
                 for (state, expected) in row["probabilities"].as_object().expect("probabilities") {
                     let s = net.variable(child).state_index(state).expect("state");
                     let ours = net.cpt(child).row(config, card)[s];
-                    assert!((ours - expected.as_f64().expect("number")).abs() < 1e-12, "{label} {case}");
+                    assert!(
+                        (ours - expected.as_f64().expect("number")).abs() < 1e-12,
+                        "{label} {case}"
+                    );
                     checked += 1;
                 }
             }
@@ -105,7 +144,12 @@ fn mle_bdeu_and_k2_parameters_equal_pgmpy() {
 fn missing_cells_are_skipped_per_family() {
     let data = Dataset::from_rows(
         &["a", "b"],
-        [[Some("x"), Some("u")], [Some("x"), None], [Some("y"), Some("v")], [None, Some("v")]],
+        [
+            [Some("x"), Some("u")],
+            [Some("x"), None],
+            [Some("y"), Some("v")],
+            [None, Some("v")],
+        ],
     )
     .expect("codes");
     let dag = Dag::from_parents(vec![vec![], vec![0]]).expect("acyclic");
@@ -133,7 +177,10 @@ fn hill_climbing_learns_asia_back_and_is_deterministic() {
     let distance = shd(&cpdag(&dag), &cpdag(&truth.dag()));
     // asia's tub → either link (P(tub) = 1%) is hard to see in 20 000 records; allow 2.
     assert!(distance <= 2, "SHD {distance}: {:?}", dag.edges());
-    assert!(network_score(&data, &dag, Score::Bic) >= network_score(&data, &truth.dag(), Score::Bic) - 50.0);
+    assert!(
+        network_score(&data, &dag, Score::Bic)
+            >= network_score(&data, &truth.dag(), Score::Bic) - 50.0
+    );
 }
 
 #[test]
@@ -143,7 +190,12 @@ fn constraints_are_respected() {
     let id = |n: &str| data.index_of(n).expect("known");
     let tiers = vec![
         vec!["asia".to_owned(), "smoke".to_owned()],
-        vec!["tub".to_owned(), "lung".to_owned(), "bronc".to_owned(), "either".to_owned()],
+        vec![
+            "tub".to_owned(),
+            "lung".to_owned(),
+            "bronc".to_owned(),
+            "either".to_owned(),
+        ],
         vec!["xray".to_owned(), "dysp".to_owned()],
     ];
     let constraints = Constraints::new()
@@ -151,12 +203,23 @@ fn constraints_are_respected() {
         .require("asia", "xray")
         .forbid("smoke", "lung")
         .max_parents(2);
-    let dag = HillClimb::params().constraints(constraints).fit(&data).expect("learns");
+    let dag = HillClimb::params()
+        .constraints(constraints)
+        .fit(&data)
+        .expect("learns");
     assert!(dag.has_edge(id("asia"), id("xray")));
     assert!(!dag.has_edge(id("smoke"), id("lung")));
-    let tier_of = |v: usize| tiers.iter().position(|t| t.contains(&data.variables()[v].name)).expect("in a tier");
+    let tier_of = |v: usize| {
+        tiers
+            .iter()
+            .position(|t| t.contains(&data.variables()[v].name))
+            .expect("in a tier")
+    };
     for (from, to) in dag.edges() {
-        assert!(tier_of(from) <= tier_of(to), "{from} → {to} goes back a tier");
+        assert!(
+            tier_of(from) <= tier_of(to),
+            "{from} → {to} goes back a tier"
+        );
     }
     assert!((0..dag.len()).all(|v| dag.parents(v).len() <= 2));
 }
@@ -164,12 +227,25 @@ fn constraints_are_respected() {
 #[test]
 fn contradictory_constraints_are_refused() {
     let data = forward_sample(&common::network("asia"), 100, 1);
-    let cyclic = Constraints::new().require("asia", "tub").require("tub", "asia");
-    assert!(matches!(HillClimb::params().constraints(cyclic).fit(&data), Err(Error::Constraints(_))));
-    let forbidden = Constraints::new().require("asia", "tub").forbid("asia", "tub");
-    assert!(matches!(HillClimb::params().constraints(forbidden).fit(&data), Err(Error::Constraints(_))));
+    let cyclic = Constraints::new()
+        .require("asia", "tub")
+        .require("tub", "asia");
+    assert!(matches!(
+        HillClimb::params().constraints(cyclic).fit(&data),
+        Err(Error::Constraints(_))
+    ));
+    let forbidden = Constraints::new()
+        .require("asia", "tub")
+        .forbid("asia", "tub");
+    assert!(matches!(
+        HillClimb::params().constraints(forbidden).fit(&data),
+        Err(Error::Constraints(_))
+    ));
     let unknown = Constraints::new().require("asia", "weather");
-    assert!(matches!(HillClimb::params().constraints(unknown).fit(&data), Err(Error::UnknownVariable(_))));
+    assert!(matches!(
+        HillClimb::params().constraints(unknown).fit(&data),
+        Err(Error::UnknownVariable(_))
+    ));
 }
 
 #[test]
@@ -180,7 +256,9 @@ fn cpdag_of_alarm_has_42_compelled_and_4_undirected_edges() {
     assert_eq!(shd(&pattern, &pattern), 0);
     // Reversing a reversible edge keeps the class; dropping one edge costs at least one.
     let (a, b) = pattern.undirected[0];
-    let mut parents: Vec<Vec<usize>> = (0..alarm.len()).map(|v| alarm.parents(v).to_vec()).collect();
+    let mut parents: Vec<Vec<usize>> = (0..alarm.len())
+        .map(|v| alarm.parents(v).to_vec())
+        .collect();
     if parents[b].contains(&a) {
         parents[b].retain(|&p| p != a);
         parents[a].push(b);
@@ -188,7 +266,13 @@ fn cpdag_of_alarm_has_42_compelled_and_4_undirected_edges() {
         parents[a].retain(|&p| p != b);
         parents[b].push(a);
     }
-    assert_eq!(shd(&cpdag(&Dag::from_parents(parents).expect("acyclic")), &pattern), 0);
+    assert_eq!(
+        shd(
+            &cpdag(&Dag::from_parents(parents).expect("acyclic")),
+            &pattern
+        ),
+        0
+    );
     let empty = cpdag(&Dag::empty(alarm.len()));
     assert_eq!(shd(&empty, &pattern), 46);
 }
@@ -199,14 +283,26 @@ fn sampling_reproduces_the_network_parameters() {
     let data = forward_sample(&truth, 50_000, 9);
     assert_eq!(data, forward_sample(&truth, 50_000, 9));
     let smoke = data.index_of("smoke").expect("known");
-    let yes = (0..data.n_rows()).filter(|&r| data.value(r, smoke) == Some(0)).count() as f64 / 50_000.0;
+    let yes = (0..data.n_rows())
+        .filter(|&r| data.value(r, smoke) == Some(0))
+        .count() as f64
+        / 50_000.0;
     assert!((yes - 0.5).abs() < 0.01, "{yes}");
 }
 
 #[test]
 fn a_record_with_an_unknown_state_is_refused() {
     let net = common::network("asia");
-    let rows = [vec![Some("yes"), Some("no"), Some("maybe"), Some("no"), Some("no"), Some("no"), Some("no"), Some("no")]];
+    let rows = [vec![
+        Some("yes"),
+        Some("no"),
+        Some("maybe"),
+        Some("no"),
+        Some("no"),
+        Some("no"),
+        Some("no"),
+        Some("no"),
+    ]];
     let error = Dataset::with_variables(net.variables().cloned().collect(), rows).unwrap_err();
     assert!(matches!(error, Error::UnknownState { .. }));
 }

@@ -62,7 +62,10 @@ impl<'a> JunctionTree<'a> {
         let steps = moral.eliminate(&vec![true; n], &weights);
         let mut cliques: Vec<Vec<usize>> = Vec::new();
         for (_, clique) in steps {
-            if !cliques.iter().any(|c| clique.iter().all(|v| c.binary_search(v).is_ok())) {
+            if !cliques
+                .iter()
+                .any(|c| clique.iter().all(|v| c.binary_search(v).is_ok()))
+            {
                 cliques.retain(|c| !c.iter().all(|v| clique.binary_search(v).is_ok()));
                 cliques.push(clique);
             }
@@ -75,7 +78,11 @@ impl<'a> JunctionTree<'a> {
         for v in 0..n {
             let cpt = Factor::from_cpt(net, v);
             let host = (0..cliques.len())
-                .filter(|&c| cpt.variables().iter().all(|u| cliques[c].binary_search(u).is_ok()))
+                .filter(|&c| {
+                    cpt.variables()
+                        .iter()
+                        .all(|u| cliques[c].binary_search(u).is_ok())
+                })
                 .min_by_key(|&c| cliques[c].len());
             // Triangulation puts every family inside some clique, so a host always exists.
             if let Some(host) = host {
@@ -163,7 +170,10 @@ fn spanning_tree(cliques: &[Vec<usize>]) -> (Vec<usize>, Vec<Option<usize>>, Vec
     let mut candidates = Vec::new();
     for a in 0..k {
         for b in a + 1..k {
-            let shared = cliques[a].iter().filter(|v| cliques[b].binary_search(v).is_ok()).count();
+            let shared = cliques[a]
+                .iter()
+                .filter(|v| cliques[b].binary_search(v).is_ok())
+                .count();
             candidates.push((shared, a, b));
         }
     }
@@ -200,7 +210,11 @@ fn spanning_tree(cliques: &[Vec<usize>]) -> (Vec<usize>, Vec<Option<usize>>, Vec
         for &d in &adjacency[c] {
             if !std::mem::replace(&mut seen[d], true) {
                 parent[d] = Some(c);
-                separators[d] = cliques[d].iter().copied().filter(|v| cliques[c].binary_search(v).is_ok()).collect();
+                separators[d] = cliques[d]
+                    .iter()
+                    .copied()
+                    .filter(|v| cliques[c].binary_search(v).is_ok())
+                    .collect();
                 order.push(d);
             }
         }

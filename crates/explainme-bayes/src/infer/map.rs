@@ -21,12 +21,20 @@ pub struct Assignment {
 
 /// The most probable joint state of `variables` given `evidence`:
 /// argmax_m Σ_rest P(m, rest | evidence).
-pub fn map(ve: &VariableElimination<'_>, variables: &[usize], evidence: &Evidence) -> Result<Assignment> {
+pub fn map(
+    ve: &VariableElimination<'_>,
+    variables: &[usize],
+    evidence: &Evidence,
+) -> Result<Assignment> {
     let net = ve.network();
     check_targets(net, variables, evidence)?;
     let mut reduced = ve.reduced(variables, evidence);
     let weights = reduced.weights.clone();
-    let sum_phase: Vec<bool> = reduced.vars.iter().map(|v| !variables.contains(v)).collect();
+    let sum_phase: Vec<bool> = reduced
+        .vars
+        .iter()
+        .map(|v| !variables.contains(v))
+        .collect();
     for (local, _) in reduced.graph.eliminate(&sum_phase, &weights) {
         let var = reduced.vars[local];
         reduced.eliminate(var, Factor::sum_out);
@@ -67,6 +75,8 @@ pub fn map(ve: &VariableElimination<'_>, variables: &[usize], evidence: &Evidenc
 /// The most probable explanation: the most probable joint state of every unobserved
 /// variable given `evidence`.
 pub fn mpe(ve: &VariableElimination<'_>, evidence: &Evidence) -> Result<Assignment> {
-    let all: Vec<usize> = (0..ve.network().len()).filter(|&v| evidence.get(v).is_none()).collect();
+    let all: Vec<usize> = (0..ve.network().len())
+        .filter(|&v| evidence.get(v).is_none())
+        .collect();
     map(ve, &all, evidence)
 }

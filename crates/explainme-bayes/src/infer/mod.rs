@@ -35,7 +35,9 @@ impl Evidence {
         let mut evidence = Self::none();
         for (variable, state) in findings {
             let (v, s) = net.resolve(variable.as_ref(), state.as_ref())?;
-            evidence.insert(v, s).map_err(|_| Error::Conflicting(variable.as_ref().to_owned()))?;
+            evidence
+                .insert(v, s)
+                .map_err(|_| Error::Conflicting(variable.as_ref().to_owned()))?;
         }
         Ok(evidence)
     }
@@ -44,10 +46,12 @@ impl Evidence {
     pub fn parse(net: &BayesNet, text: &str) -> Result<Self> {
         let mut findings = Vec::new();
         for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (variable, state) = item.split_once('=').ok_or_else(|| Error::InvalidParameter {
-                name: "evidence",
-                reason: format!("`{item}` is not of the form variable=state"),
-            })?;
+            let (variable, state) =
+                item.split_once('=')
+                    .ok_or_else(|| Error::InvalidParameter {
+                        name: "evidence",
+                        reason: format!("`{item}` is not of the form variable=state"),
+                    })?;
             findings.push((variable.trim(), state.trim()));
         }
         Self::from_names(net, &findings)

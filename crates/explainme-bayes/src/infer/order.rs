@@ -37,7 +37,11 @@ impl Interaction {
     /// Eliminates the vertices marked in `eliminate`, greedily, and returns each one with the
     /// clique it formed (the vertex and its live neighbours at that moment). Eliminated
     /// vertices stay gone for later calls, so orders can be built in constrained phases.
-    pub(crate) fn eliminate(&mut self, eliminate: &[bool], weights: &[f64]) -> Vec<(usize, Vec<usize>)> {
+    pub(crate) fn eliminate(
+        &mut self,
+        eliminate: &[bool],
+        weights: &[f64],
+    ) -> Vec<(usize, Vec<usize>)> {
         let mut steps = Vec::new();
         let mut remaining: Vec<usize> = (0..self.n).filter(|&v| eliminate[v]).collect();
         while !remaining.is_empty() {
@@ -46,7 +50,10 @@ impl Interaction {
                 let nb = self.neighbours(v);
                 let mut fill = 0;
                 for (k, &a) in nb.iter().enumerate() {
-                    fill += nb[k + 1..].iter().filter(|&&b| !self.adjacent[a * self.n + b]).count();
+                    fill += nb[k + 1..]
+                        .iter()
+                        .filter(|&&b| !self.adjacent[a * self.n + b])
+                        .count();
                 }
                 let weight = nb.iter().map(|&u| weights[u]).product::<f64>() * weights[v];
                 if best.is_none_or(|(_, f, w)| fill < f || (fill == f && weight < w)) {

@@ -40,7 +40,11 @@ pub(crate) struct Reduced {
 
 impl Reduced {
     /// Eliminates `var` with `combine` (Σ or max) and returns the product it combined.
-    pub(crate) fn eliminate(&mut self, var: usize, combine: fn(&Factor, usize) -> Factor) -> Factor {
+    pub(crate) fn eliminate(
+        &mut self,
+        var: usize,
+        combine: fn(&Factor, usize) -> Factor,
+    ) -> Factor {
         let mut product: Option<Factor> = None;
         let mut k = 0;
         while k < self.factors.len() {
@@ -80,7 +84,10 @@ impl<'a> VariableElimination<'a> {
     }
 
     pub(crate) fn reduced(&self, keep: &[usize], evidence: &Evidence) -> Reduced {
-        let relevant = ancestral_set(self.net, keep.iter().copied().chain(evidence.iter().map(|(v, _)| v)));
+        let relevant = ancestral_set(
+            self.net,
+            keep.iter().copied().chain(evidence.iter().map(|(v, _)| v)),
+        );
         let mut local = vec![usize::MAX; self.net.len()];
         let mut vars = Vec::new();
         for v in (0..self.net.len()).filter(|&v| relevant[v] && evidence.get(v).is_none()) {
@@ -100,7 +107,10 @@ impl<'a> VariableElimination<'a> {
             graph.connect_all(&scope);
             factors.push(f);
         }
-        let weights = vars.iter().map(|&v| self.net.variable(v).cardinality() as f64).collect();
+        let weights = vars
+            .iter()
+            .map(|&v| self.net.variable(v).cardinality() as f64)
+            .collect();
         Reduced {
             factors,
             vars,
@@ -122,7 +132,10 @@ impl<'a> VariableElimination<'a> {
         }
         let mut scope = targets.to_vec();
         scope.sort_unstable();
-        let cards = scope.iter().map(|&v| self.net.variable(v).cardinality()).collect();
+        let cards = scope
+            .iter()
+            .map(|&v| self.net.variable(v).cardinality())
+            .collect();
         let mut joint = reduced.remaining_product(scope, cards);
         let evidence_probability = joint.normalize();
         if evidence_probability <= 0.0 || !evidence_probability.is_finite() {

@@ -133,7 +133,10 @@ impl Parser {
         if found == wanted {
             Ok(())
         } else {
-            Err(parse_error(line, format!("expected `{wanted}`, found `{found}`")))
+            Err(parse_error(
+                line,
+                format!("expected `{wanted}`, found `{found}`"),
+            ))
         }
     }
 
@@ -141,7 +144,10 @@ impl Parser {
         let line = self.line();
         let found = self.next()?;
         if found.len() == 1 && PUNCTUATION.contains(&found.chars().next().unwrap_or(' ')) {
-            return Err(parse_error(line, format!("expected a name, found `{found}`")));
+            return Err(parse_error(
+                line,
+                format!("expected a name, found `{found}`"),
+            ));
         }
         Ok(found.to_owned())
     }
@@ -163,7 +169,12 @@ impl Parser {
             match self.next()? {
                 "," => {}
                 t if t == close => return Ok(items),
-                t => return Err(parse_error(line, format!("expected `,` or `{close}`, found `{t}`"))),
+                t => {
+                    return Err(parse_error(
+                        line,
+                        format!("expected `,` or `{close}`, found `{t}`"),
+                    ));
+                }
             }
         }
     }
@@ -177,7 +188,12 @@ impl Parser {
             match self.next()? {
                 "," => {}
                 ";" => return Ok(values),
-                t => return Err(parse_error(line, format!("expected `,` or `;`, found `{t}`"))),
+                t => {
+                    return Err(parse_error(
+                        line,
+                        format!("expected `,` or `;`, found `{t}`"),
+                    ));
+                }
             }
         }
     }
@@ -241,9 +257,10 @@ pub fn read_bif(text: &str) -> Result<BayesNet> {
                             parser.expect("discrete")?;
                             parser.expect("[")?;
                             let line = parser.line();
-                            let count: usize = parser.word()?.parse().map_err(|_| {
-                                parse_error(line, "expected the number of states")
-                            })?;
+                            let count: usize = parser
+                                .word()?
+                                .parse()
+                                .map_err(|_| parse_error(line, "expected the number of states"))?;
                             parser.expect("]")?;
                             parser.expect("{")?;
                             let list = parser.list("}")?;
@@ -251,16 +268,22 @@ pub fn read_bif(text: &str) -> Result<BayesNet> {
                             if list.len() != count {
                                 return Err(parse_error(
                                     line,
-                                    format!("`{var_name}` declares {count} states but lists {}", list.len()),
+                                    format!(
+                                        "`{var_name}` declares {count} states but lists {}",
+                                        list.len()
+                                    ),
                                 ));
                             }
                             states = Some(list);
                         }
-                        t => return Err(parse_error(line, format!("unexpected `{t}` in variable"))),
+                        t => {
+                            return Err(parse_error(line, format!("unexpected `{t}` in variable")));
+                        }
                     }
                 }
-                let states = states
-                    .ok_or_else(|| parse_error(line, format!("variable `{var_name}` has no type")))?;
+                let states = states.ok_or_else(|| {
+                    parse_error(line, format!("variable `{var_name}` has no type"))
+                })?;
                 variables.push(Variable::new(var_name, states)?);
             }
             "probability" => {
@@ -291,7 +314,12 @@ pub fn read_bif(text: &str) -> Result<BayesNet> {
                             let config = parser.list(")")?;
                             raw.rows.push((config, parser.numbers()?));
                         }
-                        t => return Err(parse_error(line, format!("unexpected `{t}` in probability"))),
+                        t => {
+                            return Err(parse_error(
+                                line,
+                                format!("unexpected `{t}` in probability"),
+                            ));
+                        }
                     }
                 }
                 probabilities.push(raw);
@@ -302,7 +330,11 @@ pub fn read_bif(text: &str) -> Result<BayesNet> {
     assemble(name, variables, probabilities)
 }
 
-fn assemble(name: String, variables: Vec<Variable>, probabilities: Vec<RawProbability>) -> Result<BayesNet> {
+fn assemble(
+    name: String,
+    variables: Vec<Variable>,
+    probabilities: Vec<RawProbability>,
+) -> Result<BayesNet> {
     let index: HashMap<&str, usize> = variables
         .iter()
         .enumerate()
@@ -323,7 +355,10 @@ fn assemble(name: String, variables: Vec<Variable>, probabilities: Vec<RawProbab
             .map(|p| lookup(p))
             .collect::<Result<Vec<_>>>()?;
         let child_card = variables[child].cardinality();
-        let cards: Vec<usize> = parents.iter().map(|&p| variables[p].cardinality()).collect();
+        let cards: Vec<usize> = parents
+            .iter()
+            .map(|&p| variables[p].cardinality())
+            .collect();
         let rows: usize = cards.iter().product();
         let bad = |reason: String| Error::BadCpt {
             variable: raw.child.clone(),
@@ -332,7 +367,11 @@ fn assemble(name: String, variables: Vec<Variable>, probabilities: Vec<RawProbab
         let mut values = vec![f64::NAN; rows * child_card];
         if let Some(table) = &raw.table {
             if table.len() != values.len() {
-                return Err(bad(format!("table has {} values, expected {}", table.len(), values.len())));
+                return Err(bad(format!(
+                    "table has {} values, expected {}",
+                    table.len(),
+                    values.len()
+                )));
             }
             // A BIF `table` lists child states slowest: P(c0 | all rows), then P(c1 | ...).
             for (k, chunk) in table.chunks(rows).enumerate() {
@@ -343,7 +382,10 @@ fn assemble(name: String, variables: Vec<Variable>, probabilities: Vec<RawProbab
         }
         for (config, probs) in &raw.rows {
             if config.len() != parents.len() || probs.len() != child_card {
-                return Err(bad(format!("row ({}) has the wrong length", config.join(", "))));
+                return Err(bad(format!(
+                    "row ({}) has the wrong length",
+                    config.join(", ")
+                )));
             }
             let mut row = 0;
             for (&p, state) in parents.iter().zip(config) {
@@ -393,7 +435,12 @@ pub fn write_bif(net: &BayesNet) -> String {
         let cpt = net.cpt(i);
         let var = net.variable(i);
         let card = var.cardinality();
-        let number_list = |row: &[f64]| row.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
+        let number_list = |row: &[f64]| {
+            row.iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if cpt.parents.is_empty() {
             let _ = writeln!(
                 out,
@@ -403,16 +450,34 @@ pub fn write_bif(net: &BayesNet) -> String {
             );
             continue;
         }
-        let parent_names: Vec<&str> = cpt.parents.iter().map(|&p| net.variable(p).name.as_str()).collect();
-        let _ = writeln!(out, "probability ( {} | {} ) {{", var.name, parent_names.join(", "));
-        let cards: Vec<usize> = cpt.parents.iter().map(|&p| net.variable(p).cardinality()).collect();
+        let parent_names: Vec<&str> = cpt
+            .parents
+            .iter()
+            .map(|&p| net.variable(p).name.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "probability ( {} | {} ) {{",
+            var.name,
+            parent_names.join(", ")
+        );
+        let cards: Vec<usize> = cpt
+            .parents
+            .iter()
+            .map(|&p| net.variable(p).cardinality())
+            .collect();
         for (row, config) in parent_configurations(&cards).enumerate() {
             let states: Vec<&str> = config
                 .iter()
                 .zip(&cpt.parents)
                 .map(|(&s, &p)| net.variable(p).states[s].as_str())
                 .collect();
-            let _ = writeln!(out, "  ({}) {};", states.join(", "), number_list(cpt.row(row, card)));
+            let _ = writeln!(
+                out,
+                "  ({}) {};",
+                states.join(", "),
+                number_list(cpt.row(row, card))
+            );
         }
         out.push_str("}\n");
     }

@@ -111,7 +111,8 @@ impl Constraints {
                 data.variables()[v].name
             )));
         }
-        Dag::from_parents(parents).map_err(|_| Error::Constraints("the required arcs form a cycle".into()))?;
+        Dag::from_parents(parents)
+            .map_err(|_| Error::Constraints("the required arcs form a cycle".into()))?;
         Ok(Resolved {
             n,
             allowed,

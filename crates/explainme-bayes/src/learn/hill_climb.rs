@@ -245,7 +245,9 @@ impl<'a> Search<'a> {
                         ps.remove(k);
                     }
                     Err(k) => {
-                        if ps.len() >= self.constraints.max_parents || !self.constraints.allowed(i, child) {
+                        if ps.len() >= self.constraints.max_parents
+                            || !self.constraints.allowed(i, child)
+                        {
                             continue;
                         }
                         ps.insert(k, i);
@@ -362,12 +364,13 @@ impl<'a> Search<'a> {
         for _ in 0..params.max_moves {
             let tabu_list: Vec<Move> = tabu.iter().copied().collect();
             let moves = self.legal_moves(&tabu_list);
-            let Some(&(mv, delta)) = moves
-                .iter()
-                .fold(None, |acc: Option<&(Move, f64)>, m| match acc {
-                    Some(a) if a.1 >= m.1 => Some(a),
-                    _ => Some(m),
-                })
+            let Some(&(mv, delta)) =
+                moves
+                    .iter()
+                    .fold(None, |acc: Option<&(Move, f64)>, m| match acc {
+                        Some(a) if a.1 >= m.1 => Some(a),
+                        _ => Some(m),
+                    })
             else {
                 break;
             };

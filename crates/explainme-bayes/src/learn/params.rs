@@ -83,7 +83,11 @@ impl ParametersParams {
         if dag.len() != data.variables().len() {
             return Err(Error::InvalidParameter {
                 name: "dag",
-                reason: format!("{} variables, data has {}", dag.len(), data.variables().len()),
+                reason: format!(
+                    "{} variables, data has {}",
+                    dag.len(),
+                    data.variables().len()
+                ),
             });
         }
         let mut cpts = Vec::with_capacity(dag.len());

@@ -17,16 +17,28 @@ pub fn network(name: &str) -> BayesNet {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// A fixture CSV (header = variables, cells = states) with states inferred from the data.
 pub fn csv_dataset(name: &str) -> Dataset {
     let mut reader = csv::Reader::from_path(fixture(name)).expect("fixture present");
-    let names: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
+    let names: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
     let rows: Vec<Vec<Option<String>>> = reader
         .records()
-        .map(|r| r.expect("record").iter().map(|c| (!c.is_empty()).then(|| c.to_owned())).collect())
+        .map(|r| {
+            r.expect("record")
+                .iter()
+                .map(|c| (!c.is_empty()).then(|| c.to_owned()))
+                .collect()
+        })
         .collect();
     Dataset::from_rows(&names, rows).expect("fixture codes")
 }

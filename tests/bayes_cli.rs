@@ -1,0 +1,235 @@
+//! `explainme bayes …` end to end through the real binary: a sample → learn → query →
+//! explain round trip, and one clear one-line error for each kind of bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn explainme(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_explainme"))
+        .args(args)
+        .output()
+        .expect("binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn asia() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/bn/asia.bif")
+        .display()
+        .to_string()
+}
+
+fn one_line_error(args: &[&str], expected: &str) {
+    let (ok, _, stderr) = explainme(args);
+    assert!(!ok, "{args:?} should fail");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(expected), "{stderr}");
+}
+
+#[test]
+fn sample_learn_query_explain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("asia.csv");
+    let net = dir.path().join("learned.bif");
+    let (ok, _, stderr) = explainme(&[
+        "bayes",
+        "sample",
+        "--bif",
+        &asia(),
+        "--n",
+        "5000",
+        "--seed",
+        "3",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = explainme(&[
+        "bayes",
+        "learn",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--out",
+        net.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(summary["variables"], 8);
+    assert_eq!(summary["records"], 5000);
+    let arcs: Vec<(String, String)> =
+        serde_json::from_value(summary["arcs"].clone()).expect("arcs");
+    let linked = |a: &str, b: &str| {
+        arcs.iter()
+            .any(|(x, y)| (x == a && y == b) || (x == b && y == a))
+    };
+    assert!(
+        linked("smoke", "lung") && linked("smoke", "bronc") && linked("either", "xray"),
+        "{arcs:?}"
+    );
+
+    let (ok, stdout, stderr) = explainme(&[
+        "bayes",
+        "query",
+        "--bif",
+        &asia(),
+        "--target",
+        "lung,bronc",
+        "--evidence",
+        "xray=yes,smoke=yes",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let result: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let p_lung = result["marginals"][0]["posterior"][0][1]
+        .as_f64()
+        .expect("number");
+    let (_, by_tree, _) = explainme(&[
+        "bayes",
+        "query",
+        "--bif",
+        &asia(),
+        "--target",
+        "lung,bronc",
+        "--evidence",
+        "xray=yes,smoke=yes",
+        "--engine",
+        "jt",
+        "--format",
+        "json",
+    ]);
+    let by_tree: serde_json::Value = serde_json::from_str(&by_tree).expect("JSON");
+    assert!(
+        (by_tree["marginals"][0]["posterior"][0][1]
+            .as_f64()
+            .expect("number")
+            - p_lung)
+            .abs()
+            < 1e-12
+    );
+    // A positive x-ray in a smoker must raise lung cancer above its prior.
+    let (_, prior, _) = explainme(&[
+        "bayes",
+        "query",
+        "--bif",
+        &asia(),
+        "--target",
+        "lung",
+        "--format",
+        "json",
+    ]);
+    let prior: serde_json::Value = serde_json::from_str(&prior).expect("JSON");
+    assert!(
+        p_lung
+            > 5.0
+                * prior["marginals"][0]["posterior"][0][1]
+                    .as_f64()
+                    .expect("number"),
+        "{p_lung}"
+    );
+
+    let (ok, stdout, stderr) = explainme(&[
+        "bayes",
+        "explain",
+        "--bif",
+        &asia(),
+        "--target",
+        "lung=yes",
+        "--evidence",
+        "xray=yes,dysp=yes,smoke=yes",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("finding effects"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("xray=yes")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("GBF"), "{stdout}");
+}
+
+#[test]
+fn a_cyclic_bif_is_one_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bif = dir.path().join("cyclic.bif");
+    std::fs::write(
+        &bif,
+        "network c { }
+         variable a { type discrete [ 2 ] { x, y }; }
+         variable b { type discrete [ 2 ] { x, y }; }
+         probability ( a | b ) { (x) 0.5, 0.5; (y) 0.5, 0.5; }
+         probability ( b | a ) { (x) 0.5, 0.5; (y) 0.5, 0.5; }",
+    )
+    .expect("write");
+    one_line_error(
+        &[
+            "bayes",
+            "query",
+            "--bif",
+            bif.to_str().unwrap(),
+            "--target",
+            "a",
+        ],
+        "the network has a directed cycle through variable",
+    );
+}
+
+#[test]
+fn an_unknown_evidence_state_is_one_clear_error() {
+    one_line_error(
+        &[
+            "bayes",
+            "query",
+            "--bif",
+            &asia(),
+            "--target",
+            "lung",
+            "--evidence",
+            "xray=maybe",
+        ],
+        "variable `xray` has no state `maybe` (states: yes, no)",
+    );
+    one_line_error(
+        &[
+            "bayes",
+            "explain",
+            "--bif",
+            &asia(),
+            "--target",
+            "lung=perhaps",
+        ],
+        "variable `lung` has no state `perhaps`",
+    );
+}
+
+#[test]
+fn a_csv_with_a_state_the_network_lacks_is_one_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("records.csv");
+    std::fs::write(
+        &csv,
+        "asia,tub,smoke,lung,bronc,either,xray,dysp\nno,no,yes,no,yes,no,no,yes\nno,no,sometimes,no,no,no,no,no\n",
+    )
+    .expect("write");
+    let out = dir.path().join("fitted.bif");
+    one_line_error(
+        &[
+            "bayes",
+            "learn",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--structure",
+            &asia(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "variable `smoke` has no state `sometimes` (states: yes, no)",
+    );
+}
