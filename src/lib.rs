@@ -3,4 +3,8 @@
 //! Domain logic lives in the `crates/explainme-*` library crates; this package only parses
 //! command lines, maps protocol messages to domain types and wires the crates together.
 
+mod api;
 pub mod cli;
+mod convert;
+pub mod pb;
+pub mod server;

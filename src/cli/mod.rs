@@ -4,7 +4,10 @@
 //! take `--out`, errors are one line on stderr, progress bars appear only on a terminal.
 //! Shared plumbing for those conventions lives in [`output`]; commands never re-implement it.
 
+pub mod models;
 pub mod output;
+pub mod predict;
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -19,11 +22,23 @@ pub struct Cli {
 
 /// Every subcommand. Add a variant and a line in [`run`] per new command module.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Serve the gRPC API until SIGTERM or Ctrl-C.
+    Serve(serve::Args),
+    /// Inspect ONNX models (layers and shapes).
+    #[command(subcommand)]
+    Models(models::Command),
+    /// Run an ONNX model on a `.npy` tensor and summarise chosen layers.
+    Predict(predict::Args),
+}
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Models(command) => models::run(command),
+        Command::Predict(args) => predict::run(args),
+    }
 }
 
 /// Renders an error chain as the single stderr line the CLI conventions promise.

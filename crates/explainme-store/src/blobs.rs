@@ -134,7 +134,11 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(leftovers.len(), 1, "no temporary files remain: {leftovers:?}");
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "no temporary files remain: {leftovers:?}"
+        );
     }
 
     #[test]
@@ -150,7 +154,13 @@ mod tests {
     fn names_that_are_not_digests_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = BlobStore::open(dir.path()).unwrap();
-        assert!(matches!(blobs.get("../../etc/passwd"), Err(Error::BadDigest(_))));
-        assert!(matches!(blobs.remove(&"A".repeat(64)), Err(Error::BadDigest(_))));
+        assert!(matches!(
+            blobs.get("../../etc/passwd"),
+            Err(Error::BadDigest(_))
+        ));
+        assert!(matches!(
+            blobs.remove(&"A".repeat(64)),
+            Err(Error::BadDigest(_))
+        ));
     }
 }

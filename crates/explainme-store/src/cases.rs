@@ -149,7 +149,10 @@ impl Store {
         // One extra row tells whether another page follows.
         let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
         let rows = statement
-            .query_map(params![cohort, after.unwrap_or(""), fetch], CaseRow::from_row)?
+            .query_map(
+                params![cohort, after.unwrap_or(""), fetch],
+                CaseRow::from_row,
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let more = rows.len() > limit;
         let cases = rows
@@ -292,8 +295,14 @@ mod tests {
         let stored = store.case("demo", "c001").unwrap().unwrap();
         assert_eq!(stored.labels, fat);
         assert_eq!(stored.image.format, "npy");
-        assert_eq!(store.image_bytes(&stored.masks["lesion"]).unwrap(), b"mask-1");
-        assert_eq!(store.cohort_schema("demo").unwrap().as_deref(), Some("renal"));
+        assert_eq!(
+            store.image_bytes(&stored.masks["lesion"]).unwrap(),
+            b"mask-1"
+        );
+        assert_eq!(
+            store.cohort_schema("demo").unwrap().as_deref(),
+            Some("renal")
+        );
 
         let replaced = NewCase {
             image: (b"image-2", "npy"),
@@ -308,7 +317,10 @@ mod tests {
             sha256: crate::sha256_hex(b"mask-1"),
             format: "png16".into(),
         };
-        assert!(store.image_bytes(&old_mask).is_err(), "orphaned mask removed");
+        assert!(
+            store.image_bytes(&old_mask).is_err(),
+            "orphaned mask removed"
+        );
 
         assert!(store.delete_case("demo", "c001").unwrap());
         assert!(!store.delete_case("demo", "c001").unwrap());
@@ -330,12 +342,21 @@ mod tests {
             };
             store.upsert_case(&case).unwrap();
         }
-        let ids = |page: &CasesPage| page.cases.iter().map(|c| c.case_id.clone()).collect::<Vec<_>>();
+        let ids = |page: &CasesPage| {
+            page.cases
+                .iter()
+                .map(|c| c.case_id.clone())
+                .collect::<Vec<_>>()
+        };
         let first = store.cases_page("demo", None, 2).unwrap();
         assert_eq!(ids(&first), ["c1", "c2"]);
-        let second = store.cases_page("demo", first.next_after.as_deref(), 2).unwrap();
+        let second = store
+            .cases_page("demo", first.next_after.as_deref(), 2)
+            .unwrap();
         assert_eq!(ids(&second), ["c3", "c4"]);
-        let last = store.cases_page("demo", second.next_after.as_deref(), 2).unwrap();
+        let last = store
+            .cases_page("demo", second.next_after.as_deref(), 2)
+            .unwrap();
         assert_eq!(ids(&last), ["c5"]);
         assert_eq!(last.next_after, None);
         assert!(store.cases_page("other", None, 2).unwrap().cases.is_empty());

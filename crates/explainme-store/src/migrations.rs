@@ -85,7 +85,8 @@ mod tests {
     #[test]
     fn refuses_a_newer_database() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .unwrap();
         let error = apply(&mut conn).unwrap_err();
         assert!(matches!(error, Error::NewerSchema { found, .. } if found == LATEST + 1));
     }

@@ -66,9 +66,17 @@ impl Store {
                 "INSERT INTO models (id, name, onnx_sha256, onnx_bytes, card_json, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, {NOW})"
             ),
-            params![id, model.name, sha, model.onnx.len() as u64, model.card_json],
+            params![
+                id,
+                model.name,
+                sha,
+                model.onnx.len() as u64,
+                model.card_json
+            ],
         )?;
-        let stored = self.model(&id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        let stored = self
+            .model(&id)?
+            .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         Ok((stored, true))
     }
 
@@ -104,7 +112,8 @@ impl Store {
         let Some(model) = self.model(id)? else {
             return Ok(false);
         };
-        self.conn.execute("DELETE FROM models WHERE id = ?1", [id])?;
+        self.conn
+            .execute("DELETE FROM models WHERE id = ?1", [id])?;
         self.release_blob(&model.onnx_sha256)?;
         Ok(true)
     }

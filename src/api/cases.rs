@@ -1,0 +1,156 @@
+//! Cases: streamed upsert, get, paged list, delete.
+
+use explainme_cohort::FeatureSchema;
+use explainme_store::{NewCase, Store};
+use tonic::{Status, Streaming};
+
+use super::{Api, stored};
+use crate::convert::cases::{CaseInput, check_labels, encoded_image, labels, summary};
+use crate::pb;
+
+/// ListCases page size when the request leaves it at 0, and the most it may ask for.
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1000;
+
+pub async fn upsert(
+    api: &Api,
+    mut stream: Streaming<pb::UpsertCaseRequest>,
+) -> Result<pb::UpsertCasesResponse, Status> {
+    let mut response = pb::UpsertCasesResponse::default();
+    let mut index = 0usize;
+    while let Some(message) = stream.message().await? {
+        let pb::UpsertCaseRequest { case } = message;
+        let case = case
+            .ok_or_else(|| Status::invalid_argument(format!("message {index}: case is missing")))?;
+        let input = CaseInput::try_from(case)
+            .map_err(|s| Status::invalid_argument(format!("message {index}: {}", s.message())))?;
+        let created = api
+            .with_store(move |store| store_case(store, &input))
+            .await
+            .map_err(|s| Status::new(s.code(), format!("message {index}: {}", s.message())))?;
+        if created {
+            response.created += 1;
+        } else {
+            response.replaced += 1;
+        }
+        index += 1;
+    }
+    tracing::info!(
+        created = response.created,
+        replaced = response.replaced,
+        "cases stored"
+    );
+    Ok(response)
+}
+
+/// Checks the case against its schema and its cohort, then stores it; `true` when new.
+fn store_case(store: &mut Store, case: &CaseInput) -> Result<bool, Status> {
+    let schema = schema(store, &case.schema)?;
+    if let Some(existing) = stored(store.cohort_schema(&case.cohort))?
+        && existing != case.schema
+    {
+        return Err(Status::invalid_argument(format!(
+            "case.schema: cohort {:?} uses schema {existing:?}, not {:?}",
+            case.cohort, case.schema
+        )));
+    }
+    check_labels(&case.schema, &schema, &case.labels)?;
+    let masks: Vec<(&str, &[u8], &str)> = case
+        .masks
+        .iter()
+        .map(|(concept, file)| (concept.as_str(), file.bytes.as_slice(), file.format))
+        .collect();
+    stored(store.upsert_case(&NewCase {
+        cohort: &case.cohort,
+        case_id: &case.case_id,
+        schema: &case.schema,
+        image: (&case.image.bytes, case.image.format),
+        labels: &case.labels,
+        masks: &masks,
+    }))
+}
+
+pub async fn get(api: &Api, request: pb::GetCaseRequest) -> Result<pb::Case, Status> {
+    let pb::GetCaseRequest { cohort, case_id } = request;
+    api.with_store(move |store| {
+        let record =
+            stored(store.case(&cohort, &case_id))?.ok_or_else(|| not_found(&cohort, &case_id))?;
+        let schema = schema(store, &record.schema)?;
+        let image = encoded_image(&record.image, stored(store.image_bytes(&record.image))?);
+        let mut masks = Vec::with_capacity(record.masks.len());
+        for (concept, mask) in &record.masks {
+            masks.push(pb::ConceptMask {
+                concept: concept.clone(),
+                mask: Some(encoded_image(mask, stored(store.image_bytes(mask))?)),
+            });
+        }
+        Ok(pb::Case {
+            labels: labels(&schema, &record.labels),
+            cohort: record.cohort,
+            case_id: record.case_id,
+            schema: record.schema,
+            image: Some(image),
+            masks,
+        })
+    })
+    .await
+}
+
+pub async fn list(
+    api: &Api,
+    request: pb::ListCasesRequest,
+) -> Result<pb::ListCasesResponse, Status> {
+    let pb::ListCasesRequest {
+        cohort,
+        page_size,
+        page_token,
+    } = request;
+    let limit = match usize::try_from(page_size).unwrap_or(MAX_PAGE) {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
+    };
+    api.with_store(move |store| {
+        let after = (!page_token.is_empty()).then_some(page_token.as_str());
+        let page = stored(store.cases_page(&cohort, after, limit))?;
+        let mut cases = Vec::with_capacity(page.cases.len());
+        for record in page.cases {
+            let schema = schema(store, &record.schema)?;
+            cases.push(summary(&schema, record));
+        }
+        Ok(pb::ListCasesResponse {
+            cases,
+            next_page_token: page.next_after.unwrap_or_default(),
+        })
+    })
+    .await
+}
+
+pub async fn delete(
+    api: &Api,
+    request: pb::DeleteCaseRequest,
+) -> Result<pb::DeleteCaseResponse, Status> {
+    let pb::DeleteCaseRequest { cohort, case_id } = request;
+    api.with_store(move |store| {
+        if stored(store.delete_case(&cohort, &case_id))? {
+            Ok(pb::DeleteCaseResponse {})
+        } else {
+            Err(not_found(&cohort, &case_id))
+        }
+    })
+    .await
+}
+
+/// The stored feature schema `name`; NOT_FOUND when absent.
+fn schema(store: &Store, name: &str) -> Result<FeatureSchema, Status> {
+    let record = stored(store.feature_schema(name))?.ok_or_else(|| {
+        Status::not_found(format!("case.schema: no feature schema {name:?} is stored"))
+    })?;
+    FeatureSchema::from_json(&record.schema_json)
+        .map_err(|e| Status::internal(format!("stored schema {name:?} is unreadable: {e}")))
+}
+
+fn not_found(cohort: &str, case_id: &str) -> Status {
+    Status::not_found(format!(
+        "case_id: cohort {cohort:?} has no case {case_id:?}"
+    ))
+}

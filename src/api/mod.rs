@@ -1,0 +1,240 @@
+//! Thin gRPC handlers: convert the request, call the store or a domain crate, convert back.
+//!
+//! Blocking work (SQLite, ONNX Runtime) runs on tokio's blocking pool so it never stalls
+//! the async executor. One file per service area; [`pending`] holds the RPCs whose engines
+//! later issues build, answering UNIMPLEMENTED with what is missing.
+
+mod cases;
+mod models;
+mod pending;
+mod schemas;
+
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use explainme_store::Store;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::convert::common::{join_error, store_error};
+use crate::pb;
+use crate::pb::explainer_service_server::ExplainerService;
+
+pub use models::SessionCache;
+
+/// The service state shared by every call.
+#[derive(Debug, Clone)]
+pub struct Api {
+    store: Arc<Mutex<Store>>,
+    sessions: Arc<SessionCache>,
+    max_message_bytes: usize,
+}
+
+impl Api {
+    /// Opens the data directory; responses above `max_message_bytes` are refused.
+    pub fn open(data_dir: &Path, max_message_bytes: usize) -> Result<Api, explainme_store::Error> {
+        Ok(Api {
+            store: Arc::new(Mutex::new(Store::open(data_dir)?)),
+            sessions: Arc::new(SessionCache::default()),
+            max_message_bytes,
+        })
+    }
+
+    /// RESOURCE_EXHAUSTED for a response too large to send, decided before encoding: tonic
+    /// would otherwise fail mid-stream with OUT_OF_RANGE.
+    fn fits<T: prost::Message>(&self, response: T) -> Result<T, Status> {
+        let size = response.encoded_len();
+        if size > self.max_message_bytes {
+            return Err(Status::resource_exhausted(format!(
+                "response of {size} bytes exceeds the server's limit of {} bytes",
+                self.max_message_bytes
+            )));
+        }
+        Ok(response)
+    }
+
+    /// Runs `work` with the store on the blocking pool.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> Result<T, Status> + Send + 'static,
+    ) -> Result<T, Status> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || work(&mut lock(&store)))
+            .await
+            .map_err(join_error)?
+    }
+}
+
+/// Locks the store; a panic in another call cannot leave SQLite half-written (transactions
+/// roll back), so a poisoned lock is safe to take over.
+fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Store calls inside `with_store` closures report through this.
+fn stored<T>(result: explainme_store::Result<T>) -> Result<T, Status> {
+    result.map_err(store_error)
+}
+
+/// The stream type of FitExplainer.
+pub type FitProgressStream = Pin<Box<dyn Stream<Item = Result<pb::FitProgress, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ExplainerService for Api {
+    async fn register_model(
+        &self,
+        request: Request<pb::RegisterModelRequest>,
+    ) -> Result<Response<pb::RegisterModelResponse>, Status> {
+        models::register(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_models(
+        &self,
+        _request: Request<pb::ListModelsRequest>,
+    ) -> Result<Response<pb::ListModelsResponse>, Status> {
+        models::list(self).await.map(Response::new)
+    }
+
+    async fn describe_model(
+        &self,
+        request: Request<pb::DescribeModelRequest>,
+    ) -> Result<Response<pb::DescribeModelResponse>, Status> {
+        models::describe(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn predict(
+        &self,
+        request: Request<pb::PredictRequest>,
+    ) -> Result<Response<pb::PredictResponse>, Status> {
+        models::predict(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_model(
+        &self,
+        request: Request<pb::DeleteModelRequest>,
+    ) -> Result<Response<pb::DeleteModelResponse>, Status> {
+        models::delete(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn put_feature_schema(
+        &self,
+        request: Request<pb::PutFeatureSchemaRequest>,
+    ) -> Result<Response<pb::PutFeatureSchemaResponse>, Status> {
+        schemas::put(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_feature_schema(
+        &self,
+        request: Request<pb::GetFeatureSchemaRequest>,
+    ) -> Result<Response<pb::NamedFeatureSchema>, Status> {
+        schemas::get(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_feature_schemas(
+        &self,
+        _request: Request<pb::ListFeatureSchemasRequest>,
+    ) -> Result<Response<pb::ListFeatureSchemasResponse>, Status> {
+        schemas::list(self).await.map(Response::new)
+    }
+
+    async fn upsert_cases(
+        &self,
+        request: Request<Streaming<pb::UpsertCaseRequest>>,
+    ) -> Result<Response<pb::UpsertCasesResponse>, Status> {
+        cases::upsert(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_case(
+        &self,
+        request: Request<pb::GetCaseRequest>,
+    ) -> Result<Response<pb::Case>, Status> {
+        let case = cases::get(self, request.into_inner()).await?;
+        self.fits(case).map(Response::new)
+    }
+
+    async fn list_cases(
+        &self,
+        request: Request<pb::ListCasesRequest>,
+    ) -> Result<Response<pb::ListCasesResponse>, Status> {
+        cases::list(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_case(
+        &self,
+        request: Request<pb::DeleteCaseRequest>,
+    ) -> Result<Response<pb::DeleteCaseResponse>, Status> {
+        cases::delete(self, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    type FitExplainerStream = FitProgressStream;
+
+    async fn fit_explainer(
+        &self,
+        _request: Request<pb::FitExplainerRequest>,
+    ) -> Result<Response<Self::FitExplainerStream>, Status> {
+        Err(pending::unimplemented("FitExplainer"))
+    }
+
+    async fn get_explainer(
+        &self,
+        _request: Request<pb::GetExplainerRequest>,
+    ) -> Result<Response<pb::ExplainerInfo>, Status> {
+        Err(pending::unimplemented("GetExplainer"))
+    }
+
+    async fn list_explainers(
+        &self,
+        _request: Request<pb::ListExplainersRequest>,
+    ) -> Result<Response<pb::ListExplainersResponse>, Status> {
+        Err(pending::unimplemented("ListExplainers"))
+    }
+
+    async fn explain(
+        &self,
+        _request: Request<pb::ExplainRequest>,
+    ) -> Result<Response<pb::ExplainResponse>, Status> {
+        Err(pending::unimplemented("Explain"))
+    }
+
+    async fn get_knowledge_summary(
+        &self,
+        _request: Request<pb::GetKnowledgeSummaryRequest>,
+    ) -> Result<Response<pb::KnowledgeSummary>, Status> {
+        Err(pending::unimplemented("GetKnowledgeSummary"))
+    }
+
+    async fn render_report(
+        &self,
+        _request: Request<pb::RenderReportRequest>,
+    ) -> Result<Response<pb::Document>, Status> {
+        Err(pending::unimplemented("RenderReport"))
+    }
+
+    async fn export(
+        &self,
+        _request: Request<pb::ExportRequest>,
+    ) -> Result<Response<pb::Document>, Status> {
+        Err(pending::unimplemented("Export"))
+    }
+}

@@ -1,0 +1,231 @@
+//! Models: register (validated by loading through ONNX Runtime), list, describe, predict,
+//! delete. ONNX Runtime sessions are cached per (model, layers) so Predict does not rebuild
+//! one per call.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use explainme_onnx::{Model, ModelCard, Session};
+use explainme_store::{ModelRecord, NewModel};
+use tonic::Status;
+
+use super::{Api, stored};
+use crate::convert::common::join_error;
+use crate::convert::models::{PredictInput, Registration, description, onnx_status, prediction};
+use crate::pb;
+
+/// How many sessions stay alive; each holds a model's weights in ONNX Runtime, so the cache
+/// is bounded and forgets the least recently built first.
+const SESSION_CAPACITY: usize = 16;
+
+/// A session is identified by the model and the layers it exposes, in request order.
+type SessionKey = (String, Vec<String>);
+
+/// Ready ONNX Runtime sessions, shared by concurrent Predict calls.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    entries: Mutex<Entries>,
+}
+
+/// The sessions and the order they were built in, oldest first.
+#[derive(Debug, Default)]
+struct Entries {
+    sessions: HashMap<SessionKey, Arc<Session>>,
+    order: VecDeque<SessionKey>,
+}
+
+impl SessionCache {
+    fn get(&self, key: &SessionKey) -> Option<Arc<Session>> {
+        self.lock().sessions.get(key).cloned()
+    }
+
+    fn insert(&self, key: SessionKey, session: Arc<Session>) {
+        let mut entries = self.lock();
+        if entries.sessions.insert(key.clone(), session).is_none() {
+            entries.order.push_back(key);
+        }
+        while entries.order.len() > SESSION_CAPACITY {
+            if let Some(oldest) = entries.order.pop_front() {
+                entries.sessions.remove(&oldest);
+            }
+        }
+    }
+
+    fn forget_model(&self, model_id: &str) {
+        let mut entries = self.lock();
+        entries.sessions.retain(|(id, _), _| id != model_id);
+        entries.order.retain(|(id, _)| id != model_id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // The entries stay consistent even if a holder panicked: every update is one insert
+        // or remove per collection.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs CPU-heavy model work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(join_error)?
+}
+
+pub async fn register(
+    api: &Api,
+    request: pb::RegisterModelRequest,
+) -> Result<pb::RegisterModelResponse, Status> {
+    // Decoding, validating the card against the graph and starting ONNX Runtime is the
+    // "validated by loading" step: nothing is stored unless all of it succeeds.
+    let (registration, session) = blocking(move || {
+        let registration = Registration::try_from(request)?;
+        let session = Session::new(
+            &registration.model,
+            &registration.card,
+            &registration.card.feature_layers,
+        )
+        .map_err(|e| match e {
+            // ONNX Runtime refusing a graph that decoded is a bad model, not a server fault.
+            explainme_onnx::Error::Runtime { .. } => Status::invalid_argument(format!("onnx: {e}")),
+            e => onnx_status("card_json", e),
+        })?;
+        Ok((registration, session))
+    })
+    .await?;
+    let Registration {
+        name,
+        onnx,
+        model: _,
+        card,
+    } = registration;
+    let card_json = card.to_json();
+    let (record, created) = api
+        .with_store(move |store| {
+            stored(store.register_model(&NewModel {
+                name: &name,
+                onnx: &onnx,
+                card_json: &card_json,
+            }))
+        })
+        .await?;
+    tracing::info!(model_id = %record.id, name = %record.name, created, "model registered");
+    api.sessions
+        .insert((record.id.clone(), card.feature_layers), Arc::new(session));
+    Ok(pb::RegisterModelResponse {
+        model: Some(record.into()),
+        created,
+    })
+}
+
+pub async fn list(api: &Api) -> Result<pb::ListModelsResponse, Status> {
+    let models = api.with_store(|store| stored(store.models())).await?;
+    Ok(pb::ListModelsResponse {
+        models: models.into_iter().map(pb::ModelInfo::from).collect(),
+    })
+}
+
+pub async fn describe(
+    api: &Api,
+    request: pb::DescribeModelRequest,
+) -> Result<pb::DescribeModelResponse, Status> {
+    let pb::DescribeModelRequest { model_id } = request;
+    let (record, onnx) = load(api, model_id).await?;
+    blocking(move || {
+        let mut model = Model::from_bytes(&onnx).map_err(|e| stored_model_status(&record, e))?;
+        // Tensors whose shape the graph does not declare are measured by one run.
+        model
+            .discover_shapes()
+            .map_err(|e| stored_model_status(&record, e))?;
+        Ok(description(record.into(), model.summary()))
+    })
+    .await
+}
+
+pub async fn predict(
+    api: &Api,
+    request: pb::PredictRequest,
+) -> Result<pb::PredictResponse, Status> {
+    let PredictInput {
+        model_id,
+        batch,
+        layers,
+    } = PredictInput::try_from(request)?;
+    let session = session(api, model_id, layers).await?;
+    blocking(move || {
+        let result = session
+            .predict(&batch)
+            .map_err(|e| onnx_status("input", e))?;
+        prediction(session.card(), result)
+    })
+    .await
+}
+
+pub async fn delete(
+    api: &Api,
+    request: pb::DeleteModelRequest,
+) -> Result<pb::DeleteModelResponse, Status> {
+    let pb::DeleteModelRequest { model_id } = request;
+    let id = model_id.clone();
+    let deleted = api
+        .with_store(move |store| stored(store.delete_model(&id)))
+        .await?;
+    if !deleted {
+        return Err(not_found(&model_id));
+    }
+    api.sessions.forget_model(&model_id);
+    tracing::info!(%model_id, "model deleted");
+    Ok(pb::DeleteModelResponse {})
+}
+
+/// The cached session for (model, layers), built on first use; empty `layers` means the
+/// card's default feature layers.
+async fn session(api: &Api, model_id: String, layers: Vec<String>) -> Result<Arc<Session>, Status> {
+    if let Some(session) = api.sessions.get(&(model_id.clone(), layers.clone())) {
+        return Ok(session);
+    }
+    let (record, onnx) = load(api, model_id).await?;
+    let built = blocking(move || {
+        let card =
+            ModelCard::from_json(&record.card_json).map_err(|e| stored_model_status(&record, e))?;
+        let model = Model::from_bytes(&onnx).map_err(|e| stored_model_status(&record, e))?;
+        let chosen = if layers.is_empty() {
+            &card.feature_layers
+        } else {
+            &layers
+        };
+        let session = Session::new(&model, &card, chosen).map_err(|e| onnx_status("layers", e))?;
+        Ok((record.id, layers, Arc::new(session)))
+    })
+    .await?;
+    let (id, layers, session) = built;
+    api.sessions.insert((id, layers), Arc::clone(&session));
+    Ok(session)
+}
+
+/// A registered model's record and ONNX bytes; NOT_FOUND when unknown.
+async fn load(api: &Api, model_id: String) -> Result<(ModelRecord, Vec<u8>), Status> {
+    api.with_store(move |store| {
+        let record = stored(store.model(&model_id))?.ok_or_else(|| not_found(&model_id))?;
+        let onnx = stored(store.model_onnx(&record))?;
+        Ok((record, onnx))
+    })
+    .await
+}
+
+fn not_found(model_id: &str) -> Status {
+    Status::not_found(format!("model_id: no model {model_id:?} is registered"))
+}
+
+/// A stored model that no longer loads: it was validated at registration, so this is the
+/// server's problem, not the caller's.
+fn stored_model_status(record: &ModelRecord, error: explainme_onnx::Error) -> Status {
+    match error {
+        explainme_onnx::Error::RuntimeMissing(_) => onnx_status("model_id", error),
+        _ => {
+            tracing::error!(model_id = %record.id, %error, "stored model no longer loads");
+            Status::internal(format!("stored model {} does not load: {error}", record.id))
+        }
+    }
+}

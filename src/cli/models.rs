@@ -1,0 +1,82 @@
+//! `explainme models …`: look inside ONNX models before registering them.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use explainme_onnx::{Model, ModelSummary, TensorInfo};
+
+use super::output::OutputArgs;
+
+/// Inspect ONNX models.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List a model's inputs, outputs and every intermediate tensor (the candidate feature
+    /// layers) with its operator and shape. Shapes the file does not declare are measured by
+    /// one run of ONNX Runtime on zeros.
+    Inspect(InspectArgs),
+}
+
+/// Arguments of `explainme models inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The ONNX model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Runs a `models` subcommand.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Inspect(args) => inspect(args),
+    }
+}
+
+fn inspect(args: InspectArgs) -> anyhow::Result<()> {
+    let InspectArgs { model, output } = args;
+    let mut parsed =
+        Model::from_path(&model).with_context(|| format!("cannot load {}", model.display()))?;
+    parsed
+        .discover_shapes()
+        .with_context(|| format!("cannot measure the layer shapes of {}", model.display()))?;
+    output.emit(parsed.summary(), text)
+}
+
+/// The summary for people: header lines, then one aligned row per tensor.
+fn text(summary: &ModelSummary) -> String {
+    let ModelSummary {
+        inputs,
+        outputs,
+        nodes,
+        tensors,
+        parameters,
+        opset,
+        producer,
+    } = summary;
+    let mut out = format!(
+        "producer: {}\nopset: {opset}\nparameters: {parameters}\nnodes: {}\n",
+        if producer.is_empty() {
+            "unknown"
+        } else {
+            producer
+        },
+        nodes.len()
+    );
+    let rows = |title: &str, tensors: &[TensorInfo], out: &mut String| {
+        let width = tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
+        out.push_str(&format!("\n{title} ({}):\n", tensors.len()));
+        for tensor in tensors {
+            out.push_str(&format!(
+                "  {:<width$}  {:<12} {:<8} {}\n",
+                tensor.name,
+                tensor.producer_op.as_deref().unwrap_or("-"),
+                tensor.elem_type,
+                tensor.shape_text(),
+            ));
+        }
+    };
+    rows("inputs", inputs, &mut out);
+    rows("outputs", outputs, &mut out);
+    rows("layers", tensors, &mut out);
+    out
+}

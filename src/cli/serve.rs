@@ -1,0 +1,53 @@
+//! `explainme serve`: run the gRPC server until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::server::{self, ServerConfig};
+
+/// Serve the explainme.v1 gRPC API (with health checks and reflection) until SIGTERM or
+/// Ctrl-C. Logs go to stderr; set RUST_LOG (e.g. `RUST_LOG=debug`) to change the level.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on; port 0 picks a free port (the log says which).
+    #[arg(long, default_value = ServerConfig::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Data directory for the SQLite database and the stored models and images; created if
+    /// missing.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Largest gRPC message accepted or sent, in bytes; larger ones fail with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, default_value_t = ServerConfig::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub max_message_bytes: usize,
+}
+
+/// Starts logging and a multi-threaded runtime, then serves.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let Args {
+        listen,
+        data_dir,
+        max_message_bytes,
+    } = args;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(server::serve(
+        ServerConfig {
+            listen,
+            data_dir,
+            max_message_bytes,
+        },
+        server::shutdown_signal(),
+    ))
+}

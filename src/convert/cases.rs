@@ -1,0 +1,244 @@
+//! Cases: images (validated by decoding them with explainme-imaging), labels (checked
+//! against the case's feature schema) and masks (checked against the image's grid).
+
+use std::collections::BTreeMap;
+
+use explainme_cohort::{FeatureKind, FeatureSchema};
+use explainme_imaging::{Format, Image, Shape};
+use explainme_store::{CaseRecord, StoredImage};
+use tonic::Status;
+
+use super::common::{identifier, tensor};
+use crate::pb;
+
+/// How each image format is named on the wire and in the store. One row per
+/// explainme-imaging format; the store keeps the name, so names never change.
+const FORMATS: &[(Format, &str, pb::ImageFormat)] = &[
+    (Format::Npy, "npy", pb::ImageFormat::Npy),
+    (Format::Png, "png16", pb::ImageFormat::Png16),
+    (Format::Nifti, "nifti", pb::ImageFormat::Nifti),
+    (Format::NiftiGz, "nifti_gz", pb::ImageFormat::Nifti),
+    (Format::Dicom, "dicom", pb::ImageFormat::Dicom),
+];
+
+/// An image or mask ready to store: its file bytes and the store's name for their format.
+pub struct EncodedFile {
+    pub bytes: Vec<u8>,
+    pub format: &'static str,
+}
+
+/// A case from the wire, with its image and masks decoded once to prove they are readable.
+pub struct CaseInput {
+    pub cohort: String,
+    pub case_id: String,
+    pub schema: String,
+    pub image: EncodedFile,
+    pub labels: BTreeMap<String, String>,
+    pub masks: Vec<(String, EncodedFile)>,
+}
+
+impl TryFrom<pb::Case> for CaseInput {
+    type Error = Status;
+
+    fn try_from(value: pb::Case) -> Result<Self, Status> {
+        let pb::Case {
+            cohort,
+            case_id,
+            schema,
+            image,
+            labels,
+            masks,
+        } = value;
+        let cohort = identifier("case.cohort", cohort)?;
+        let case_id = identifier("case.case_id", case_id)?;
+        let schema = identifier("case.schema", schema)?;
+        let (image, shape) = image_file("case.image", image, Decode::Image)?;
+        let mut by_feature = BTreeMap::new();
+        for (i, pb::Label { feature, value }) in labels.into_iter().enumerate() {
+            let raw = match value {
+                Some(pb::label::Value::State(state)) => state,
+                Some(pb::label::Value::Number(number)) => number.to_string(),
+                None => {
+                    return Err(Status::invalid_argument(format!(
+                        "case.labels[{i}] ({feature}): value is missing"
+                    )));
+                }
+            };
+            if by_feature.insert(feature.clone(), raw).is_some() {
+                return Err(Status::invalid_argument(format!(
+                    "case.labels[{i}]: feature {feature:?} is labelled twice"
+                )));
+            }
+        }
+        let mut mask_files = Vec::with_capacity(masks.len());
+        for (i, pb::ConceptMask { concept, mask }) in masks.into_iter().enumerate() {
+            let field = format!("case.masks[{i}]");
+            let concept = identifier(&format!("{field}.concept"), concept)?;
+            if mask_files.iter().any(|(c, _)| *c == concept) {
+                return Err(Status::invalid_argument(format!(
+                    "{field}: concept {concept:?} has two masks"
+                )));
+            }
+            let (file, mask_shape) = image_file(&format!("{field}.mask"), mask, Decode::Mask)?;
+            if mask_shape != shape {
+                return Err(Status::invalid_argument(format!(
+                    "{field}.mask: shape {:?} is not the image's {:?}",
+                    mask_shape.as_slice(),
+                    shape.as_slice()
+                )));
+            }
+            mask_files.push((concept, file));
+        }
+        Ok(CaseInput {
+            cohort,
+            case_id,
+            schema,
+            image,
+            labels: by_feature,
+            masks: mask_files,
+        })
+    }
+}
+
+/// Checks every label names a feature of `schema` and holds one of its states (or a finite
+/// number for numeric features).
+pub fn check_labels(
+    schema_name: &str,
+    schema: &FeatureSchema,
+    labels: &BTreeMap<String, String>,
+) -> Result<(), Status> {
+    for (feature, raw) in labels {
+        schema
+            .feature(feature)
+            .and_then(|f| f.state_of(raw))
+            .map_err(|e| {
+                Status::invalid_argument(format!("case.labels: {e} (schema {schema_name:?})"))
+            })?;
+    }
+    Ok(())
+}
+
+/// Whether a file holds Hounsfield units or a 0/1 mask: the codecs read them differently.
+#[derive(Clone, Copy)]
+enum Decode {
+    Image,
+    Mask,
+}
+
+/// Reads an image or mask message into storable bytes, decoding it once to prove it is
+/// readable, and returns its grid shape. A Hounsfield tensor is stored as `.npy`.
+fn image_file(
+    field: &str,
+    image: Option<pb::Image>,
+    decode: Decode,
+) -> Result<(EncodedFile, Shape), Status> {
+    let invalid = |e: explainme_imaging::Error| Status::invalid_argument(format!("{field}: {e}"));
+    let source = image
+        .and_then(|pb::Image { source }| source)
+        .ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
+    match source {
+        pb::image::Source::Hounsfield(values) => {
+            let (shape, data) = tensor(&format!("{field}.hounsfield"), Some(values))?;
+            let image = explainme_imaging::Tensor::new(shape, data)
+                .and_then(Image::try_from)
+                .map_err(invalid)?;
+            let bytes = match decode {
+                Decode::Image => explainme_imaging::encode_image(&image, Format::Npy),
+                Decode::Mask => {
+                    explainme_imaging::encode_mask(&image.map(|&v| v != 0.0), Format::Npy)
+                }
+            }
+            .map_err(invalid)?;
+            let file = EncodedFile {
+                bytes,
+                format: "npy",
+            };
+            Ok((file, image.shape()))
+        }
+        pb::image::Source::Encoded(pb::EncodedImage { format, data }) => {
+            let declared =
+                pb::ImageFormat::try_from(format).unwrap_or(pb::ImageFormat::Unspecified);
+            // NIfTI comes plain or gzip-compressed under one wire name: the bytes decide.
+            let sniffed = Format::sniff(&data);
+            let &(format, name, _) = FORMATS
+                .iter()
+                .filter(|(_, _, wire)| *wire == declared)
+                .find(|(format, _, _)| sniffed == Some(*format))
+                .or_else(|| FORMATS.iter().find(|(_, _, wire)| *wire == declared))
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!(
+                        "{field}.format: set one of PNG16, NIFTI, DICOM, NPY"
+                    ))
+                })?;
+            let shape = match decode {
+                Decode::Image => {
+                    explainme_imaging::decode_image(&data, Some(format)).map(|image| image.shape())
+                }
+                Decode::Mask => {
+                    explainme_imaging::decode_mask(&data, Some(format)).map(|mask| mask.shape())
+                }
+            }
+            .map_err(invalid)?;
+            let file = EncodedFile {
+                bytes: data,
+                format: name,
+            };
+            Ok((file, shape))
+        }
+    }
+}
+
+/// A stored image back to the wire, as the file it was stored as.
+pub fn encoded_image(stored: &StoredImage, data: Vec<u8>) -> pb::Image {
+    let format = FORMATS
+        .iter()
+        .find(|(_, name, _)| *name == stored.format)
+        .map_or(pb::ImageFormat::Unspecified, |(_, _, wire)| *wire);
+    pb::Image {
+        source: Some(pb::image::Source::Encoded(pb::EncodedImage {
+            format: format.into(),
+            data,
+        })),
+    }
+}
+
+/// Stored labels back to the wire: numbers for numeric features, states otherwise.
+pub fn labels(schema: &FeatureSchema, labels: &BTreeMap<String, String>) -> Vec<pb::Label> {
+    labels
+        .iter()
+        .map(|(feature, raw)| {
+            let numeric = schema
+                .feature(feature)
+                .is_ok_and(|f| matches!(f.kind, FeatureKind::Numeric { .. }));
+            let value = match raw.parse::<f64>() {
+                Ok(number) if numeric => pb::label::Value::Number(number),
+                _ => pb::label::Value::State(raw.clone()),
+            };
+            pb::Label {
+                feature: feature.clone(),
+                value: Some(value),
+            }
+        })
+        .collect()
+}
+
+/// A stored case without pixels, for ListCases.
+pub fn summary(schema: &FeatureSchema, record: CaseRecord) -> pb::CaseSummary {
+    let CaseRecord {
+        cohort,
+        case_id,
+        schema: schema_name,
+        image: _,
+        labels: stored_labels,
+        masks,
+        updated_at,
+    } = record;
+    pb::CaseSummary {
+        cohort,
+        case_id,
+        schema: schema_name,
+        labels: labels(schema, &stored_labels),
+        mask_concepts: masks.into_keys().collect(),
+        updated_at,
+    }
+}

@@ -1,0 +1,61 @@
+//! Conversions shared by every service area: names, tensors, images, and store errors.
+
+use tonic::Status;
+
+use crate::pb;
+
+/// Checks a user-chosen name (cohort, case id, schema name): 1 to 128 letters, digits,
+/// `_`, `-` or `.`, so names are safe in file names, URLs and reports.
+pub fn identifier(field: &str, value: String) -> Result<String, Status> {
+    let valid = (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    if valid {
+        Ok(value)
+    } else {
+        Err(Status::invalid_argument(format!(
+            "{field}: {value:?} must be 1 to 128 letters, digits, `_`, `-` or `.`"
+        )))
+    }
+}
+
+/// A tensor's shape and values, checked for consistency and finiteness.
+pub fn tensor(
+    field: &str,
+    value: Option<pb::FloatTensor>,
+) -> Result<(Vec<usize>, Vec<f32>), Status> {
+    let pb::FloatTensor { shape, data } =
+        value.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
+    let shape = shape
+        .into_iter()
+        .map(usize::try_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| Status::invalid_argument(format!("{field}.shape: axis too large")))?;
+    let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if shape.is_empty() || expected != Some(data.len()) {
+        return Err(Status::invalid_argument(format!(
+            "{field}: shape {shape:?} does not match its {} values",
+            data.len()
+        )));
+    }
+    if let Some(index) = data.iter().position(|v| !v.is_finite()) {
+        return Err(Status::invalid_argument(format!(
+            "{field}.data: value at flat index {index} is not finite ({})",
+            data[index]
+        )));
+    }
+    Ok((shape, data))
+}
+
+/// A failure of the data directory: never the caller's fault.
+pub fn store_error(error: explainme_store::Error) -> Status {
+    tracing::error!(%error, "store failure");
+    Status::internal(format!("storage failed: {error}"))
+}
+
+/// A blocking task that panicked or was cancelled.
+pub fn join_error(error: tokio::task::JoinError) -> Status {
+    tracing::error!(%error, "blocking task failed");
+    Status::internal(format!("internal task failed: {error}"))
+}

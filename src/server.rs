@@ -1,0 +1,153 @@
+//! The gRPC server: `explainme.v1.ExplainerService`, `grpc.health.v1.Health`, and server
+//! reflection in both `v1` and `v1alpha` (grpcurl 1.8 only speaks v1alpha).
+//!
+//! [`bind`] opens the data directory and the listening socket first, so a caller (the CLI,
+//! or a test on port 0) learns the address before serving; [`BoundServer::serve`] then runs
+//! until the shutdown future completes and lets in-flight calls finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::api::Api;
+use crate::pb::explainer_service_server::ExplainerServiceServer;
+
+/// Where and how to serve.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The socket address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The data directory (SQLite database and blobs); created if missing.
+    pub data_dir: PathBuf,
+    /// Largest message accepted or sent, in bytes; larger ones fail with RESOURCE_EXHAUSTED.
+    pub max_message_bytes: usize,
+}
+
+impl ServerConfig {
+    /// DESIGN.md's default address: loopback only, so nothing is exposed by accident.
+    pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+    /// 64 MiB: room for an ONNX model of a few million parameters or a batch of CT crops.
+    pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+}
+
+/// A server with its data directory open and its socket bound, not yet serving.
+#[derive(Debug)]
+pub struct BoundServer {
+    listener: TcpListener,
+    api: Api,
+    max_message_bytes: usize,
+}
+
+/// Opens the data directory (applying migrations) and binds the listening socket.
+pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
+    let api = Api::open(&config.data_dir, config.max_message_bytes)
+        .with_context(|| format!("cannot open data directory {}", config.data_dir.display()))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    Ok(BoundServer {
+        listener,
+        api,
+        max_message_bytes: config.max_message_bytes,
+    })
+}
+
+/// Binds and serves until `shutdown` completes.
+pub async fn serve(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    bind(config).await?.serve(shutdown).await
+}
+
+impl BoundServer {
+    /// The address actually bound (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets running calls end.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let address = self.local_addr()?;
+        let explainer = ExplainerServiceServer::new(self.api)
+            .max_decoding_message_size(self.max_message_bytes)
+            .max_encoding_message_size(self.max_message_bytes);
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health.set_serving::<ExplainerServiceServer<Api>>().await;
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+
+        tracing::info!(%address, max_message_bytes = self.max_message_bytes, "serving");
+        tonic::transport::Server::builder()
+            .layer(tower::util::MapResponseLayer::new(
+                oversize_is_resource_exhausted,
+            ))
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(explainer)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await
+            .context("server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// tonic answers a request over the size limit with OUT_OF_RANGE; gRPC's status-code guide
+/// and DESIGN.md say RESOURCE_EXHAUSTED, which is what clients retry-check for. tonic
+/// attaches the `Status` to the error response, so it can be recognised without parsing
+/// headers.
+fn oversize_is_resource_exhausted(
+    response: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
+    match response.extensions().get::<tonic::Status>() {
+        Some(status)
+            if status.code() == tonic::Code::OutOfRange
+                && status.message().contains("message length too large") =>
+        {
+            tonic::Status::resource_exhausted(status.message().to_owned()).into_http()
+        }
+        _ => response,
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM: the two ways a server is asked to stop.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
