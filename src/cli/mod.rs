@@ -6,6 +6,7 @@
 
 pub mod models;
 pub mod output;
+pub mod phantom;
 pub mod predict;
 pub mod serve;
 
@@ -30,6 +31,8 @@ pub enum Command {
     Models(models::Command),
     /// Run an ONNX model on a `.npy` tensor and summarise chosen layers.
     Predict(predict::Args),
+    /// Generate a synthetic renal-mass CT cohort with planted ground truth.
+    Phantom(phantom::Args),
 }
 
 /// Runs the parsed command line.
@@ -38,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Models(command) => models::run(command),
         Command::Predict(args) => predict::run(args),
+        Command::Phantom(args) => phantom::run(args),
     }
 }
 
