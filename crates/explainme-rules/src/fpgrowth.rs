@@ -117,16 +117,24 @@ impl FpGrowthParams {
 
 const NONE: u32 = u32::MAX;
 
-/// An FP-tree in flat arrays. Node 0 is the root; `head[rank]` starts the list of nodes
-/// carrying that rank, linked through `next_same`.
+/// A node of an FP-tree: the parent link and the header-list link are what mining walks,
+/// so they sit together.
+#[derive(Clone, Copy)]
+struct Node {
+    rank: u32,
+    count: u32,
+    parent: u32,
+    next_same: u32,
+}
+
+/// An FP-tree in flat arrays. Node 0 is the root. Ranks increase strictly from the root
+/// down (paths are ascending), so ordering nodes by rank orders parents before children.
 #[derive(Default)]
 struct Tree {
-    rank: Vec<u32>,
-    count: Vec<u32>,
-    parent: Vec<u32>,
+    nodes: Vec<Node>,
+    /// One child of each node (the last created), enough to walk a single path.
     first_child: Vec<u32>,
-    next_sibling: Vec<u32>,
-    next_same: Vec<u32>,
+    /// First node of each rank; the rest follow through `next_same`.
     head: Vec<u32>,
     /// Count of each rank in this tree (the sum over its node list).
     support: Vec<u32>,
@@ -136,58 +144,82 @@ struct Tree {
 
 impl Tree {
     fn reset(&mut self, n_ranks: usize) {
-        for v in [
-            &mut self.rank,
-            &mut self.count,
-            &mut self.parent,
-            &mut self.first_child,
-            &mut self.next_sibling,
-            &mut self.next_same,
-        ] {
-            v.clear();
-        }
+        self.nodes.clear();
+        self.first_child.clear();
         self.head.clear();
         self.head.resize(n_ranks, NONE);
         self.support.clear();
         self.support.resize(n_ranks, 0);
         self.branching = false;
-        self.push_node(NONE, 0, NONE);
+        self.nodes.push(Node {
+            rank: NONE,
+            count: 0,
+            parent: NONE,
+            next_same: NONE,
+        });
+        self.first_child.push(NONE);
     }
 
-    fn push_node(&mut self, rank: u32, count: u32, parent: u32) -> u32 {
-        let id = self.rank.len() as u32;
-        self.rank.push(rank);
-        self.count.push(count);
-        self.parent.push(parent);
+    /// Appends a new child of `parent`; the caller guarantees there is none of this rank.
+    fn push_child(&mut self, parent: u32, rank: u32, count: u32) -> u32 {
+        let id = self.nodes.len() as u32;
+        self.branching |= self.first_child[parent as usize] != NONE;
+        self.nodes.push(Node {
+            rank,
+            count,
+            parent,
+            next_same: self.head[rank as usize],
+        });
+        self.head[rank as usize] = id;
         self.first_child.push(NONE);
-        self.next_sibling.push(NONE);
-        self.next_same.push(NONE);
+        self.first_child[parent as usize] = id;
         id
     }
 
-    /// Inserts a path of ranks, ascending from the root, seen `count` times.
-    fn insert(&mut self, path: &[u32], count: u32) {
-        let mut node = 0u32;
+    /// Adds the next of a sequence of paths (ascending ranks) in which every group of paths
+    /// sharing a prefix is contiguous — lexicographic order, for one. Then a path can only
+    /// share a prefix with the path just before it, whose nodes are on `stack`, so no
+    /// child is ever searched for.
+    fn push_path(&mut self, stack: &mut Vec<(u32, u32)>, path: &[u32], count: u32) {
+        let shared = stack
+            .iter()
+            .zip(path)
+            .take_while(|((rank, _), r)| rank == *r)
+            .count();
+        stack.truncate(shared);
+        for &(_, node) in stack.iter() {
+            self.nodes[node as usize].count += count;
+        }
+        for &rank in &path[shared..] {
+            let parent = stack.last().map_or(0, |&(_, node)| node);
+            stack.push((rank, self.push_child(parent, rank, count)));
+        }
         for &rank in path {
             self.support[rank as usize] += count;
-            let mut child = self.first_child[node as usize];
-            while child != NONE && self.rank[child as usize] != rank {
-                child = self.next_sibling[child as usize];
-            }
-            if child == NONE {
-                let first = self.first_child[node as usize];
-                self.branching |= first != NONE;
-                child = self.push_node(rank, count, node);
-                self.next_sibling[child as usize] = first;
-                self.first_child[node as usize] = child;
-                self.next_same[child as usize] = self.head[rank as usize];
-                self.head[rank as usize] = child;
-            } else {
-                self.count[child as usize] += count;
-            }
-            node = child;
         }
     }
+}
+
+/// Scratch arrays for building conditional trees; `below` and `attach` are indexed by
+/// node of the tree being projected and are all zero between uses.
+#[derive(Default)]
+struct Scratch {
+    /// Count of the projected item below each node.
+    below: Vec<u32>,
+    /// Node of the conditional tree that a node's frequent descendants hang from, plus one
+    /// (0 = not visited).
+    attach: Vec<u32>,
+    /// Visited ancestors, then the same sorted by rank.
+    touched: Vec<u32>,
+    by_rank: Vec<u32>,
+    /// Per rank: frequency in the projection, then bucket offsets.
+    local: Vec<u32>,
+    offsets: Vec<u32>,
+    /// Per node of the conditional tree: its child of the rank being copied (valid when
+    /// `child_epoch` equals `epoch`).
+    child_of: Vec<u32>,
+    child_epoch: Vec<u32>,
+    epoch: u32,
 }
 
 /// The recursion's state: output, limits, and the rank → item map.
@@ -200,8 +232,7 @@ struct Miner<'a> {
     out: Vec<Itemset>,
     truncated: bool,
     pool: Vec<Tree>,
-    path: Vec<u32>,
-    local: Vec<u32>,
+    scratch: Scratch,
 }
 
 impl Miner<'_> {
@@ -241,7 +272,7 @@ impl Miner<'_> {
             }
             let mut cond = self.pool.pop().unwrap_or_default();
             self.conditional_tree(tree, rank, &mut cond);
-            let keep_going = if cond.rank.len() > 1 {
+            let keep_going = if cond.nodes.len() > 1 {
                 self.prefix.push(rank as u32);
                 let ok = self.mine(&cond, rank);
                 self.prefix.pop();
@@ -257,37 +288,109 @@ impl Miner<'_> {
         true
     }
 
-    /// Builds the conditional FP-tree of `rank`: its prefix paths, restricted to the ranks
-    /// that stay frequent together with it.
+    /// Builds the conditional FP-tree of `rank`: the ancestors of its nodes, restricted to
+    /// the ranks that stay frequent together with it.
+    ///
+    /// Every distinct ancestor is visited once, not once per path through it: ancestors are
+    /// bucketed by rank, the counts of `rank`'s nodes are pushed up from the deepest rank to
+    /// the shallowest, and then the frequent ancestors are copied from the shallowest rank
+    /// down, merging equal prefixes (within one rank, a parent gets at most one child).
     fn conditional_tree(&mut self, tree: &Tree, rank: usize, cond: &mut Tree) {
-        self.local.clear();
-        self.local.resize(rank, 0);
-        let mut node = tree.head[rank];
-        while node != NONE {
-            let count = tree.count[node as usize];
-            let mut up = tree.parent[node as usize];
-            while up != 0 {
-                self.local[tree.rank[up as usize] as usize] += count;
-                up = tree.parent[up as usize];
-            }
-            node = tree.next_same[node as usize];
+        let s = &mut self.scratch;
+        if s.below.len() < tree.nodes.len() {
+            s.below.resize(tree.nodes.len(), 0);
+            s.attach.resize(tree.nodes.len(), 0);
         }
-        cond.reset(rank);
+        s.touched.clear();
         let mut node = tree.head[rank];
         while node != NONE {
-            let count = tree.count[node as usize];
-            self.path.clear();
-            let mut up = tree.parent[node as usize];
-            while up != 0 {
-                let r = tree.rank[up as usize];
-                if self.local[r as usize] >= self.min_count {
-                    self.path.push(r);
-                }
-                up = tree.parent[up as usize];
+            let n = tree.nodes[node as usize];
+            // Collect the ancestors not seen yet (`attach` doubles as the visited mark).
+            let mut up = n.parent;
+            while up != 0 && s.attach[up as usize] == 0 {
+                s.attach[up as usize] = 1;
+                s.touched.push(up);
+                up = tree.nodes[up as usize].parent;
             }
-            self.path.reverse();
-            cond.insert(&self.path, count);
-            node = tree.next_same[node as usize];
+            if n.parent != 0 {
+                s.below[n.parent as usize] += n.count;
+            }
+            node = n.next_same;
+        }
+        // Counting sort of the ancestors by rank.
+        s.offsets.clear();
+        s.offsets.resize(rank + 1, 0);
+        for &node in &s.touched {
+            s.offsets[tree.nodes[node as usize].rank as usize + 1] += 1;
+        }
+        for r in 0..rank {
+            s.offsets[r + 1] += s.offsets[r];
+        }
+        s.by_rank.clear();
+        s.by_rank.resize(s.touched.len(), 0);
+        for &node in &s.touched {
+            let slot = &mut s.offsets[tree.nodes[node as usize].rank as usize];
+            s.by_rank[*slot as usize] = node;
+            *slot += 1;
+        }
+        // Counts up, deepest rank first.
+        s.local.clear();
+        s.local.resize(rank, 0);
+        for &node in s.by_rank.iter().rev() {
+            let n = tree.nodes[node as usize];
+            let below = s.below[node as usize];
+            s.local[n.rank as usize] += below;
+            if n.parent != 0 {
+                s.below[n.parent as usize] += below;
+            }
+        }
+        // Frequent ancestors copied down, shallowest rank first.
+        cond.reset(rank);
+        let mut current_rank = NONE;
+        for &node in &s.by_rank {
+            let n = tree.nodes[node as usize];
+            if n.rank != current_rank {
+                current_rank = n.rank;
+                s.epoch = s.epoch.wrapping_add(1);
+                if s.epoch == 0 {
+                    s.child_epoch.iter_mut().for_each(|e| *e = 0);
+                    s.epoch = 1;
+                }
+            }
+            let parent_attach = if n.parent == 0 {
+                0
+            } else {
+                s.attach[n.parent as usize] - 1
+            };
+            let attach = if s.local[n.rank as usize] >= self.min_count {
+                let p = parent_attach as usize;
+                if s.child_epoch.len() <= p {
+                    s.child_epoch.resize(p + 1, 0);
+                    s.child_of.resize(p + 1, 0);
+                }
+                let child = if s.child_epoch[p] == s.epoch {
+                    s.child_of[p]
+                } else {
+                    let child = cond.push_child(parent_attach, n.rank, 0);
+                    s.child_epoch[p] = s.epoch;
+                    s.child_of[p] = child;
+                    child
+                };
+                cond.nodes[child as usize].count += s.below[node as usize];
+                child
+            } else {
+                parent_attach
+            };
+            s.attach[node as usize] = attach + 1;
+        }
+        for r in 0..rank {
+            if s.local[r] >= self.min_count {
+                cond.support[r] = s.local[r];
+            }
+        }
+        for &node in &s.touched {
+            s.below[node as usize] = 0;
+            s.attach[node as usize] = 0;
         }
     }
 
@@ -296,8 +399,9 @@ impl Miner<'_> {
     fn mine_single_path(&mut self, tree: &Tree) -> bool {
         let mut nodes = Vec::new();
         let mut node = tree.first_child[0];
-        while node != NONE && tree.count[node as usize] >= self.min_count {
-            nodes.push((tree.rank[node as usize], tree.count[node as usize]));
+        while node != NONE && tree.nodes[node as usize].count >= self.min_count {
+            let n = tree.nodes[node as usize];
+            nodes.push((n.rank, n.count));
             node = tree.first_child[node as usize];
         }
         let room = self.max_len.saturating_sub(self.prefix.len());
@@ -363,6 +467,13 @@ impl Miner<'_> {
     }
 }
 
+/// The ranks of a row's frequent items.
+fn ranks_of<'a>(row: &'a [ItemId], rank_of_item: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+    row.iter()
+        .map(|&i| rank_of_item[i as usize])
+        .filter(|&r| r != NONE)
+}
+
 /// Every itemset whose count reaches `min_count`, and whether the cap cut the list short.
 fn mine_all(
     transactions: &Transactions,
@@ -386,31 +497,45 @@ fn mine_all(
         rank_of_item[item as usize] = rank as u32;
     }
 
-    // Identical transactions are inserted once with their multiplicity.
-    let mut paths: Vec<Vec<u32>> = transactions
-        .rows()
-        .iter()
-        .map(|row| {
-            let mut path: Vec<u32> = row
-                .iter()
-                .map(|&i| rank_of_item[i as usize])
-                .filter(|&r| r != NONE)
-                .collect();
-            path.sort_unstable();
-            path
-        })
-        .collect();
-    paths.sort_unstable();
     let mut tree = Tree::default();
     tree.reset(item_of_rank.len());
-    let mut start = 0;
-    while start < paths.len() {
-        let mut end = start + 1;
-        while end < paths.len() && paths[end] == paths[start] {
-            end += 1;
+    let mut stack = Vec::new();
+    let mut path = Vec::new();
+    if item_of_rank.len() <= 128 {
+        // A path as a bit set, bit 127 − rank: sorting the keys in descending order keeps
+        // every group of paths with a common prefix together, with no allocation per row.
+        let mut keys: Vec<u128> = transactions
+            .rows()
+            .iter()
+            .map(|row| ranks_of(row, &rank_of_item).fold(0u128, |key, r| key | 1 << (127 - r)))
+            .filter(|&key| key != 0)
+            .collect();
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+        for group in keys.chunk_by(|a, b| a == b) {
+            path.clear();
+            let mut key = group[0];
+            while key != 0 {
+                let rank = key.leading_zeros();
+                path.push(rank);
+                key &= !(1 << (127 - rank));
+            }
+            tree.push_path(&mut stack, &path, group.len() as u32);
         }
-        tree.insert(&paths[start], (end - start) as u32);
-        start = end;
+    } else {
+        let mut paths: Vec<Vec<u32>> = transactions
+            .rows()
+            .iter()
+            .map(|row| {
+                let mut path: Vec<u32> = ranks_of(row, &rank_of_item).collect();
+                path.sort_unstable();
+                path
+            })
+            .filter(|path| !path.is_empty())
+            .collect();
+        paths.sort_unstable();
+        for group in paths.chunk_by(|a, b| a == b) {
+            tree.push_path(&mut stack, &group[0], group.len() as u32);
+        }
     }
 
     let mut miner = Miner {
@@ -422,8 +547,7 @@ fn mine_all(
         out: Vec::new(),
         truncated: false,
         pool: Vec::new(),
-        path: Vec::new(),
-        local: Vec::new(),
+        scratch: Scratch::default(),
     };
     miner.mine(&tree, item_of_rank.len());
     (miner.out, miner.truncated)
@@ -525,6 +649,58 @@ mod tests {
             expected.sort_by(|a, b| a.items.cmp(&b.items));
             found.sort_by(|a, b| a.items.cmp(&b.items));
             assert_eq!(found, expected, "{kind:?}");
+        }
+    }
+
+    /// More than 128 frequent items: the general (non bit-set) paths of the tree builder and
+    /// of the support index, checked against counting every subset of every (short) row.
+    #[test]
+    fn many_items_take_the_general_paths() {
+        let columns: Vec<String> = (0..300).map(|c| format!("c{c}")).collect();
+        let mut state = 11u64;
+        let rows: Vec<Vec<Option<&str>>> = (0..400)
+            .map(|_| {
+                let mut row = vec![None; 300];
+                for _ in 0..5 {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    row[(state >> 33) as usize % 160] = Some("x");
+                }
+                row
+            })
+            .collect();
+        let t = Transactions::from_rows(&columns, rows).unwrap();
+        let mut expected: std::collections::BTreeMap<Vec<ItemId>, u32> = Default::default();
+        for row in t.rows() {
+            for mask in 1u32..(1 << row.len()) {
+                let subset = (0..row.len())
+                    .filter(|i| mask >> i & 1 == 1)
+                    .map(|i| row[i])
+                    .collect();
+                *expected.entry(subset).or_default() += 1;
+            }
+        }
+        expected.retain(|_, count| *count >= 2);
+        let found = FpGrowth::params().min_support(0.005).mine(&t).unwrap();
+        let found: std::collections::BTreeMap<Vec<ItemId>, u32> = found
+            .itemsets
+            .into_iter()
+            .map(|s| (s.items, s.count))
+            .collect();
+        assert!(found.keys().filter(|k| k.len() == 1).count() > 128);
+        assert_eq!(found, expected);
+        let itemsets = FpGrowth::params().min_support(0.005).mine(&t).unwrap();
+        let rules = crate::AssociationRules::params()
+            .min_confidence(0.0)
+            .generate(&itemsets, &t)
+            .unwrap();
+        assert!(!rules.is_empty());
+        for rule in rules {
+            let mut union = [rule.antecedent.clone(), rule.consequent.clone()].concat();
+            union.sort_unstable();
+            assert_eq!(rule.count, expected[&union]);
+            assert_eq!(rule.antecedent_count, expected[&rule.antecedent]);
         }
     }
 

@@ -54,9 +54,19 @@ pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
         }
+        let mut rest = [0u8; 8];
+        rest[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.write_u64(u64::from_le_bytes(rest));
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.write_u64(i as u64);
+        self.write_u64((i >> 64) as u64);
     }
     fn write_u32(&mut self, i: u32) {
         self.write_u64(i as u64);
@@ -74,17 +84,59 @@ impl Hasher for FxHasher {
 
 /// Counts of itemsets by their items, for the subset look-ups of rules and filters.
 /// Complete only when mining was not truncated (every subset of a frequent set is frequent).
+///
+/// When at most 128 distinct items occur in the itemsets (the usual case: a cohort table
+/// has tens of columns), an itemset is keyed by a 128-bit set, so a look-up hashes two
+/// words and compares one integer; otherwise by its item slice.
 pub(crate) struct SupportIndex {
-    counts: HashMap<Box<[ItemId]>, (u32, usize), BuildHasherDefault<FxHasher>>,
+    bit_of_item: Vec<u8>,
+    keys: Keys,
 }
+
+type FxMap<K> = HashMap<K, (u32, usize), BuildHasherDefault<FxHasher>>;
+
+enum Keys {
+    Bits(FxMap<u128>),
+    Slices(FxMap<Box<[ItemId]>>),
+}
+
+const NO_BIT: u8 = u8::MAX;
 
 impl SupportIndex {
     pub(crate) fn new(itemsets: &[Itemset]) -> SupportIndex {
-        let mut counts = HashMap::with_capacity_and_hasher(itemsets.len(), Default::default());
-        for (i, set) in itemsets.iter().enumerate() {
-            counts.insert(set.items.clone().into_boxed_slice(), (set.count, i));
+        let size = itemsets
+            .iter()
+            .flat_map(|set| set.items.iter())
+            .max()
+            .map_or(0, |&max| max as usize + 1);
+        let mut bit_of_item = vec![NO_BIT; size];
+        let mut distinct = 0usize;
+        'scan: for set in itemsets {
+            for &item in &set.items {
+                if bit_of_item[item as usize] == NO_BIT {
+                    if distinct == 128 {
+                        distinct += 1;
+                        break 'scan;
+                    }
+                    bit_of_item[item as usize] = distinct as u8;
+                    distinct += 1;
+                }
+            }
         }
-        SupportIndex { counts }
+        let keys = if distinct <= 128 {
+            let mut map = FxMap::with_capacity_and_hasher(itemsets.len(), Default::default());
+            for (i, set) in itemsets.iter().enumerate() {
+                map.insert(bits(&bit_of_item, &set.items), (set.count, i));
+            }
+            Keys::Bits(map)
+        } else {
+            let mut map = FxMap::with_capacity_and_hasher(itemsets.len(), Default::default());
+            for (i, set) in itemsets.iter().enumerate() {
+                map.insert(set.items.clone().into_boxed_slice(), (set.count, i));
+            }
+            Keys::Slices(map)
+        };
+        SupportIndex { bit_of_item, keys }
     }
 
     /// The count of a frequent itemset (items ascending).
@@ -94,8 +146,28 @@ impl SupportIndex {
 
     /// The count of a frequent itemset and its position in the list the index was built from.
     pub(crate) fn entry(&self, items: &[ItemId]) -> Option<(u32, usize)> {
-        self.counts.get(items).copied()
+        match &self.keys {
+            Keys::Bits(map) => {
+                let known = items.iter().all(|&i| {
+                    self.bit_of_item
+                        .get(i as usize)
+                        .is_some_and(|&b| b != NO_BIT)
+                });
+                if known {
+                    map.get(&bits(&self.bit_of_item, items)).copied()
+                } else {
+                    None
+                }
+            }
+            Keys::Slices(map) => map.get(items).copied(),
+        }
     }
+}
+
+fn bits(bit_of_item: &[u8], items: &[ItemId]) -> u128 {
+    items
+        .iter()
+        .fold(0u128, |key, &i| key | 1 << bit_of_item[i as usize])
 }
 
 /// Keeps the closed or maximal itemsets of a complete list of frequent itemsets.

@@ -88,6 +88,7 @@ pub struct AssociationRulesParams {
     targets: Vec<ItemId>,
     kind: ItemsetKind,
     prune_redundant: bool,
+    max_consequent_len: Option<usize>,
 }
 
 /// Rule generation from a complete list of frequent itemsets.
@@ -101,6 +102,7 @@ impl AssociationRules {
             targets: Vec::new(),
             kind: ItemsetKind::All,
             prune_redundant: false,
+            max_consequent_len: None,
         }
     }
 }
@@ -136,6 +138,13 @@ impl AssociationRulesParams {
         self
     }
 
+    /// Longest consequent; `Some(1)` gives the single-item heads of Borgelt's `arules` and of
+    /// most rule learners. mlxtend has no such bound (`None`, the default).
+    pub fn max_consequent_len(mut self, max: Option<usize>) -> Self {
+        self.max_consequent_len = max;
+        self
+    }
+
     /// Rules from `itemsets`, which must be the complete list of every frequent itemset
     /// ([`ItemsetKind::All`], not truncated) mined from `transactions`.
     pub fn generate(
@@ -154,11 +163,17 @@ impl AssociationRulesParams {
             .iter()
             .map(|&t| transactions.items()[t as usize].column)
             .collect();
-        let sources = filter_kind(itemsets.itemsets.clone(), self.kind);
+        let filtered;
+        let sources = if self.kind == ItemsetKind::All {
+            &itemsets.itemsets
+        } else {
+            filtered = filter_kind(itemsets.itemsets.clone(), self.kind);
+            &filtered
+        };
         let mut rules = Vec::new();
         let mut antecedent = Vec::new();
         let mut consequent = Vec::new();
-        for set in &sources {
+        for set in sources {
             let k = set.items.len();
             if k < 2 {
                 continue;
@@ -196,7 +211,11 @@ impl AssociationRulesParams {
                 ));
             };
             if self.targets.is_empty() {
+                let max_consequent = self.max_consequent_len.unwrap_or(k);
                 for mask in 1..(1u64 << k) - 1 {
+                    if k - mask.count_ones() as usize > max_consequent {
+                        continue;
+                    }
                     antecedent.clear();
                     consequent.clear();
                     for (i, &item) in set.items.iter().enumerate() {

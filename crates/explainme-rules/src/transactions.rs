@@ -6,9 +6,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 
+use crate::itemset::FxHasher;
 use crate::{Error, Result};
 
 /// Dense item number, in order of first appearance; an index into [`Transactions::items`].
@@ -39,7 +41,9 @@ impl Transactions {
         C: IntoIterator<Item = Option<S>>,
         S: AsRef<str>,
     {
-        let mut lookup: HashMap<(usize, String), ItemId> = HashMap::new();
+        // One map per column, looked up by `&str`: a cell allocates only for a new item.
+        let mut lookup: Vec<HashMap<String, ItemId, BuildHasherDefault<FxHasher>>> =
+            vec![HashMap::default(); columns.len()];
         let mut items = Vec::new();
         let mut encoded = Vec::new();
         for (r, row) in rows.into_iter().enumerate() {
@@ -52,14 +56,18 @@ impl Transactions {
                 if value.is_empty() || column >= columns.len() {
                     continue;
                 }
-                let key = (column, value.to_owned());
-                let id = *lookup.entry(key).or_insert_with(|| {
-                    items.push(Item {
-                        column,
-                        value: value.to_owned(),
-                    });
-                    (items.len() - 1) as ItemId
-                });
+                let id = match lookup[column].get(value) {
+                    Some(&id) => id,
+                    None => {
+                        let id = items.len() as ItemId;
+                        items.push(Item {
+                            column,
+                            value: value.to_owned(),
+                        });
+                        lookup[column].insert(value.to_owned(), id);
+                        id
+                    }
+                };
                 transaction.push(id);
             }
             if width != columns.len() {

@@ -1,0 +1,198 @@
+//! FP-growth and rule generation side by side with pyfim and mlxtend, in one run.
+//!
+//! `cargo bench -p explainme-rules --bench rules` times explainme-rules on the two 20,000-row benchmark tables
+//! (`crates/explainme-rules/tests/fixtures/synthetic_{levels,binary}.csv`, written by
+//! `benches/peers/rules_data.py`), then runs `benches/peers/rules_bench.py` on the same files
+//! and prints one table with the ratios (ours / theirs: below 1 means we are faster).
+//! Best of repeated runs on both sides; mlxtend runs once (it takes seconds). Set
+//! `EXPLAINME_BENCH_SKIP_MLXTEND=1` to leave mlxtend out.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use explainme_cohort::Table;
+use explainme_rules::{AssociationRules, FpGrowth, Transactions};
+
+const MIN_SUPPORT: f64 = 0.01;
+const MIN_CONFIDENCE: f64 = 0.8;
+const REPEAT: usize = 21;
+
+/// The fastest of `REPEAT` runs: on a shared machine the minimum is the least disturbed
+/// estimate, and the peer script reports the same statistic.
+fn best_seconds<T>(mut run: impl FnMut() -> T) -> (f64, T) {
+    let mut times = Vec::with_capacity(REPEAT);
+    let mut last = None;
+    for _ in 0..REPEAT {
+        let start = Instant::now();
+        let value = black_box(run());
+        times.push(start.elapsed().as_secs_f64());
+        last = Some(value);
+    }
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    (best, last.expect("REPEAT > 0"))
+}
+
+fn encode(table: &Table) -> Transactions {
+    let rows = table
+        .rows()
+        .iter()
+        .map(|row| row.iter().map(|cell| cell.as_deref()));
+    Transactions::from_rows(table.columns(), rows).expect("rectangular table")
+}
+
+struct Ours {
+    encode_and_mine: f64,
+    mine: f64,
+    itemsets: usize,
+    rules_single_head: f64,
+    n_rules_single_head: usize,
+    rules_all: f64,
+    n_rules_all: usize,
+}
+
+fn time_ours(path: &Path) -> Ours {
+    let table = Table::from_csv_path(path).expect("benchmark table");
+    let params = FpGrowth::params().min_support(MIN_SUPPORT);
+    let (encode_and_mine, found) = best_seconds(|| params.mine(&encode(&table)).expect("mining"));
+    let transactions = encode(&table);
+    let (mine, _) = best_seconds(|| params.mine(&transactions).expect("mining"));
+    let rules = |max_consequent_len| {
+        let itemsets = params.mine(&transactions).expect("mining");
+        AssociationRules::params()
+            .min_confidence(MIN_CONFIDENCE)
+            .max_consequent_len(max_consequent_len)
+            .generate(&itemsets, &transactions)
+            .expect("rules")
+    };
+    let (rules_single_head, single) = best_seconds(|| rules(Some(1)));
+    let (rules_all, all) = best_seconds(|| rules(None));
+    Ours {
+        encode_and_mine,
+        mine,
+        itemsets: found.itemsets.len(),
+        rules_single_head,
+        n_rules_single_head: single.len(),
+        rules_all,
+        n_rules_all: all.len(),
+    }
+}
+
+fn main() {
+    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = crate_dir.join("../..");
+    let fixtures = crate_dir.join("tests/fixtures");
+    let tables = ["synthetic_levels.csv", "synthetic_binary.csv"];
+    let ours: Vec<Ours> = tables
+        .iter()
+        .map(|t| time_ours(&fixtures.join(t)))
+        .collect();
+
+    let mut peer = Command::new("python3");
+    peer.arg(root.join("benches/peers/rules_bench.py"))
+        .arg("--min-support")
+        .arg(MIN_SUPPORT.to_string())
+        .arg("--min-confidence")
+        .arg(MIN_CONFIDENCE.to_string());
+    if std::env::var_os("EXPLAINME_BENCH_SKIP_MLXTEND").is_some() {
+        peer.arg("--skip-mlxtend");
+    }
+    peer.args(tables.iter().map(|t| fixtures.join(t)));
+    let peers: serde_json::Value = match peer.output() {
+        Ok(out) if out.status.success() => {
+            serde_json::from_slice(&out.stdout).expect("rules_bench.py prints JSON")
+        }
+        Ok(out) => {
+            eprintln!(
+                "peers failed (pip install -r benches/peers/requirements-rules.txt): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::Value::Null
+        }
+        Err(e) => {
+            eprintln!("cannot run python3: {e}");
+            serde_json::Value::Null
+        }
+    };
+
+    println!(
+        "min support {MIN_SUPPORT}, min confidence {MIN_CONFIDENCE}; best of {REPEAT} runs (mlxtend: 1 run)"
+    );
+    println!(
+        "{:<22} {:<34} {:>11} {:>9}   {:<22} {:>11} {:>9}",
+        "table", "task", "explainme", "count", "peer", "peer time", "ratio"
+    );
+    for (table, ours) in tables.iter().zip(&ours) {
+        let p = &peers[*table];
+        let rows: [(&str, f64, usize, &str, &str, &str); 6] = [
+            (
+                "fpgrowth (encode + mine)",
+                ours.encode_and_mine,
+                ours.itemsets,
+                "pyfim fpgrowth",
+                "pyfim_fpgrowth",
+                "pyfim_itemsets",
+            ),
+            (
+                "fpgrowth (mine)",
+                ours.mine,
+                ours.itemsets,
+                "pyfim fpgrowth",
+                "pyfim_fpgrowth",
+                "pyfim_itemsets",
+            ),
+            (
+                "fpgrowth (encode + mine)",
+                ours.encode_and_mine,
+                ours.itemsets,
+                "mlxtend fpgrowth",
+                "mlxtend_fpgrowth",
+                "mlxtend_itemsets",
+            ),
+            (
+                "rules 1-item heads, all metrics",
+                ours.rules_single_head,
+                ours.n_rules_single_head,
+                "pyfim arules",
+                "pyfim_arules",
+                "pyfim_rules",
+            ),
+            (
+                "rules all heads, all metrics",
+                ours.rules_all,
+                ours.n_rules_all,
+                "pyfim arules",
+                "pyfim_arules",
+                "pyfim_rules",
+            ),
+            (
+                "rules all heads, all metrics",
+                ours.rules_all,
+                ours.n_rules_all,
+                "mlxtend fpgrowth+rules",
+                "mlxtend_rules",
+                "mlxtend_rule_count",
+            ),
+        ];
+        for (task, seconds, count, peer_name, peer_key, peer_count) in rows {
+            let mut peer_time = p[peer_key].as_f64();
+            if peer_key == "mlxtend_rules" {
+                peer_time = peer_time
+                    .zip(p["mlxtend_fpgrowth"].as_f64())
+                    .map(|(a, b)| a + b);
+            }
+            let (peer_text, ratio) = match peer_time {
+                Some(t) => (format!("{:.4} s", t), format!("{:.3}", seconds / t)),
+                None => ("-".to_owned(), "-".to_owned()),
+            };
+            let peer_count = p[peer_count]
+                .as_u64()
+                .map_or("-".to_owned(), |c| c.to_string());
+            println!(
+                "{:<22} {:<34} {:>9.4} s {:>9}   {:<22} {:>11} {:>9}   (peer count {peer_count})",
+                table, task, seconds, count, peer_name, peer_text, ratio
+            );
+        }
+    }
+}
