@@ -13,9 +13,14 @@ use anyhow::Context;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let out = PathBuf::from(args.next().context("usage: write_seeded_cnn OUT_DIR [SEED]")?);
+    let out = PathBuf::from(
+        args.next()
+            .context("usage: write_seeded_cnn OUT_DIR [SEED]")?,
+    );
     let seed = match args.next() {
-        Some(text) => text.parse().with_context(|| format!("SEED {text:?} is not a u64"))?,
+        Some(text) => text
+            .parse()
+            .with_context(|| format!("SEED {text:?} is not a u64"))?,
         None => 7,
     };
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;

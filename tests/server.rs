@@ -1,69 +1,17 @@
 //! End to end: a real server on a loopback port with a real SQLite data directory, real
 //! ONNX Runtime, and a tonic client speaking the public contract.
 
-use std::net::SocketAddr;
-use std::path::Path;
+mod server_support;
 
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
-use explainme::server::{self, ServerConfig};
 use explainme_onnx::Dim;
 use explainme_onnx::builder::GraphBuilder;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::Code;
+use server_support::Running;
 use tonic::transport::Channel;
+use tonic::{Code, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-
-/// A server running in this process until [`Running::stop`].
-struct Running {
-    address: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn start(data_dir: &Path, max_message_bytes: usize) -> Running {
-        let bound = server::bind(ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.to_path_buf(),
-            max_message_bytes,
-        })
-        .await
-        .unwrap();
-        let address = bound.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(bound.serve(async {
-            let _ = stopped.await;
-        }));
-        Running {
-            address,
-            stop,
-            task,
-        }
-    }
-
-    async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.address))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
-    }
-
-    async fn client(&self) -> ExplainerServiceClient<Channel> {
-        // The client's own limits are raised so only the server's limit is under test.
-        ExplainerServiceClient::new(self.channel().await)
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(usize::MAX)
-    }
-
-    async fn stop(self) {
-        self.stop.send(()).unwrap();
-        self.task.await.unwrap().unwrap();
-    }
-}
 
 /// A model small enough to compute by hand:
 /// `prob = sigmoid(mean(relu(2 x)))` over a 1×2×2 NCHW input, with `act = relu(2 x)` as
@@ -108,6 +56,24 @@ fn batch(shape: &[u64], data: &[f32]) -> Option<pb::FloatTensor> {
     })
 }
 
+/// Predict on one model; `Err` carries the status so failures can be checked.
+async fn predict(
+    client: &mut ExplainerServiceClient<Channel>,
+    model_id: &str,
+    shape: &[u64],
+    data: &[f32],
+    layers: &[&str],
+) -> Result<pb::PredictResponse, Status> {
+    client
+        .predict(pb::PredictRequest {
+            model_id: model_id.to_owned(),
+            input: batch(shape, data),
+            layers: layers.iter().map(|l| l.to_string()).collect(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -121,7 +87,7 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let running = Running::start(dir.path(), 1024 * 1024).await;
 
-    let mut health = HealthClient::new(running.channel().await);
+    let mut health = HealthClient::new(running.channel.clone());
     let status = health
         .check(tonic_health::pb::HealthCheckRequest {
             service: "explainme.v1.ExplainerService".into(),
@@ -132,7 +98,7 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
         .status;
     assert_eq!(status, ServingStatus::Serving as i32);
 
-    let mut client = running.client().await;
+    let mut client = running.client();
     let registered = client
         .register_model(register("tiny", tiny_model(), TINY_CARD))
         .await
@@ -145,19 +111,22 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
 
     // Two cases: x1 = [1, -2, 3, -4] gives act = [2, 0, 6, 0], mean 2, max 6;
     // x2 = [-1, -1, -1, -1] gives act = 0 everywhere, probability sigmoid(0) = 0.5.
-    let predicted = client
-        .predict(pb::PredictRequest {
-            model_id: model.model_id.clone(),
-            input: batch(&[2, 1, 2, 2], &[1.0, -2.0, 3.0, -4.0, -1.0, -1.0, -1.0, -1.0]),
-            layers: vec![],
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let predicted = predict(
+        &mut client,
+        &model.model_id,
+        &[2, 1, 2, 2],
+        &[1.0, -2.0, 3.0, -4.0, -1.0, -1.0, -1.0, -1.0],
+        &[],
+    )
+    .await
+    .unwrap();
     assert_eq!(predicted.items.len(), 2);
     let first = &predicted.items[0];
     assert_close(first.probability, sigmoid(2.0));
-    assert_eq!((first.class_name.as_str(), first.class_index), ("malignant", 1));
+    assert_eq!(
+        (first.class_name.as_str(), first.class_index),
+        ("malignant", 1)
+    );
     assert_eq!(first.layers.len(), 1);
     assert_eq!(first.layers[0].layer, "act");
     assert_eq!(first.layers[0].shape, [1, 2, 2]);
@@ -168,15 +137,15 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
     assert_close(second.layers[0].channel_max[0], 0.0);
 
     // Explicit layers: the pre-activation tensor, negative values kept.
-    let doubled = client
-        .predict(pb::PredictRequest {
-            model_id: model.model_id.clone(),
-            input: batch(&[1, 1, 2, 2], &[1.0, -2.0, 3.0, -4.0]),
-            layers: vec!["doubled".into()],
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let doubled = predict(
+        &mut client,
+        &model.model_id,
+        &[1, 1, 2, 2],
+        &[1.0, -2.0, 3.0, -4.0],
+        &["doubled"],
+    )
+    .await
+    .unwrap();
     let layer = &doubled.items[0].layers[0];
     assert_eq!(layer.layer, "doubled");
     assert_close(layer.channel_mean[0], -1.0);
@@ -200,11 +169,19 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
 
     // Bad requests fail with the documented codes and leave the server up.
     let garbage = client
-        .register_model(register("garbage", b"not an onnx model".to_vec(), TINY_CARD))
+        .register_model(register(
+            "garbage",
+            b"not an onnx model".to_vec(),
+            TINY_CARD,
+        ))
         .await
         .unwrap_err();
     assert_eq!(garbage.code(), Code::InvalidArgument, "{garbage:?}");
-    assert!(garbage.message().starts_with("onnx:"), "{}", garbage.message());
+    assert!(
+        garbage.message().starts_with("onnx:"),
+        "{}",
+        garbage.message()
+    );
 
     let wrong_card = TINY_CARD.replace(r#""input": "x""#, r#""input": "image""#);
     let mismatch = client
@@ -212,58 +189,65 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
         .await
         .unwrap_err();
     assert_eq!(mismatch.code(), Code::InvalidArgument, "{mismatch:?}");
-    assert!(mismatch.message().contains("input"), "{}", mismatch.message());
+    assert!(
+        mismatch.message().contains("input"),
+        "{}",
+        mismatch.message()
+    );
 
-    let unknown = client
-        .predict(pb::PredictRequest {
-            model_id: "m0000000000000000".into(),
-            input: batch(&[1, 1, 2, 2], &[0.0; 4]),
-            layers: vec![],
-        })
-        .await
-        .unwrap_err();
+    let unknown = predict(
+        &mut client,
+        "m0000000000000000",
+        &[1, 1, 2, 2],
+        &[0.0; 4],
+        &[],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
 
-    let nan = client
-        .predict(pb::PredictRequest {
-            model_id: model.model_id.clone(),
-            input: batch(&[1, 1, 2, 2], &[0.0, f32::NAN, 0.0, 0.0]),
-            layers: vec![],
-        })
-        .await
-        .unwrap_err();
+    let nan = predict(
+        &mut client,
+        &model.model_id,
+        &[1, 1, 2, 2],
+        &[0.0, f32::NAN, 0.0, 0.0],
+        &[],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(nan.code(), Code::InvalidArgument, "{nan:?}");
     assert!(nan.message().contains("index 1"), "{}", nan.message());
 
-    let wrong_shape = client
-        .predict(pb::PredictRequest {
-            model_id: model.model_id.clone(),
-            input: batch(&[1, 1, 3, 3], &[0.0; 9]),
-            layers: vec![],
-        })
+    let wrong_shape = predict(&mut client, &model.model_id, &[1, 1, 3, 3], &[0.0; 9], &[])
         .await
         .unwrap_err();
     assert_eq!(wrong_shape.code(), Code::InvalidArgument, "{wrong_shape:?}");
 
-    let unknown_layer = client
-        .predict(pb::PredictRequest {
-            model_id: model.model_id.clone(),
-            input: batch(&[1, 1, 2, 2], &[0.0; 4]),
-            layers: vec!["no/such/layer".into()],
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(unknown_layer.code(), Code::InvalidArgument, "{unknown_layer:?}");
+    let unknown_layer = predict(
+        &mut client,
+        &model.model_id,
+        &[1, 1, 2, 2],
+        &[0.0; 4],
+        &["no/such/layer"],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        unknown_layer.code(),
+        Code::InvalidArgument,
+        "{unknown_layer:?}"
+    );
 
     // 2 MiB of floats against a 1 MiB limit.
-    let too_large = client
-        .predict(pb::PredictRequest {
-            model_id: model.model_id.clone(),
-            input: batch(&[1, 1, 512, 1024], &vec![0.0; 512 * 1024]),
-            layers: vec![],
-        })
-        .await
-        .unwrap_err();
+    let too_large = predict(
+        &mut client,
+        &model.model_id,
+        &[1, 1, 512, 1024],
+        &vec![0.0; 512 * 1024],
+        &[],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(too_large.code(), Code::ResourceExhausted, "{too_large:?}");
 
     let unimplemented = client
@@ -279,13 +263,17 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
         .unwrap()
         .into_inner()
         .models;
-    assert_eq!(listed, vec![model.clone()], "failed registrations store nothing");
+    assert_eq!(
+        listed,
+        vec![model.clone()],
+        "failed registrations store nothing"
+    );
 
     running.stop().await;
 
     // Same data directory, new process state: the model is still there and still predicts.
     let restarted = Running::start(dir.path(), 1024 * 1024).await;
-    let mut client = restarted.client().await;
+    let mut client = restarted.client();
     let listed = client
         .list_models(pb::ListModelsRequest {})
         .await
@@ -293,15 +281,15 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
         .into_inner()
         .models;
     assert_eq!(listed, vec![model.clone()]);
-    let again = client
-        .predict(pb::PredictRequest {
-            model_id: model.model_id.clone(),
-            input: batch(&[1, 1, 2, 2], &[1.0, -2.0, 3.0, -4.0]),
-            layers: vec![],
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = predict(
+        &mut client,
+        &model.model_id,
+        &[1, 1, 2, 2],
+        &[1.0, -2.0, 3.0, -4.0],
+        &[],
+    )
+    .await
+    .unwrap();
     assert_close(again.items[0].probability, sigmoid(2.0));
 
     let reregistered = client
@@ -309,7 +297,10 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
         .await
         .unwrap()
         .into_inner();
-    assert!(!reregistered.created, "same bytes and card are the same model");
+    assert!(
+        !reregistered.created,
+        "same bytes and card are the same model"
+    );
 
     client
         .delete_model(pb::DeleteModelRequest {
@@ -317,12 +308,7 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
         })
         .await
         .unwrap();
-    let gone = client
-        .predict(pb::PredictRequest {
-            model_id: model.model_id.clone(),
-            input: batch(&[1, 1, 2, 2], &[0.0; 4]),
-            layers: vec![],
-        })
+    let gone = predict(&mut client, &model.model_id, &[1, 1, 2, 2], &[0.0; 4], &[])
         .await
         .unwrap_err();
     assert_eq!(gone.code(), Code::NotFound);

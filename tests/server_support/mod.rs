@@ -1,0 +1,56 @@
+//! A real server in the test process: bound on a loopback port 0, serving a real data
+//! directory until [`Running::stop`]. Shared by the `server*` end-to-end tests.
+
+use std::path::Path;
+
+use explainme::pb::explainer_service_client::ExplainerServiceClient;
+use explainme::server::{self, ServerConfig};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+pub struct Running {
+    pub channel: Channel,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn start(data_dir: &Path, max_message_bytes: usize) -> Running {
+        let bound = server::bind(ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+            max_message_bytes,
+        })
+        .await
+        .unwrap();
+        let address = bound.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(bound.serve(async {
+            let _ = stopped.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        Running {
+            channel,
+            stop,
+            task,
+        }
+    }
+
+    /// A client whose own size limits are lifted, so only the server's limit is under test.
+    pub fn client(&self) -> ExplainerServiceClient<Channel> {
+        ExplainerServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX)
+    }
+
+    /// Stops the server and checks it shut down without error.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
