@@ -239,7 +239,17 @@ impl Model {
                     )));
                 }
             };
-            let zeros = vec![0f32; shape.iter().product()];
+            let count = shape
+                .iter()
+                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+                .filter(|&n| n <= MAX_DUMMY_VALUES)
+                .ok_or_else(|| {
+                    Error::Unsupported(format!(
+                        "shape discovery would feed `{}` a dummy of shape {shape:?}, over {MAX_DUMMY_VALUES} values",
+                        input.name
+                    ))
+                })?;
+            let zeros = vec![0f32; count];
             let value = ort::value::Tensor::from_array((shape, zeros))
                 .map_err(Error::runtime("creating a dummy input"))?;
             feeds.push((input.name.clone(), value));
@@ -262,6 +272,10 @@ impl Model {
         Ok(count)
     }
 }
+
+/// Largest dummy input (values per graph input) shape discovery allocates: 2^28 floats
+/// (1 GiB), far above any CT volume, so a corrupt declared shape cannot exhaust memory.
+const MAX_DUMMY_VALUES: usize = 1 << 28;
 
 /// Creates an ONNX Runtime session from model bytes, loading the runtime on first use.
 fn ort_session(bytes: &[u8]) -> Result<ort::session::Session> {

@@ -649,3 +649,36 @@ fn seeded_cnn_is_deterministic_and_batch_consistent() {
         );
     }
 }
+
+#[test]
+fn shape_discovery_refuses_absurd_declared_inputs() {
+    let mut g = GraphBuilder::new("huge");
+    g.input("x", &fixed(&[1 << 20, 1 << 20]))
+        .node("Relu", &["x"], &["r"], vec![])
+        .node("Relu", &["r"], &["y"], vec![])
+        .output("y", &fixed(&[1 << 20, 1 << 20]));
+    let mut model = g.model().unwrap();
+    assert!(matches!(
+        model.discover_shapes(),
+        Err(Error::Unsupported(_))
+    ));
+}
+
+#[test]
+fn sessions_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Session>();
+    shareable::<Model>();
+
+    let session = Session::new(&nchw_model(), &nchw_card(), &["relu".into()]).unwrap();
+    let input = batch_of_two(&[1, 3, 3]);
+    let results: Vec<Vec<f32>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| session.predict(&input).unwrap().probabilities))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for probabilities in results {
+        assert_close(&probabilities, &[sigmoid(0.2), sigmoid(-2.5)]);
+    }
+}
