@@ -91,6 +91,8 @@ impl BoundServer {
 
         tracing::info!(%address, max_message_bytes = self.max_message_bytes, "serving");
         tonic::transport::Server::builder()
+            // Every log line of a call carries the RPC it belongs to.
+            .trace_fn(|request| tracing::info_span!("rpc", path = %request.uri().path()))
             .layer(tower::util::MapResponseLayer::new(
                 oversize_is_resource_exhausted,
             ))

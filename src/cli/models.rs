@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use explainme_onnx::{Model, ModelSummary, TensorInfo};
+use explainme_onnx::{Model, ModelSummary, ShapeSource, TensorInfo};
 
 use super::output::OutputArgs;
 
@@ -66,8 +66,13 @@ fn text(summary: &ModelSummary) -> String {
         let width = tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
         out.push_str(&format!("\n{title} ({}):\n", tensors.len()));
         for tensor in tensors {
+            // Measured shapes come from one run with a batch of one, so their batch axis is 1.
+            let measured = match tensor.shape_source {
+                ShapeSource::Discovered => "  (measured)",
+                ShapeSource::Declared | ShapeSource::Unknown => "",
+            };
             out.push_str(&format!(
-                "  {:<width$}  {:<12} {:<8} {}\n",
+                "  {:<width$}  {:<12} {:<8} {}{measured}\n",
                 tensor.name,
                 tensor.producer_op.as_deref().unwrap_or("-"),
                 tensor.elem_type,
@@ -79,4 +84,39 @@ fn text(summary: &ModelSummary) -> String {
     rows("outputs", outputs, &mut out);
     rows("layers", tensors, &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::output::Format;
+
+    #[test]
+    fn inspect_lists_every_layer_with_its_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let (model, _) = explainme_onnx::builder::seeded_cnn(7).unwrap();
+        std::fs::write(dir.path().join("m.onnx"), model.to_bytes()).unwrap();
+        let out = dir.path().join("summary.json");
+        run(Command::Inspect(InspectArgs {
+            model: dir.path().join("m.onnx"),
+            output: OutputArgs {
+                format: Format::Json,
+                out: Some(out.clone()),
+            },
+        }))
+        .unwrap();
+        let summary: ModelSummary = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(summary.parameters, 101_159);
+        let relu = summary
+            .tensors
+            .iter()
+            .find(|t| t.name == "block2/relu")
+            .unwrap();
+        assert_eq!(relu.shape_text(), "[N, 32, 32, 32]");
+        // Undeclared shapes were measured, so every layer has one.
+        assert!(summary.tensors.iter().all(|t| t.shape.is_some()));
+        assert!(
+            text(&summary).contains("block3/pool  MaxPool      float    [1, 64, 8, 8]  (measured)")
+        );
+    }
 }

@@ -89,3 +89,74 @@ fn text(response: &pb::PredictResponse) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::output::Format;
+
+    /// Runs `explainme predict` on `tensor` into a JSON file and reads it back.
+    fn predict_json(dir: &std::path::Path, tensor: Tensor) -> anyhow::Result<serde_json::Value> {
+        let (model, card) = explainme_onnx::builder::seeded_cnn(7)?;
+        std::fs::write(dir.join("m.onnx"), model.to_bytes())?;
+        std::fs::write(dir.join("m.card.json"), card.to_json())?;
+        let input = explainme_imaging::Tensor::new(tensor.shape, tensor.data)?;
+        explainme_imaging::codec::npy::write_tensor(dir.join("t.npy"), &input)?;
+        run(Args {
+            model: dir.join("m.onnx"),
+            card: dir.join("m.card.json"),
+            tensor: dir.join("t.npy"),
+            layers: Some(vec!["block2/relu".into()]),
+            output: OutputArgs {
+                format: Format::Json,
+                out: Some(dir.join("out.json")),
+            },
+        })?;
+        Ok(serde_json::from_slice(&std::fs::read(
+            dir.join("out.json"),
+        )?)?)
+    }
+
+    #[test]
+    fn an_hu_image_is_preprocessed_and_a_batch_is_used_as_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let (model, card) = explainme_onnx::builder::seeded_cnn(7).unwrap();
+        let hu: Vec<f32> = (0..64 * 64)
+            .map(|i| -200.0 + (i % 97) as f32 * 5.0)
+            .collect();
+        let image = Tensor::new(vec![64, 64], hu).unwrap();
+        let batch = card.preprocess(std::slice::from_ref(&image)).unwrap();
+        let expected = Session::new(&model, &card, &["block2/relu".to_owned()])
+            .unwrap()
+            .predict(&batch)
+            .unwrap();
+
+        for input in [image, batch] {
+            let json = predict_json(dir.path(), input).unwrap();
+            let item = &json["items"][0];
+            let probability = item["probability"].as_f64().unwrap() as f32;
+            assert_eq!(probability, expected.probabilities[0]);
+            assert_eq!(item["layers"][0]["layer"], "block2/relu");
+            assert_eq!(
+                item["layers"][0]["channel_mean"].as_array().unwrap().len(),
+                32
+            );
+        }
+    }
+
+    #[test]
+    fn a_tensor_of_another_rank_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = predict_json(
+            dir.path(),
+            Tensor::new(vec![1, 64, 64], vec![0.0; 4096]).unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("rank 3 is neither a 4-axis batch nor a 2-axis image"),
+            "{error}"
+        );
+    }
+}
