@@ -111,8 +111,9 @@ pub async fn register(
         })
         .await?;
     tracing::info!(model_id = %record.id, name = %record.name, created, "model registered");
+    // Built with the card's default layers: the session a Predict without `layers` uses.
     api.sessions
-        .insert((record.id.clone(), card.feature_layers), Arc::new(session));
+        .insert((record.id.clone(), Vec::new()), Arc::new(session));
     Ok(pb::RegisterModelResponse {
         model: Some(record.into()),
         created,
@@ -182,11 +183,22 @@ pub async fn delete(
 /// The cached session for (model, layers), built on first use; empty `layers` means the
 /// card's default feature layers.
 async fn session(api: &Api, model_id: String, layers: Vec<String>) -> Result<Arc<Session>, Status> {
-    if let Some(session) = api.sessions.get(&(model_id.clone(), layers.clone())) {
+    // The model is looked up on every call, cached session or not, so a model deleted while
+    // a session for it was being built answers NOT_FOUND rather than predicting.
+    let id = model_id.clone();
+    let record = api
+        .with_store(move |store| stored(store.model(&id))?.ok_or_else(|| not_found(&id)))
+        .await?;
+    let key = (model_id, layers);
+    if let Some(session) = api.sessions.get(&key) {
         return Ok(session);
     }
-    let (record, onnx) = load(api, model_id).await?;
-    let built = blocking(move || {
+    let blob = record.clone();
+    let onnx = api
+        .with_store(move |store| stored(store.model_onnx(&blob)))
+        .await?;
+    let layers = key.1.clone();
+    let session = blocking(move || {
         let card =
             ModelCard::from_json(&record.card_json).map_err(|e| stored_model_status(&record, e))?;
         let model = Model::from_bytes(&onnx).map_err(|e| stored_model_status(&record, e))?;
@@ -196,11 +208,10 @@ async fn session(api: &Api, model_id: String, layers: Vec<String>) -> Result<Arc
             &layers
         };
         let session = Session::new(&model, &card, chosen).map_err(|e| onnx_status("layers", e))?;
-        Ok((record.id, layers, Arc::new(session)))
+        Ok(Arc::new(session))
     })
     .await?;
-    let (id, layers, session) = built;
-    api.sessions.insert((id, layers), Arc::clone(&session));
+    api.sessions.insert(key, Arc::clone(&session));
     Ok(session)
 }
 
