@@ -148,16 +148,14 @@ impl SupportIndex {
     pub(crate) fn entry(&self, items: &[ItemId]) -> Option<(u32, usize)> {
         match &self.keys {
             Keys::Bits(map) => {
-                let known = items.iter().all(|&i| {
-                    self.bit_of_item
-                        .get(i as usize)
-                        .is_some_and(|&b| b != NO_BIT)
-                });
-                if known {
-                    map.get(&bits(&self.bit_of_item, items)).copied()
-                } else {
-                    None
+                let mut key = 0u128;
+                for &i in items {
+                    match self.bit_of_item.get(i as usize) {
+                        Some(&bit) if bit != NO_BIT => key |= 1 << bit,
+                        _ => return None,
+                    }
                 }
+                map.get(&key).copied()
             }
             Keys::Slices(map) => map.get(items).copied(),
         }

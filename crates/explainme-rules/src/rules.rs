@@ -173,22 +173,24 @@ impl AssociationRulesParams {
         let mut rules = Vec::new();
         let mut antecedent = Vec::new();
         let mut consequent = Vec::new();
+        let (mut level, mut next) = (Vec::new(), Vec::new());
         for set in sources {
             let k = set.items.len();
             if k < 2 {
                 continue;
             }
+            // Adds the rule if it qualifies; returns whether it reached the confidence.
             let mut consider = |antecedent: &[ItemId], consequent: &[ItemId]| {
                 let Some(antecedent_count) = index.count(antecedent) else {
-                    return;
+                    return false;
                 };
                 let s_ac = set.count as f64 / n;
                 let s_a = antecedent_count as f64 / n;
                 if (s_ac * n) / (s_a * n) < min_confidence {
-                    return;
+                    return false;
                 }
                 let Some(consequent_count) = index.count(consequent) else {
-                    return;
+                    return true;
                 };
                 if self.prune_redundant
                     && !beats_generalisations(
@@ -199,7 +201,7 @@ impl AssociationRulesParams {
                         antecedent_count,
                     )
                 {
-                    return;
+                    return true;
                 }
                 rules.push(rule(
                     antecedent,
@@ -209,23 +211,41 @@ impl AssociationRulesParams {
                     set.count,
                     itemsets.n_transactions,
                 ));
+                true
             };
             if self.targets.is_empty() {
-                let max_consequent = self.max_consequent_len.unwrap_or(k);
-                for mask in 1..(1u64 << k) - 1 {
-                    if k - mask.count_ones() as usize > max_consequent {
-                        continue;
-                    }
-                    antecedent.clear();
-                    consequent.clear();
-                    for (i, &item) in set.items.iter().enumerate() {
-                        if mask >> i & 1 == 1 {
-                            antecedent.push(item);
-                        } else {
-                            consequent.push(item);
+                // Consequents grow one item at a time, and only from consequents whose rule
+                // reached the confidence: moving an item from antecedent to consequent can
+                // only lower the confidence, so nothing is lost (Agrawal & Srikant's
+                // ap-genrules). Each mask is reached once, through its highest bit.
+                let max_consequent = self.max_consequent_len.unwrap_or(k).min(k - 1);
+                let full = (1u64 << k) - 1;
+                level.clear();
+                level.extend((0..k).map(|i| 1u64 << i));
+                while !level.is_empty() {
+                    next.clear();
+                    for &mask in &level {
+                        antecedent.clear();
+                        consequent.clear();
+                        for (i, &item) in set.items.iter().enumerate() {
+                            if mask >> i & 1 == 1 {
+                                consequent.push(item);
+                            } else {
+                                antecedent.push(item);
+                            }
+                        }
+                        if consider(&antecedent, &consequent)
+                            && (mask.count_ones() as usize) < max_consequent
+                        {
+                            let highest = 63 - mask.leading_zeros() as usize;
+                            next.extend(
+                                (highest + 1..k)
+                                    .map(|i| mask | 1 << i)
+                                    .filter(|&m| m != full),
+                            );
                         }
                     }
-                    consider(&antecedent, &consequent);
+                    std::mem::swap(&mut level, &mut next);
                 }
             } else {
                 for &target in &self.targets {

@@ -41,9 +41,9 @@ impl Transactions {
         C: IntoIterator<Item = Option<S>>,
         S: AsRef<str>,
     {
-        // One map per column, looked up by `&str`: a cell allocates only for a new item.
-        let mut lookup: Vec<HashMap<String, ItemId, BuildHasherDefault<FxHasher>>> =
-            vec![HashMap::default(); columns.len()];
+        let mut lookup: Vec<ColumnValues> = (0..columns.len())
+            .map(|_| ColumnValues::default())
+            .collect();
         let mut items = Vec::new();
         let mut encoded = Vec::new();
         for (r, row) in rows.into_iter().enumerate() {
@@ -57,14 +57,14 @@ impl Transactions {
                     continue;
                 }
                 let id = match lookup[column].get(value) {
-                    Some(&id) => id,
+                    Some(id) => id,
                     None => {
                         let id = items.len() as ItemId;
                         items.push(Item {
                             column,
                             value: value.to_owned(),
                         });
-                        lookup[column].insert(value.to_owned(), id);
+                        lookup[column].insert(value, id);
                         id
                     }
                 };
@@ -149,6 +149,39 @@ impl Transactions {
             columns: self.columns.clone(),
             items: self.items.clone(),
             rows: rows.iter().map(|&r| self.rows[r].clone()).collect(),
+        }
+    }
+}
+
+/// The item ids of one column's values, looked up by `&str` so that a cell allocates only
+/// when it is a new value. Categorical columns have a handful of values, which a linear scan
+/// finds faster than hashing; a column with many values switches to a hash map.
+#[derive(Default)]
+struct ColumnValues {
+    few: Vec<(Box<str>, ItemId)>,
+    many: HashMap<Box<str>, ItemId, BuildHasherDefault<FxHasher>>,
+}
+
+impl ColumnValues {
+    const FEW: usize = 16;
+
+    fn get(&self, value: &str) -> Option<ItemId> {
+        if self.many.is_empty() {
+            self.few
+                .iter()
+                .find(|(known, _)| &**known == value)
+                .map(|&(_, id)| id)
+        } else {
+            self.many.get(value).copied()
+        }
+    }
+
+    fn insert(&mut self, value: &str, id: ItemId) {
+        if self.many.is_empty() && self.few.len() < Self::FEW {
+            self.few.push((value.into(), id));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(value.into(), id);
         }
     }
 }
