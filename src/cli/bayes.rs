@@ -91,8 +91,8 @@ pub struct LearnArgs {
     /// Forbidden arc `a->b` (repeatable).
     #[arg(long = "forbid", value_name = "A->B")]
     forbidden: Vec<String>,
-    /// Random restarts of the hill climb.
-    #[arg(long, default_value_t = 5)]
+    /// Random restarts of the hill climb (iterated local search from the best DAG).
+    #[arg(long, default_value_t = 50)]
     restarts: usize,
     /// Non-improving tabu moves tried at each local optimum.
     #[arg(long, default_value_t = 10)]
@@ -269,6 +269,7 @@ fn learn(args: LearnArgs) -> anyhow::Result<()> {
                 .score(score)
                 .constraints(constraints)
                 .restarts(args.restarts)
+                .perturbation(10)
                 .patience(args.patience)
                 .seed(args.seed)
                 .fit(&data)?;

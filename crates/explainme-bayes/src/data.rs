@@ -17,6 +17,8 @@ pub(crate) const MISSING: u16 = u16::MAX;
 pub struct Dataset {
     variables: Vec<Variable>,
     columns: Vec<Vec<u16>>,
+    /// Per column: does any cell miss? Lets counting skip the per-record check.
+    missing: Vec<bool>,
     rows: usize,
 }
 
@@ -62,11 +64,7 @@ impl Dataset {
             }
             count += 1;
         }
-        Ok(Self {
-            variables,
-            columns,
-            rows: count,
-        })
+        Ok(Self::from_columns(variables, columns, count))
     }
 
     /// Codes rows under the given column names, taking each variable's states as the sorted
@@ -116,9 +114,11 @@ impl Dataset {
         columns: Vec<Vec<u16>>,
         rows: usize,
     ) -> Self {
+        let missing = columns.iter().map(|c| c.contains(&MISSING)).collect();
         Self {
             variables,
             columns,
+            missing,
             rows,
         }
     }
@@ -155,6 +155,10 @@ impl Dataset {
                     .map(|s| self.variables[v].states[s].as_str())
             })
             .collect()
+    }
+
+    pub(crate) fn has_missing(&self, variable: usize) -> bool {
+        self.missing[variable]
     }
 
     pub(crate) fn column(&self, variable: usize) -> &[u16] {

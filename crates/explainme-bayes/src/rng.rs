@@ -43,6 +43,6 @@ impl Rng {
     /// Uniform in `0..n` (n > 0), by rejection-free multiply-shift; bias below 2^-32 for the
     /// small `n` used here.
     pub(crate) fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 }

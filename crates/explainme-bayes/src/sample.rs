@@ -17,6 +17,7 @@ use crate::rng::Rng;
 /// assert_eq!(data, explainme_bayes::forward_sample(&net, 1000, 42));
 /// # Ok::<(), explainme_bayes::Error>(())
 /// ```
+#[allow(clippy::needless_range_loop)] // `row` indexes every column, not just one
 pub fn forward_sample(net: &BayesNet, n: usize, seed: u64) -> Dataset {
     let mut rng = Rng::seeded(seed);
     let cards = net.cardinalities();

@@ -40,77 +40,191 @@ pub(crate) struct FamilyCounts {
     pub(crate) states: usize,
     /// Number of parent configurations (q), as a float: it can exceed `usize` in principle.
     pub(crate) configurations: f64,
-    /// `(configuration, counts per child state)` for every configuration with N_ij > 0,
-    /// configurations in row order of [`crate::Cpt`] (last parent fastest).
-    pub(crate) observed: Vec<(usize, Vec<u32>)>,
+    /// Every configuration with N_ij > 0, in row order of [`crate::Cpt`] (last parent fastest).
+    pub(crate) observed: Vec<usize>,
+    /// Their counts, `states` per observed configuration, flat.
+    pub(crate) counts: Vec<u32>,
     /// Records with no missing cell in the family.
     pub(crate) used: usize,
+}
+
+impl FamilyCounts {
+    /// `(configuration, counts per child state)` for every observed configuration.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (usize, &[u32])> {
+        self.observed
+            .iter()
+            .copied()
+            .zip(self.counts.chunks(self.states))
+    }
 }
 
 /// Parent configurations above this use sorting instead of a dense table.
 const DENSE_LIMIT: usize = 1 << 20;
 
-pub(crate) fn family_counts(data: &Dataset, child: usize, parents: &[usize]) -> FamilyCounts {
+/// Multiplies `keys` by each variable's cardinality and adds its code, column by column (a
+/// tight loop the compiler vectorises). Missing codes give garbage keys; callers filter.
+fn extend_keys(data: &Dataset, vars: &[usize], keys: &mut [usize], dense: bool) {
     let cards = data.cardinalities();
-    let r = cards[child];
-    let q_float: f64 = parents.iter().map(|&p| cards[p] as f64).product();
-    let mut keys: Vec<usize> = Vec::with_capacity(data.n_rows());
-    let child_column = data.column(child);
-    let parent_columns: Vec<&[u16]> = parents.iter().map(|&p| data.column(p)).collect();
-    'rows: for row in 0..data.n_rows() {
-        let mut config = 0usize;
-        for (column, &p) in parent_columns.iter().zip(parents) {
-            let code = column[row];
-            if code == MISSING {
-                continue 'rows;
+    for &v in vars {
+        let (column, card) = (data.column(v), cards[v]);
+        if dense {
+            for (key, &code) in keys.iter_mut().zip(column) {
+                *key = *key * card + code as usize;
             }
-            config = config
-                .saturating_mul(cards[p])
-                .saturating_add(code as usize);
+        } else {
+            for (key, &code) in keys.iter_mut().zip(column) {
+                *key = key.saturating_mul(card).saturating_add(code as usize);
+            }
         }
-        let code = child_column[row];
-        if code == MISSING {
-            continue;
-        }
-        keys.push(config.saturating_mul(r).saturating_add(code as usize));
     }
+}
+
+fn is_dense(q: f64, r: usize) -> bool {
+    q * (r as f64) <= DENSE_LIMIT as f64
+}
+
+/// Counts keys `configuration · r + state` into [`FamilyCounts`].
+fn tabulate(mut keys: Vec<usize>, q: f64, r: usize) -> FamilyCounts {
     let mut observed = Vec::new();
-    if q_float * (r as f64) <= DENSE_LIMIT as f64 {
-        let q = q_float as usize;
-        let mut dense = vec![0u32; q * r];
+    let mut counts = Vec::new();
+    if is_dense(q, r) {
+        let mut table = vec![0u32; q as usize * r];
         for &k in &keys {
-            dense[k] += 1;
+            table[k] += 1;
         }
-        for (j, row) in dense.chunks(r).enumerate() {
-            if row.iter().any(|&c| c > 0) {
-                observed.push((j, row.to_vec()));
-            }
-        }
+        return from_table(&table, q, r, keys.len());
     } else {
         keys.sort_unstable();
         for &k in &keys {
             let (j, s) = (k / r, k % r);
-            match observed.last_mut() {
-                Some((last, counts)) if *last == j => counts[s] += 1,
-                _ => {
-                    let mut counts = vec![0u32; r];
-                    counts[s] = 1;
-                    observed.push((j, counts));
-                }
+            if observed.last() != Some(&j) {
+                observed.push(j);
+                counts.resize(counts.len() + r, 0);
             }
+            let base = counts.len() - r;
+            counts[base + s] += 1;
         }
     }
     FamilyCounts {
         states: r,
-        configurations: q_float,
+        configurations: q,
         used: keys.len(),
         observed,
+        counts,
+    }
+}
+
+/// [`FamilyCounts`] from a dense `q × r` table of counts.
+fn from_table(table: &[u32], q: f64, r: usize, used: usize) -> FamilyCounts {
+    let mut observed = Vec::new();
+    let mut counts = Vec::new();
+    for (j, row) in table.chunks(r).enumerate() {
+        if row.iter().any(|&c| c > 0) {
+            observed.push(j);
+            counts.extend_from_slice(row);
+        }
+    }
+    FamilyCounts {
+        states: r,
+        configurations: q,
+        used,
+        observed,
+        counts,
+    }
+}
+
+pub(crate) fn family_counts(data: &Dataset, child: usize, parents: &[usize]) -> FamilyCounts {
+    let cards = data.cardinalities();
+    let r = cards[child];
+    let q: f64 = parents.iter().map(|&p| cards[p] as f64).product();
+    let mut family = parents.to_vec();
+    family.push(child);
+    let mut keys = vec![0; data.n_rows()];
+    extend_keys(data, &family, &mut keys, is_dense(q, r));
+    if family.iter().any(|&v| data.has_missing(v)) {
+        let columns: Vec<&[u16]> = family.iter().map(|&v| data.column(v)).collect();
+        let mut kept = 0;
+        for row in 0..data.n_rows() {
+            if columns.iter().all(|column| column[row] != MISSING) {
+                keys[kept] = keys[row];
+                kept += 1;
+            }
+        }
+        keys.truncate(kept);
+    }
+    tabulate(keys, q, r)
+}
+
+/// The parent-configuration keys of one parent set, kept so that scoring the set plus one
+/// more parent costs two passes over the records instead of one per parent. (Scores do not
+/// depend on how configurations are numbered, so the extra parent may go last.)
+pub(crate) struct ParentKeys {
+    parents: Vec<usize>,
+    /// Configuration index per record; meaningful only when `complete` and `dense`.
+    keys: Vec<u32>,
+    q: f64,
+    complete: bool,
+}
+
+impl ParentKeys {
+    pub(crate) fn new(data: &Dataset, parents: &[usize]) -> Self {
+        let cards = data.cardinalities();
+        let q: f64 = parents.iter().map(|&p| cards[p] as f64).product();
+        let complete = parents.iter().all(|&p| !data.has_missing(p)) && q <= DENSE_LIMIT as f64;
+        let mut keys = vec![0u32; if complete { data.n_rows() } else { 0 }];
+        if complete {
+            for &p in parents {
+                let card = cards[p] as u32;
+                for (key, &code) in keys.iter_mut().zip(data.column(p)) {
+                    *key = *key * card + code as u32;
+                }
+            }
+        }
+        Self {
+            parents: parents.to_vec(),
+            keys,
+            q,
+            complete,
+        }
+    }
+
+    /// The family score of `child` given these parents plus `extra`: one fused pass over
+    /// the records when nothing is missing and the table is dense.
+    pub(crate) fn score_with(
+        &self,
+        data: &Dataset,
+        child: usize,
+        extra: usize,
+        score: Score,
+    ) -> f64 {
+        let (card_extra, r) = (
+            data.variables()[extra].cardinality(),
+            data.variables()[child].cardinality(),
+        );
+        let q = self.q * card_extra as f64;
+        let fused =
+            self.complete && is_dense(q, r) && !data.has_missing(child) && !data.has_missing(extra);
+        if !fused {
+            let mut parents = self.parents.clone();
+            parents.push(extra);
+            parents.sort_unstable();
+            return family_score(data, child, &parents, score);
+        }
+        let mut table = vec![0u32; q as usize * r];
+        let (extra_column, child_column) = (data.column(extra), data.column(child));
+        for ((&key, &e), &c) in self.keys.iter().zip(extra_column).zip(child_column) {
+            table[(key as usize * card_extra + e as usize) * r + c as usize] += 1;
+        }
+        score_counts(data, &from_table(&table, q, r, data.n_rows()), score)
     }
 }
 
 /// The score of one family (child given parents).
 pub fn family_score(data: &Dataset, child: usize, parents: &[usize], score: Score) -> f64 {
-    let counts = family_counts(data, child, parents);
+    score_counts(data, &family_counts(data, child, parents), score)
+}
+
+fn score_counts(data: &Dataset, counts: &FamilyCounts, score: Score) -> f64 {
     let r = counts.states as f64;
     let q = counts.configurations;
     // Node-average scaling; 1 exactly when nothing is missing.
@@ -122,7 +236,7 @@ pub fn family_score(data: &Dataset, child: usize, parents: &[usize], score: Scor
     match score {
         Score::Bic => {
             let mut ll = 0.0;
-            for (_, row) in &counts.observed {
+            for (_, row) in counts.rows() {
                 let total: u32 = row.iter().sum();
                 for &c in row.iter().filter(|&&c| c > 0) {
                     ll += c as f64 * (c as f64 / total as f64).ln();
@@ -130,8 +244,8 @@ pub fn family_score(data: &Dataset, child: usize, parents: &[usize], score: Scor
             }
             scale * ll - 0.5 * (data.n_rows() as f64).ln() * q * (r - 1.0)
         }
-        Score::BDeu { ess } => scale * dirichlet_score(&counts, ess / q, ess / (q * r)),
-        Score::K2 => scale * dirichlet_score(&counts, r, 1.0),
+        Score::BDeu { ess } => scale * dirichlet_score(counts, ess / q, ess / (q * r)),
+        Score::K2 => scale * dirichlet_score(counts, r, 1.0),
     }
 }
 
@@ -139,7 +253,7 @@ pub fn family_score(data: &Dataset, child: usize, parents: &[usize], score: Scor
 fn dirichlet_score(counts: &FamilyCounts, alpha: f64, beta: f64) -> f64 {
     let (lg_alpha, lg_beta) = (ln_gamma(alpha), ln_gamma(beta));
     let mut score = 0.0;
-    for (_, row) in &counts.observed {
+    for (_, row) in counts.rows() {
         let total: u32 = row.iter().sum();
         score += lg_alpha - ln_gamma(alpha + total as f64);
         for &c in row.iter().filter(|&&c| c > 0) {

@@ -18,7 +18,7 @@ use crate::learn::Constraints;
 use crate::learn::constraints::Resolved;
 use crate::network::Dag;
 use crate::rng::Rng;
-use crate::score::{Score, family_score};
+use crate::score::{ParentKeys, Score, family_score};
 
 /// Hill-climbing structure search, linfa style.
 ///
@@ -150,20 +150,33 @@ impl HillClimbParams {
         let mut rng = Rng::seeded(self.seed);
         search.climb(self);
         let mut best = (search.parents.clone(), search.total());
+        let mut failures = 0;
         for _ in 0..self.restarts {
             search.set(best.0.clone());
-            for _ in 0..self.perturbation {
-                let legal = search.legal_moves(&[]);
+            // Iterated local search: each restart that finds nothing better kicks harder
+            // next time (1, 2, 3 × `perturbation` moves, then round again).
+            let kicks = self.perturbation * (1 + failures % 3);
+            for _ in 0..kicks {
+                // Perturb the arcs that exist: a climb from the empty graph commits to
+                // orientations early, and reversing or dropping them is what escapes.
+                let legal: Vec<Move> = search
+                    .legal_moves(&[])
+                    .into_iter()
+                    .map(|(mv, _)| mv)
+                    .filter(|mv| !matches!(mv, Move::Add(..)))
+                    .collect();
                 if legal.is_empty() {
                     break;
                 }
-                let (mv, _) = legal[rng.below(legal.len())];
-                search.apply(mv);
+                search.apply(legal[rng.below(legal.len())]);
             }
             search.climb(self);
             let total = search.total();
             if total > best.1 + self.epsilon {
                 best = (search.parents.clone(), total);
+                failures = 0;
+            } else {
+                failures += 1;
             }
         }
         Dag::from_parents(best.0)
@@ -185,14 +198,13 @@ struct Search<'a> {
 impl<'a> Search<'a> {
     fn new(data: &'a Dataset, score: Score, constraints: Resolved) -> Self {
         let n = constraints.n;
-        let mut parents = vec![Vec::new(); n];
-        for from in 0..n {
-            for to in 0..n {
-                if constraints.required(from, to) {
-                    parents[to].push(from);
-                }
-            }
-        }
+        let parents = (0..n)
+            .map(|to| {
+                (0..n)
+                    .filter(|&from| constraints.required(from, to))
+                    .collect()
+            })
+            .collect();
         let mut search = Self {
             data,
             score,
@@ -234,15 +246,17 @@ impl<'a> Search<'a> {
     fn toggle_delta(&mut self, child: usize, parent: usize) -> f64 {
         if self.toggle[child].is_none() {
             let n = self.parents.len();
+            let base = ParentKeys::new(self.data, &self.parents[child]);
             let mut row = vec![0.0; n];
             for (i, slot) in row.iter_mut().enumerate() {
                 if i == child {
                     continue;
                 }
                 let mut ps = self.parents[child].clone();
-                match ps.binary_search(&i) {
+                let value = match ps.binary_search(&i) {
                     Ok(k) => {
                         ps.remove(k);
+                        self.family(child, ps)
                     }
                     Err(k) => {
                         if ps.len() >= self.constraints.max_parents
@@ -251,9 +265,14 @@ impl<'a> Search<'a> {
                             continue;
                         }
                         ps.insert(k, i);
+                        let (data, score) = (self.data, self.score);
+                        *self
+                            .cache
+                            .entry((child, ps))
+                            .or_insert_with(|| base.score_with(data, child, i, score))
                     }
-                }
-                *slot = self.family(child, ps) - self.local[child];
+                };
+                *slot = value - self.local[child];
             }
             self.toggle[child] = Some(row);
         }

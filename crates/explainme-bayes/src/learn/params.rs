@@ -111,8 +111,8 @@ impl ParametersParams {
             let rows = q as usize;
             let mut values = vec![0.0; rows * r];
             let mut seen = vec![false; rows];
-            for (j, row_counts) in &counts.observed {
-                seen[*j] = true;
+            for (j, row_counts) in counts.rows() {
+                seen[j] = true;
                 let total = row_counts.iter().sum::<u32>() as f64 + pseudo * r as f64;
                 for (slot, &c) in values[j * r..(j + 1) * r].iter_mut().zip(row_counts) {
                     *slot = (c as f64 + pseudo) / total;
