@@ -88,18 +88,6 @@ impl GraphBuilder {
         self
     }
 
-    /// Adds an int64 initializer (e.g. the target shape of `Reshape`).
-    pub fn weight_i64(&mut self, name: &str, shape: &[usize], values: Vec<i64>) -> &mut Self {
-        self.graph.initializer.push(proto::TensorProto {
-            name: Some(name.to_owned()),
-            dims: shape.iter().map(|&d| d as i64).collect(),
-            data_type: Some(DataType::Int64 as i32),
-            int64_data: values,
-            ..Default::default()
-        });
-        self
-    }
-
     /// Appends a node; it is named after its first output.
     pub fn node(
         &mut self,

@@ -192,6 +192,17 @@ fn assert_close(got: &[f32], want: &[f32]) {
     }
 }
 
+/// Checks `channel_stats` flattened as `[mean, max]` per case and channel.
+fn assert_stats(tensor: &Tensor, layout: Layout, want: &[f32]) {
+    let stats = tensor.channel_stats(layout).unwrap();
+    let flat: Vec<f32> = stats
+        .iter()
+        .flatten()
+        .flat_map(|s| [s.mean, s.max])
+        .collect();
+    assert_close(&flat, want);
+}
+
 #[test]
 fn nchw_prediction_and_activations_match_hand_arithmetic() {
     let model = nchw_model();
@@ -216,13 +227,12 @@ fn nchw_prediction_and_activations_match_hand_arithmetic() {
     assert_eq!(gap.tensor.shape, [2, 2, 1, 1]);
     assert_close(&gap.tensor.data, &[10.0, 1.5, 0.0, 10.0]);
 
-    let stats = relu.tensor.channel_stats(Layout::Nchw).unwrap();
-    let flat: Vec<f32> = stats
-        .iter()
-        .flatten()
-        .flat_map(|s| [s.mean, s.max])
-        .collect();
-    assert_close(&flat, &[10.0, 14.0, 1.5, 4.0, 0.0, 0.0, 10.0, 10.0]);
+    // per case, per channel: (mean, max)
+    assert_stats(
+        &relu.tensor,
+        Layout::Nchw,
+        &[10.0, 14.0, 1.5, 4.0, 0.0, 0.0, 10.0, 10.0],
+    );
 }
 
 #[test]
@@ -293,13 +303,12 @@ fn nhwc_tf2onnx_prediction_and_activations_match_hand_arithmetic() {
             6.0, 4.0, 8.0, 2.0, 12.0, 0.0, 14.0, 0.0, 0.0, 10.0, 0.0, 10.0, 0.0, 10.0, 0.0, 10.0,
         ],
     );
-    let stats = relu.channel_stats(Layout::Nhwc).unwrap();
-    let flat: Vec<f32> = stats
-        .iter()
-        .flatten()
-        .flat_map(|s| [s.mean, s.max])
-        .collect();
-    assert_close(&flat, &[10.0, 14.0, 1.5, 4.0, 0.0, 0.0, 10.0, 10.0]);
+    // per case, per channel: (mean, max)
+    assert_stats(
+        relu,
+        Layout::Nhwc,
+        &[10.0, 14.0, 1.5, 4.0, 0.0, 0.0, 10.0, 10.0],
+    );
 
     let mean = &prediction.activations[1].tensor;
     assert_eq!(mean.shape, [2, 2]);
