@@ -4,6 +4,7 @@
 //! take `--out`, errors are one line on stderr, progress bars appear only on a terminal.
 //! Shared plumbing for those conventions lives in [`output`]; commands never re-implement it.
 
+pub mod bayes;
 pub mod models;
 pub mod output;
 pub mod phantom;
@@ -33,6 +34,9 @@ pub enum Command {
     Predict(predict::Args),
     /// Generate a synthetic renal-mass CT cohort with planted ground truth.
     Phantom(phantom::Args),
+    /// Bayesian networks: learn, sample, query and explain.
+    #[command(subcommand)]
+    Bayes(bayes::Command),
 }
 
 /// Runs the parsed command line.
@@ -42,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(command) => models::run(command),
         Command::Predict(args) => predict::run(args),
         Command::Phantom(args) => phantom::run(args),
+        Command::Bayes(command) => bayes::run(command),
     }
 }
 
