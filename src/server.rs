@@ -81,6 +81,14 @@ impl BoundServer {
             .max_encoding_message_size(self.max_message_bytes);
         let (health, health_service) = tonic_health::server::health_reporter();
         health.set_serving::<ExplainerServiceServer<Api>>().await;
+        // While running calls drain, health checks already say NOT_SERVING, so load
+        // balancers stop sending new work.
+        let shutdown = async move {
+            shutdown.await;
+            health
+                .set_not_serving::<ExplainerServiceServer<Api>>()
+                .await;
+        };
         let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
