@@ -69,6 +69,7 @@ async fn predict(
             model_id: model_id.to_owned(),
             input: batch(shape, data),
             layers: layers.iter().map(|l| l.to_string()).collect(),
+            prediction_only: false,
         })
         .await
         .map(tonic::Response::into_inner)
@@ -150,6 +151,32 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
     assert_eq!(layer.layer, "doubled");
     assert_close(layer.channel_mean[0], -1.0);
     assert_close(layer.channel_max[0], 6.0);
+
+    let bare = client
+        .predict(pb::PredictRequest {
+            model_id: model.model_id.clone(),
+            input: batch(&[1, 1, 2, 2], &[1.0, -2.0, 3.0, -4.0]),
+            layers: vec![],
+            prediction_only: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_close(bare.items[0].probability, sigmoid(2.0));
+    assert!(
+        bare.items[0].layers.is_empty(),
+        "prediction_only summarises no layer"
+    );
+    let contradictory = client
+        .predict(pb::PredictRequest {
+            model_id: model.model_id.clone(),
+            input: batch(&[1, 1, 2, 2], &[0.0; 4]),
+            layers: vec!["act".into()],
+            prediction_only: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(contradictory.code(), Code::InvalidArgument);
 
     let described = client
         .describe_model(pb::DescribeModelRequest {

@@ -11,15 +11,17 @@ use tonic::Status;
 
 use super::{Api, stored};
 use crate::convert::common::join_error;
-use crate::convert::models::{PredictInput, Registration, description, onnx_status, prediction};
+use crate::convert::models::{
+    LayerChoice, PredictInput, Registration, description, onnx_status, prediction,
+};
 use crate::pb;
 
 /// How many sessions stay alive; each holds a model's weights in ONNX Runtime, so the cache
 /// is bounded and forgets the least recently built first.
 const SESSION_CAPACITY: usize = 16;
 
-/// A session is identified by the model and the layers it exposes, in request order.
-type SessionKey = (String, Vec<String>);
+/// A session is identified by the model and the layers it exposes.
+type SessionKey = (String, LayerChoice);
 
 /// Ready ONNX Runtime sessions, shared by concurrent Predict calls.
 #[derive(Debug, Default)]
@@ -112,8 +114,10 @@ pub async fn register(
         .await?;
     tracing::info!(model_id = %record.id, name = %record.name, created, "model registered");
     // Built with the card's default layers: the session a Predict without `layers` uses.
-    api.sessions
-        .insert((record.id.clone(), Vec::new()), Arc::new(session));
+    api.sessions.insert(
+        (record.id.clone(), LayerChoice::CardDefaults),
+        Arc::new(session),
+    );
     Ok(pb::RegisterModelResponse {
         model: Some(record.into()),
         created,
@@ -180,9 +184,8 @@ pub async fn delete(
     Ok(pb::DeleteModelResponse {})
 }
 
-/// The cached session for (model, layers), built on first use; empty `layers` means the
-/// card's default feature layers.
-async fn session(api: &Api, model_id: String, layers: Vec<String>) -> Result<Arc<Session>, Status> {
+/// The cached session for (model, layers), built on first use.
+async fn session(api: &Api, model_id: String, layers: LayerChoice) -> Result<Arc<Session>, Status> {
     // The model is looked up on every call, cached session or not, so a model deleted while
     // a session for it was being built answers NOT_FOUND rather than predicting.
     let id = model_id.clone();
@@ -202,10 +205,9 @@ async fn session(api: &Api, model_id: String, layers: Vec<String>) -> Result<Arc
         let card =
             ModelCard::from_json(&record.card_json).map_err(|e| stored_model_status(&record, e))?;
         let model = Model::from_bytes(&onnx).map_err(|e| stored_model_status(&record, e))?;
-        let chosen = if layers.is_empty() {
-            &card.feature_layers
-        } else {
-            &layers
+        let chosen = match &layers {
+            LayerChoice::CardDefaults => &card.feature_layers,
+            LayerChoice::Only(layers) => layers,
         };
         let session = Session::new(&model, &card, chosen).map_err(|e| onnx_status("layers", e))?;
         Ok(Arc::new(session))

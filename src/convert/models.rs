@@ -147,12 +147,20 @@ fn tensor_info(tensor: &explainme_onnx::TensorInfo) -> pb::TensorInfo {
     }
 }
 
+/// Which intermediate layers a Predict call wants summarised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LayerChoice {
+    /// The card's default feature layers.
+    CardDefaults,
+    /// Exactly these, in this order; empty for the verdict alone.
+    Only(Vec<String>),
+}
+
 /// A Predict request, parsed.
 pub struct PredictInput {
     pub model_id: String,
     pub batch: Tensor,
-    /// The layers asked for; empty means the card's defaults.
-    pub layers: Vec<String>,
+    pub layers: LayerChoice,
 }
 
 impl TryFrom<pb::PredictRequest> for PredictInput {
@@ -163,7 +171,18 @@ impl TryFrom<pb::PredictRequest> for PredictInput {
             model_id,
             input,
             layers,
+            prediction_only,
         } = value;
+        let layers = match (prediction_only, layers.is_empty()) {
+            (true, false) => {
+                return Err(Status::invalid_argument(
+                    "layers: must be empty when prediction_only is set",
+                ));
+            }
+            (true, true) => LayerChoice::Only(Vec::new()),
+            (false, true) => LayerChoice::CardDefaults,
+            (false, false) => LayerChoice::Only(layers),
+        };
         let (shape, data) = super::common::tensor("input", input)?;
         let batch = Tensor::new(shape, data).map_err(|e| onnx_status("input", e))?;
         Ok(PredictInput {
