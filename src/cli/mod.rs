@@ -9,6 +9,7 @@ pub mod models;
 pub mod output;
 pub mod phantom;
 pub mod predict;
+pub mod rules;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,10 @@ pub enum Command {
     /// Bayesian networks: learn, sample, query and explain.
     #[command(subcommand)]
     Bayes(bayes::Command),
+    /// Association rules of a categorical CSV table (mlxtend's metrics, Fisher's test).
+    Rules(rules::RulesArgs),
+    /// Frequent itemsets (FP-growth) of a categorical CSV table.
+    Itemsets(rules::ItemsetsArgs),
 }
 
 /// Runs the parsed command line.
@@ -47,6 +52,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Bayes(command) => bayes::run(command),
+        Command::Rules(args) => rules::run_rules(args),
+        Command::Itemsets(args) => rules::run_itemsets(args),
     }
 }
 

@@ -1,0 +1,298 @@
+//! `explainme rules` and `explainme itemsets` run as a user would run them: the built
+//! binary, real files, exit codes and stderr.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/explainme-rules/tests/fixtures")
+        .join(name)
+}
+
+fn explainme(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_explainme"))
+        .args(args)
+        .output()
+        .expect("the explainme binary runs")
+}
+
+/// Rules CSV as `(antecedents, consequents) -> metric columns`.
+fn read_rules(bytes: &[u8]) -> BTreeMap<(String, String), Vec<f64>> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "antecedents");
+    assert_eq!(&header[9], "conviction");
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            let metrics = (2..record.len())
+                .map(|i| record[i].parse().unwrap())
+                .collect();
+            ((record[0].to_owned(), record[1].to_owned()), metrics)
+        })
+        .collect()
+}
+
+/// The numeric KiTS19 table binned on the command line gives the peers' class rules:
+/// `--bins` reproduces the recipe of `benches/peers/rules_data.py`.
+#[test]
+fn rules_from_binned_kits19_match_mlxtend() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rules.csv");
+    let numeric = fixture("kits19_numeric.csv");
+    let output = explainme(&[
+        "rules",
+        "--csv",
+        numeric.to_str().unwrap(),
+        "--bins",
+        "age_at_nephrectomy:50,65,75",
+        "--bins",
+        "body_mass_index:25,30",
+        "--bins",
+        "radiographic_size:2,4,7",
+        "--min-support",
+        "0.2",
+        "--min-confidence",
+        "0.85",
+        "--target",
+        "malignant=true",
+        "tumor_histologic_subtype=clear_cell_rcc",
+        "--prune",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ours = read_rules(&std::fs::read(&out).unwrap());
+    let golden =
+        read_rules(&std::fs::read(fixture("golden/kits19_class_rules_pruned.csv")).unwrap());
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        golden.keys().collect::<Vec<_>>()
+    );
+    for (rule, theirs) in &golden {
+        for (a, b) in ours[rule].iter().zip(theirs) {
+            let close = if a.is_infinite() || b.is_infinite() {
+                a == b
+            } else {
+                (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300)
+            };
+            assert!(close, "{rule:?}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn itemsets_json_lists_items_as_column_value() {
+    let items = fixture("kits19_items.csv");
+    let output = explainme(&[
+        "itemsets",
+        "--csv",
+        items.to_str().unwrap(),
+        "--min-support",
+        "0.15",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["truncated"], false);
+    let golden = std::fs::read(fixture("golden/kits19_itemsets.csv")).unwrap();
+    let mut expected: Vec<(String, u64)> = csv::Reader::from_reader(golden.as_slice())
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[1].parse().unwrap())
+        })
+        .collect();
+    let mut ours: Vec<(String, u64)> = report["itemsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let items: Vec<&str> = s["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap())
+                .collect();
+            assert!(items.iter().all(|i| i.contains('=')));
+            (items.join(" & "), s["count"].as_u64().unwrap())
+        })
+        .collect();
+    expected.sort();
+    ours.sort();
+    assert_eq!(ours, expected);
+}
+
+#[test]
+fn the_cap_is_reported_not_hit() {
+    let items = fixture("kits19_items.csv");
+    let csv = items.to_str().unwrap();
+    let output = explainme(&[
+        "itemsets",
+        "--csv",
+        csv,
+        "--min-support",
+        "0.01",
+        "--max-itemsets",
+        "100",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["truncated"], true);
+    assert_eq!(report["itemsets"].as_array().unwrap().len(), 100);
+    let output = explainme(&[
+        "rules",
+        "--csv",
+        csv,
+        "--min-support",
+        "0.01",
+        "--min-confidence",
+        "0.9",
+        "--max-itemsets",
+        "100",
+    ]);
+    assert_one_line_error(&output, "more than 100 frequent itemsets");
+}
+
+fn assert_one_line_error(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "succeeded: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("error: "),
+        "{stderr}"
+    );
+    assert!(lines[0].contains(needle), "`{needle}` not in {stderr}");
+}
+
+#[test]
+fn bad_arguments_give_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "fat,malignant\npresent,false\nabsent\n").unwrap();
+    let items = fixture("kits19_items.csv");
+    let numeric = fixture("kits19_numeric.csv");
+    let (items, numeric, ragged) = (
+        items.to_str().unwrap(),
+        numeric.to_str().unwrap(),
+        ragged.to_str().unwrap(),
+    );
+    for support in ["0", "-0.1", "1.5", "NaN"] {
+        let output = explainme(&["itemsets", "--csv", items, "--min-support", support]);
+        assert_one_line_error(&output, "min_support must be in (0, 1]");
+    }
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &[
+                "itemsets",
+                "--csv",
+                items,
+                "--min-support",
+                "0.1",
+                "--columns",
+                "gender,size",
+            ],
+            "unknown column `size`",
+        ),
+        (
+            &[
+                "itemsets",
+                "--csv",
+                numeric,
+                "--min-support",
+                "0.1",
+                "--bins",
+                "weight:50,80",
+            ],
+            "unknown column `weight`",
+        ),
+        (
+            &[
+                "itemsets",
+                "--csv",
+                items,
+                "--min-support",
+                "0.1",
+                "--bins",
+                "gender:1,2",
+            ],
+            "not a number",
+        ),
+        (
+            &[
+                "itemsets",
+                "--csv",
+                "/nonexistent/cases.csv",
+                "--min-support",
+                "0.1",
+            ],
+            "cannot read /nonexistent/cases.csv",
+        ),
+        (
+            &["itemsets", "--csv", ragged, "--min-support", "0.1"],
+            "ragged CSV: line 3",
+        ),
+        (
+            &[
+                "rules",
+                "--csv",
+                items,
+                "--min-support",
+                "0.1",
+                "--min-confidence",
+                "1.2",
+            ],
+            "min_confidence",
+        ),
+        (
+            &[
+                "rules",
+                "--csv",
+                items,
+                "--min-support",
+                "0.1",
+                "--min-confidence",
+                "0.8",
+                "--target",
+                "malignant=maybe",
+            ],
+            "no item `malignant=maybe`",
+        ),
+        (
+            &[
+                "itemsets",
+                "--csv",
+                numeric,
+                "--min-support",
+                "0.1",
+                "--columns",
+                "radiographic_size,gender",
+            ],
+            "is numeric",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_one_line_error(&explainme(args), needle);
+    }
+}
