@@ -282,26 +282,6 @@ fn json_bytes(value: &impl Serialize) -> anyhow::Result<Vec<u8>> {
     Ok(json)
 }
 
-/// mlxtend's column names, then the two columns it does not have.
-const RULE_COLUMNS: [&str; 16] = [
-    "antecedents",
-    "consequents",
-    "antecedent support",
-    "consequent support",
-    "support",
-    "confidence",
-    "lift",
-    "representativity",
-    "leverage",
-    "conviction",
-    "zhangs_metric",
-    "jaccard",
-    "certainty",
-    "kulczynski",
-    "fisher_p",
-    "fisher_p_bh",
-];
-
 /// One rule for JSON: items as labels, every metric; `conviction` is `null` when infinite
 /// (confidence 1), because JSON has no infinity.
 #[derive(Serialize)]
@@ -323,6 +303,8 @@ struct RuleRow {
     kulczynski: f64,
     fisher_p: f64,
     fisher_p_bh: f64,
+    #[serde(skip)]
+    metrics: [f64; 14],
 }
 
 impl RuleRow {
@@ -345,30 +327,14 @@ impl RuleRow {
             kulczynski: r.kulczynski,
             fisher_p: r.fisher_p,
             fisher_p_bh: r.fisher_p_adjusted,
+            metrics: r.metrics(),
         }
     }
 
+    /// mlxtend's columns: the itemsets, then [`Rule::METRIC_NAMES`].
     fn csv(&self) -> Vec<String> {
         let mut row = vec![self.antecedents.join(AND), self.consequents.join(AND)];
-        row.extend(
-            [
-                self.antecedent_support,
-                self.consequent_support,
-                self.support,
-                self.confidence,
-                self.lift,
-                self.representativity,
-                self.leverage,
-                self.conviction.unwrap_or(f64::INFINITY),
-                self.zhangs_metric,
-                self.jaccard,
-                self.certainty,
-                self.kulczynski,
-                self.fisher_p,
-                self.fisher_p_bh,
-            ]
-            .map(number),
-        );
+        row.extend(self.metrics.map(number));
         row
     }
 }
@@ -445,7 +411,11 @@ pub fn run_rules(args: RulesArgs) -> anyhow::Result<()> {
             if let Some(c) = &classifier {
                 eprintln!("{}", classifier_line(c));
             }
-            csv_bytes(&RULE_COLUMNS, rows.iter().map(RuleRow::csv))?
+            let header: Vec<&str> = ["antecedents", "consequents"]
+                .into_iter()
+                .chain(Rule::METRIC_NAMES)
+                .collect();
+            csv_bytes(&header, rows.iter().map(RuleRow::csv))?
         }
         TableFormat::Json => json_bytes(&RulesReport {
             rows: t.len(),

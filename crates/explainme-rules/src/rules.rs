@@ -54,6 +54,47 @@ pub struct Rule {
     pub fisher_p_adjusted: f64,
 }
 
+impl Rule {
+    /// Names of [`Rule::metrics`]: mlxtend 0.25's column names, then `fisher_p` and
+    /// `fisher_p_bh` (the Benjamini–Hochberg adjusted p-value).
+    pub const METRIC_NAMES: [&'static str; 14] = [
+        "antecedent support",
+        "consequent support",
+        "support",
+        "confidence",
+        "lift",
+        "representativity",
+        "leverage",
+        "conviction",
+        "zhangs_metric",
+        "jaccard",
+        "certainty",
+        "kulczynski",
+        "fisher_p",
+        "fisher_p_bh",
+    ];
+
+    /// Every metric, in the order of [`Rule::METRIC_NAMES`].
+    pub fn metrics(&self) -> [f64; 14] {
+        [
+            self.antecedent_support,
+            self.consequent_support,
+            self.support,
+            self.confidence,
+            self.lift,
+            self.representativity,
+            self.leverage,
+            self.conviction,
+            self.zhangs_metric,
+            self.jaccard,
+            self.certainty,
+            self.kulczynski,
+            self.fisher_p,
+            self.fisher_p_adjusted,
+        ]
+    }
+}
+
 /// Hyperparameters of rule generation; start from [`AssociationRules::params`].
 ///
 /// Defaults: `min_confidence` 0.8, all consequents, itemsets of kind [`ItemsetKind::All`],

@@ -14,22 +14,7 @@ use explainme_cohort::Table;
 use explainme_rules::{AssociationRules, FpGrowth, ItemId, ItemsetKind, Rule, Transactions};
 
 const SEP: &str = " & ";
-const METRICS: [&str; 14] = [
-    "antecedent support",
-    "consequent support",
-    "support",
-    "confidence",
-    "lift",
-    "representativity",
-    "leverage",
-    "conviction",
-    "zhangs_metric",
-    "jaccard",
-    "certainty",
-    "kulczynski",
-    "fisher_p",
-    "fisher_p_bh",
-];
+const METRICS: [&str; 14] = Rule::METRIC_NAMES;
 
 struct Case {
     name: &'static str,
@@ -130,25 +115,6 @@ fn check_itemsets(case: &Case, t: &Transactions, kind: ItemsetKind, file: &str) 
     assert_eq!(ours, expected, "{file}");
 }
 
-fn metrics(rule: &Rule) -> [f64; 14] {
-    [
-        rule.antecedent_support,
-        rule.consequent_support,
-        rule.support,
-        rule.confidence,
-        rule.lift,
-        rule.representativity,
-        rule.leverage,
-        rule.conviction,
-        rule.zhangs_metric,
-        rule.jaccard,
-        rule.certainty,
-        rule.kulczynski,
-        rule.fisher_p,
-        rule.fisher_p_adjusted,
-    ]
-}
-
 /// Equal to 1e-12 relative; values within 1e-300 of zero count as zero (a p-value that
 /// underflows on one side), infinities must match exactly.
 fn agree(ours: f64, theirs: f64) -> bool {
@@ -171,7 +137,7 @@ fn check_rules(case: &Case, t: &Transactions, targets: Vec<ItemId>, prune: bool,
         .unwrap();
     let ours: BTreeMap<(String, String), [f64; 14]> = rules
         .iter()
-        .map(|r| ((key(t, &r.antecedent), key(t, &r.consequent)), metrics(r)))
+        .map(|r| ((key(t, &r.antecedent), key(t, &r.consequent)), r.metrics()))
         .collect();
     assert_eq!(ours.len(), rules.len(), "{file}: duplicate rules");
     let mut expected = BTreeMap::new();
