@@ -141,11 +141,23 @@ impl Session {
                     .all(|(d, &n)| !matches!(d, Dim::Fixed(f) if *f != n as i64))
         });
         if cases == 0 || batch.shape != expected || !graph_fits {
-            let mut want = vec!["N".to_owned()];
-            want.extend(expected[1..].iter().map(usize::to_string));
+            // The card's shape with any batch size, or the graph's own when it is stricter
+            // (e.g. an export with a fixed batch of 1).
+            let (axes, qualifier): (Vec<String>, &str) = match &self.input_dims {
+                Some(dims) if cases > 0 && batch.shape == expected => (
+                    dims.iter().map(Dim::to_string).collect(),
+                    " (the graph's input)",
+                ),
+                _ => (
+                    std::iter::once("N".to_owned())
+                        .chain(expected[1..].iter().map(usize::to_string))
+                        .collect(),
+                    " with N ≥ 1",
+                ),
+            };
             return Err(Error::ShapeMismatch {
                 tensor: self.card.input.clone(),
-                expected: format!("[{}] with N ≥ 1", want.join(", ")),
+                expected: format!("[{}]{qualifier}", axes.join(", ")),
                 got: batch.shape.clone(),
             });
         }

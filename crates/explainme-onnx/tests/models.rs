@@ -691,3 +691,71 @@ fn sessions_can_be_shared_between_threads() {
         assert_close(&probabilities, &[sigmoid(0.2), sigmoid(-2.5)]);
     }
 }
+
+#[test]
+fn volumes_run_in_3d() {
+    // ch0 = x, ch1 = 1 - x (1×1×1 kernels), ReLU, mean over the 2×2×2 volume, logit = sum
+    let mut g = GraphBuilder::new("volume");
+    g.input("x", &fixed(&[1, 2, 2, 2]))
+        .weight("w", &[2, 1, 1, 1, 1], vec![1.0, -1.0])
+        .weight("b", &[2], vec![0.0, 1.0])
+        .node(
+            "Conv",
+            &["x", "w", "b"],
+            &["conv"],
+            vec![ints("kernel_shape", &[1, 1, 1])],
+        )
+        .node("Relu", &["conv"], &["relu"], vec![])
+        .node("GlobalAveragePool", &["relu"], &["gap"], vec![])
+        .node("Flatten", &["gap"], &["flat"], vec![int("axis", 1)])
+        .weight("ones", &[2, 1], vec![1.0, 1.0])
+        .weight("zero", &[1], vec![0.0])
+        .node("Gemm", &["flat", "ones", "zero"], &["logit"], vec![])
+        .node("Sigmoid", &["logit"], &["prob"], vec![])
+        .output("prob", &fixed(&[1]));
+    let mut card = nchw_card();
+    card.dims = explainme_onnx::SpatialDims::Three;
+    card.input_size = vec![2, 2, 2];
+    card.feature_layers = vec!["relu".into()];
+    let model = g.model().unwrap();
+    card.validate(&model).unwrap();
+    let session = Session::new(&model, &card, &card.feature_layers).unwrap();
+
+    let volume = [0.0, 0.5, 1.0, 2.0, -1.0, 0.25, 0.75, 3.0];
+    let prediction = session
+        .predict(&Tensor::new(vec![1, 1, 2, 2, 2], volume.to_vec()).unwrap())
+        .unwrap();
+    // ReLU(x) sums to 7.5, ReLU(1 - x) = [1, .5, 0, 0, 2, .75, .25, 0] sums to 4.5
+    assert_close(&prediction.probabilities, &[sigmoid(7.5 / 8.0 + 4.5 / 8.0)]);
+    let relu = &prediction.activations[0].tensor;
+    assert_eq!(relu.shape, [1, 2, 2, 2, 2]);
+    assert_stats(relu, Layout::Nchw, &[0.9375, 3.0, 0.5625, 2.0]);
+
+    // a 2D card does not fit a volume model
+    assert!(matches!(
+        nchw_card().validate(&model),
+        Err(Error::CardMismatch { field: "dims", .. })
+    ));
+}
+
+#[test]
+fn a_graph_with_a_fixed_batch_says_so() {
+    let mut g = GraphBuilder::new("batch of one");
+    let one = [1, 1, 3, 3].map(Dim::Fixed);
+    g.input("x", &one)
+        .node("Relu", &["x"], &["relu"], vec![])
+        .node("Flatten", &["relu"], &["gap"], vec![int("axis", 1)]);
+    g.node("ReduceMean", &["gap"], &["prob"], vec![ints("axes", &[1])])
+        .output("prob", &[Dim::Fixed(1), Dim::Fixed(1)]);
+    let session = Session::new(&g.model().unwrap(), &nchw_card(), &[]).unwrap();
+    match session.predict(&batch_of_two(&[1, 3, 3])) {
+        Err(Error::ShapeMismatch { expected, .. }) => {
+            assert_eq!(expected, "[1, 1, 3, 3] (the graph's input)")
+        }
+        other => panic!("{other:?}"),
+    }
+    // mean of ReLU(0.1..0.9) = 0.5
+    let one_case =
+        Tensor::new(vec![1, 1, 3, 3], CASE_A.iter().map(|v| v / 10.0).collect()).unwrap();
+    assert_close(&session.predict(&one_case).unwrap().probabilities, &[0.5]);
+}
