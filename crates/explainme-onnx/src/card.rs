@@ -189,21 +189,10 @@ impl ModelCard {
     /// Shape of a batch of `batch` preprocessed images: `[N, 1, H, W]` or `[N, H, W, 1]`
     /// (and the 3D analogues).
     pub fn input_shape(&self, batch: usize) -> Vec<usize> {
-        let mut shape = vec![batch];
-        match self.layout {
-            Layout::Nchw => {
-                shape.push(1);
-                shape.extend(&self.input_size);
-            }
-            Layout::Nhwc => {
-                shape.extend(&self.input_size);
-                shape.push(1);
-            }
-        }
-        shape
+        batch_shape(self.layout, &self.input_size, batch)
     }
 
-    /// Name of the graph output that holds the prediction.
+    /// The graph output that holds the prediction: `output_name`, else the first output.
     pub fn prediction_output<'m>(&self, model: &'m Model) -> Result<&'m TensorInfo> {
         let outputs = &model.summary().outputs;
         match &self.output_name {
@@ -258,11 +247,7 @@ impl ModelCard {
         }
         if let Some(dims) = &input.shape {
             let fits = |layout| {
-                let card = ModelCard {
-                    layout,
-                    ..self.clone()
-                };
-                let expected = card.input_shape(0);
+                let expected = batch_shape(layout, &self.input_size, 0);
                 dims.len() == expected.len()
                     && dims
                         .iter()
@@ -437,6 +422,22 @@ impl ModelCard {
         }
         Tensor::new(self.input_shape(images.len()), data)
     }
+}
+
+/// `[batch, 1, spatial…]` or `[batch, spatial…, 1]`.
+fn batch_shape(layout: Layout, spatial: &[usize], batch: usize) -> Vec<usize> {
+    let mut shape = vec![batch];
+    match layout {
+        Layout::Nchw => {
+            shape.push(1);
+            shape.extend(spatial);
+        }
+        Layout::Nhwc => {
+            shape.extend(spatial);
+            shape.push(1);
+        }
+    }
+    shape
 }
 
 fn names(infos: &[TensorInfo]) -> String {
