@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use explainme_phantom::{Dims, Phantom};
 
-use super::output::{Format, progress};
+use super::output::{Format, progress, write_to};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,15 +49,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write the cohort to {}", args.out.display()))?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    match args.format {
+    let text = match args.format {
         Format::Json => {
             let mut value = serde_json::to_value(&summary)?;
             value["seconds"] = seconds.into();
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            let mut json = serde_json::to_string_pretty(&value)?;
+            json.push('\n');
+            json
         }
         Format::Text => {
-            println!(
-                "wrote {} {}D cases ({} malignant) to {} in {seconds:.1} s; {}px at {:.2} mm",
+            let mut text = format!(
+                "wrote {} {}D cases ({} malignant) to {} in {seconds:.1} s; {}px at {:.2} mm\n",
                 summary.cases,
                 summary.dims,
                 summary.malignant,
@@ -66,9 +68,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 summary.spacing_mm
             );
             for (subtype, count) in &summary.by_subtype {
-                println!("  {subtype:<16} {count}");
+                text.push_str(&format!("  {subtype:<16} {count}\n"));
             }
+            text
         }
-    }
+    };
+    write_to(None, text.as_bytes())?;
     Ok(())
 }

@@ -131,6 +131,7 @@ impl Subtype {
         match self {
             Subtype::ClearCellRcc => Profile {
                 size_median_cm: 4.0,
+                size_log_sd: 0.55,
                 fat: 0.01,
                 enhancement: [0.03, 0.12, 0.85],
                 heterogeneous: 0.80,

@@ -182,15 +182,33 @@ impl PhantomParams {
         Ok(self.make_case(index))
     }
 
+    /// Case `index`'s truth and clinician labels without rendering its image: cheap, for
+    /// tabular uses (rules, networks, frequency checks). Equal to the same fields of
+    /// [`Self::case`].
+    pub fn truth(&self, index: usize) -> (Truth, Findings) {
+        let truth = clinical::draw_truth(&mut self.stream(index, Purpose::Truth));
+        let labels = self
+            .label_noise
+            .label(&truth, &mut self.stream(index, Purpose::Labels));
+        (truth, labels)
+    }
+
+    fn stream(&self, index: usize, purpose: Purpose) -> Random {
+        Random::for_case(self.seed, index as u64, purpose)
+    }
+
     fn make_case(&self, index: usize) -> PhantomCase {
-        let stream = |purpose| Random::for_case(self.seed, index as u64, purpose);
-        let truth = clinical::draw_truth(&mut stream(Purpose::Truth));
-        let labels = self.label_noise.label(&truth, &mut stream(Purpose::Labels));
+        let (truth, labels) = self.truth(index);
         let depth = match self.dims {
             Dims::Two => 1,
             Dims::Three => self.size,
         };
-        let rendering = render::render(&truth, self.size, depth, &mut stream(Purpose::Render));
+        let rendering = render::render(
+            &truth,
+            self.size,
+            depth,
+            &mut self.stream(index, Purpose::Render),
+        );
         PhantomCase {
             index,
             id: case_id(index),

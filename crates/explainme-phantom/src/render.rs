@@ -18,9 +18,12 @@
 //! * then a Gaussian blur (partial volume, σ 0.5–0.85 pixel) and white Gaussian noise
 //!   (σ 10–22 HU), rounded to whole HU.
 //!
-//! Masks come from the scene before blur, restricted to the lesion (membership ≥ ½); the fat
-//! and calcification masks are further restricted to voxels whose *noise-free, blurred* value
-//! is ≤ −10 HU or ≥ +100 HU, so a mask never claims a voxel the image does not show.
+//! Masks come from the scene before blur, restricted to the lesion (membership ≥ ½), and
+//! then to voxels whose *noise-free, blurred* value shows the component: ≤ −10 HU for fat,
+//! ≥ +100 HU for calcification, and for fluid, necrosis and scar nearer the component's own
+//! value than the enhancing tissue's. So a mask never claims a voxel the image does not show;
+//! a planted component hidden by partial volume (a slit of fluid between thick septa, a scar
+//! in a barely enhancing tumour) gets no mask file.
 
 use serde::Serialize;
 
@@ -177,6 +180,11 @@ impl Wobble {
         Wobble { terms }
     }
 
+    /// The largest factor any direction can reach.
+    fn max_factor(&self) -> f64 {
+        1.0 + self.terms.iter().map(|t| t.2).sum::<f64>()
+    }
+
     fn factor(&self, u: Vec3) -> f64 {
         1.0 + self
             .terms
@@ -257,8 +265,12 @@ impl Grid {
     }
 
     /// White noise smoothed by a Gaussian of `sigma_mm`, rescaled to unit standard deviation.
+    /// The noise is uniform: smoothing makes the field Gaussian anyway (central limit), and
+    /// uniform draws are several times cheaper than Gaussian ones.
     fn smooth_field(&self, rng: &mut Random, sigma_mm: f64) -> Vec<f32> {
-        let mut field: Vec<f32> = (0..self.len()).map(|_| rng.normal() as f32).collect();
+        let mut field: Vec<f32> = (0..self.len())
+            .map(|_| rng.uniform() as f32 - 0.5)
+            .collect();
         self.blur(&mut field, sigma_mm / self.spacing);
         let mean = field.iter().map(|&v| v as f64).sum::<f64>() / field.len() as f64;
         let var = field
@@ -465,9 +477,13 @@ pub(crate) fn render(truth: &Truth, size: usize, depth: usize, rng: &mut Random)
     let noise_sd = rng.range(10.0, 22.0);
 
     // (membership weight, distance from the centre, boundary radius in that direction)
+    let reach = radius * boundary.max_factor() + margin_width;
     let membership = |p: Vec3| -> (f64, f64, f64) {
         let d = sub(p, centre);
         let r = norm(d);
+        if r > reach {
+            return (0.0, r, radius);
+        }
         let u = if r < 1e-9 {
             outward
         } else {
@@ -602,6 +618,16 @@ pub(crate) fn render(truth: &Truth, size: usize, depth: usize, rng: &mut Random)
         Concept::Cystic => f.cystic != Cystic::None,
         Concept::Exophytic => f.exophytic,
     };
+    // A low-density component shows where the blurred scene is nearer its own value than
+    // the enhancing tissue's; partial volume hides thin fluid slits between thick septa.
+    // A component no darker than the tumour does not show at all.
+    let midway = |component_hu: f64| {
+        if component_hu < lesion_hu {
+            ((component_hu + lesion_hu) / 2.0) as f32
+        } else {
+            f32::NEG_INFINITY
+        }
+    };
     let masks = Concept::ALL
         .into_iter()
         .filter(|&c| present(c))
@@ -614,7 +640,10 @@ pub(crate) fn render(truth: &Truth, size: usize, depth: usize, rng: &mut Random)
                         && match c {
                             Concept::MacroscopicFat => v <= FAT_MAX_HU,
                             Concept::Calcification => v >= CALCIFICATION_MIN_HU,
-                            _ => true,
+                            Concept::Cystic => v <= midway(fluid_hu),
+                            Concept::Necrosis => v <= midway(necrosis_hu),
+                            Concept::CentralScar => v <= midway(scar_hu),
+                            Concept::Lesion | Concept::Exophytic => true,
                         }
                 })
                 .collect();

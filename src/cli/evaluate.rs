@@ -1,0 +1,269 @@
+//! `explainme evaluate`: how well a CNN separates malignant from benign cases of a cohort.
+//!
+//! Reads a cohort folder (DESIGN.md layout; `malignant` must be labelled for every case),
+//! runs the model in batches through explainme-onnx, and reports the exact ROC AUC (ties
+//! count one half, i.e. midranks), sensitivity and specificity at probability 0.5, the
+//! confusion matrix and the error rate per subtype when the cohort has a `subtype` column.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use explainme_cohort::Cohort;
+use explainme_imaging::Shape;
+use explainme_onnx::{Model, ModelCard, Session, Tensor};
+use serde::Serialize;
+
+use super::output::{OutputArgs, progress};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The ONNX model.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Its model card (JSON).
+    #[arg(long)]
+    pub card: PathBuf,
+    /// The cohort folder (cases.csv, schema.json, images/).
+    #[arg(long)]
+    pub cohort: PathBuf,
+    /// Cases per inference batch.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub batch: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The threshold on the positive-class probability for sensitivity and specificity.
+pub const THRESHOLD: f32 = 0.5;
+
+/// Counts at [`THRESHOLD`]; positive = malignant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Confusion {
+    pub true_positive: usize,
+    pub false_negative: usize,
+    pub false_positive: usize,
+    pub true_negative: usize,
+}
+
+/// Errors of one subtype at [`THRESHOLD`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubtypeErrors {
+    pub cases: usize,
+    pub malignant: usize,
+    pub errors: usize,
+    pub error_rate: f64,
+}
+
+/// What `evaluate` reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub cases: usize,
+    pub malignant: usize,
+    pub benign: usize,
+    /// Exact ROC AUC; `None` when one class is absent.
+    pub auc: Option<f64>,
+    pub threshold: f32,
+    pub sensitivity: Option<f64>,
+    pub specificity: Option<f64>,
+    pub accuracy: f64,
+    pub confusion: Confusion,
+    pub by_subtype: BTreeMap<String, SubtypeErrors>,
+}
+
+/// Exact ROC AUC of `scores` for `positive` labels: the Mann–Whitney U statistic over
+/// n₊·n₋, with tied scores given their average rank. `None` without both classes.
+pub fn auc(scores: &[f32], positive: &[bool]) -> Option<f64> {
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 || scores.len() != positive.len() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut rank_sum = 0.0;
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start;
+        while end + 1 < order.len() && scores[order[end + 1]] == scores[order[start]] {
+            end += 1;
+        }
+        let midrank = (start + end) as f64 / 2.0 + 1.0;
+        rank_sum += midrank * order[start..=end].iter().filter(|&&i| positive[i]).count() as f64;
+        start = end + 1;
+    }
+    let (p, n) = (n_pos as f64, n_neg as f64);
+    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
+}
+
+impl Evaluation {
+    /// Scores one probability per case against the truth; `subtypes` may hold `None`.
+    pub fn compute(
+        probabilities: &[f32],
+        malignant: &[bool],
+        subtypes: &[Option<String>],
+    ) -> Evaluation {
+        let mut confusion = Confusion::default();
+        let mut by_subtype: BTreeMap<String, SubtypeErrors> = BTreeMap::new();
+        for ((&p, &truth), subtype) in probabilities.iter().zip(malignant).zip(subtypes) {
+            let predicted = p >= THRESHOLD;
+            match (truth, predicted) {
+                (true, true) => confusion.true_positive += 1,
+                (true, false) => confusion.false_negative += 1,
+                (false, true) => confusion.false_positive += 1,
+                (false, false) => confusion.true_negative += 1,
+            }
+            if let Some(subtype) = subtype {
+                let entry = by_subtype.entry(subtype.clone()).or_insert(SubtypeErrors {
+                    cases: 0,
+                    malignant: 0,
+                    errors: 0,
+                    error_rate: 0.0,
+                });
+                entry.cases += 1;
+                entry.malignant += usize::from(truth);
+                entry.errors += usize::from(predicted != truth);
+            }
+        }
+        for entry in by_subtype.values_mut() {
+            entry.error_rate = entry.errors as f64 / entry.cases as f64;
+        }
+        let c = confusion;
+        let ratio = |num: usize, den: usize| (den > 0).then(|| num as f64 / den as f64);
+        let n = probabilities.len();
+        Evaluation {
+            cases: n,
+            malignant: c.true_positive + c.false_negative,
+            benign: c.true_negative + c.false_positive,
+            auc: auc(probabilities, malignant),
+            threshold: THRESHOLD,
+            sensitivity: ratio(c.true_positive, c.true_positive + c.false_negative),
+            specificity: ratio(c.true_negative, c.true_negative + c.false_positive),
+            accuracy: ratio(c.true_positive + c.true_negative, n).unwrap_or(0.0),
+            confusion,
+            by_subtype,
+        }
+    }
+
+    fn text(&self) -> String {
+        let show = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.4}"));
+        let c = &self.confusion;
+        let mut out = format!(
+            "cases {} ({} malignant, {} benign)\nAUC {}\nat p >= {}: sensitivity {}, specificity {}, accuracy {:.4}\n\
+             confusion (rows truth, columns predicted):\n                 benign  malignant\n  benign     {:>9} {:>10}\n  malignant  {:>9} {:>10}\n",
+            self.cases,
+            self.malignant,
+            self.benign,
+            show(self.auc),
+            self.threshold,
+            show(self.sensitivity),
+            show(self.specificity),
+            self.accuracy,
+            c.true_negative,
+            c.false_positive,
+            c.false_negative,
+            c.true_positive,
+        );
+        if !self.by_subtype.is_empty() {
+            out.push_str("errors by subtype:\n");
+            for (subtype, e) in &self.by_subtype {
+                out.push_str(&format!(
+                    "  {subtype:<16} {:>5} cases {:>5} errors  {:.3}\n",
+                    e.cases, e.errors, e.error_rate
+                ));
+            }
+        }
+        out
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let model = Model::from_path(&args.model)?;
+    let card_text = std::fs::read_to_string(&args.card)
+        .with_context(|| format!("cannot read {}", args.card.display()))?;
+    let card = ModelCard::from_json(&card_text)?;
+    let session = Session::new(&model, &card, &[])?;
+    let cohort = Cohort::open(&args.cohort)?;
+    if cohort.cases.is_empty() {
+        bail!("the cohort {} has no cases", args.cohort.display());
+    }
+    let target = Shape::from_slice(&card.input_size)?;
+
+    let mut malignant = Vec::with_capacity(cohort.cases.len());
+    let mut subtypes = Vec::with_capacity(cohort.cases.len());
+    for case in &cohort.cases {
+        malignant.push(match case.labels.get("malignant").map(String::as_str) {
+            Some("yes") => true,
+            Some("no") => false,
+            _ => bail!("case `{}` has no `malignant` label (yes/no)", case.id),
+        });
+        subtypes.push(case.labels.get("subtype").cloned());
+    }
+
+    let bar = progress(cohort.cases.len() as u64, "evaluating");
+    let mut probabilities = Vec::with_capacity(cohort.cases.len());
+    for chunk in cohort.cases.chunks(args.batch as usize) {
+        let images = chunk
+            .iter()
+            .map(|case| {
+                let path = cohort.image_path(case);
+                let mut image = explainme_imaging::read_image(&path)
+                    .with_context(|| format!("case `{}`", case.id))?;
+                if image.shape() != target {
+                    image = explainme_imaging::resize(&image, target)?;
+                }
+                Ok(Tensor::new(card.input_size.clone(), image.into_voxels())?)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let prediction = session.predict(&card.preprocess(&images)?)?;
+        probabilities.extend(prediction.probabilities);
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+
+    let evaluation = Evaluation::compute(&probabilities, &malignant, &subtypes);
+    args.output.emit(&evaluation, Evaluation::text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_counts_ties_as_one_half() {
+        // Pairs (pos, neg): 0.9>0.1, 0.9>0.5, 0.5=0.5 (½), 0.5>0.1 → 3.5 of 4.
+        let auc = auc(&[0.9, 0.5, 0.5, 0.1], &[true, true, false, false]).unwrap();
+        assert_eq!(auc, 3.5 / 4.0);
+        assert_eq!(super::auc(&[0.2, 0.8], &[true, false]), Some(0.0));
+        assert_eq!(super::auc(&[0.2, 0.8], &[true, true]), None);
+        // All scores tied: exactly one half.
+        assert_eq!(
+            super::auc(&[0.3; 5], &[true, false, true, false, false]),
+            Some(0.5)
+        );
+    }
+
+    #[test]
+    fn confusion_and_subtype_errors_follow_the_threshold() {
+        let sub = |s: &str| Some(s.to_owned());
+        let e = Evaluation::compute(
+            &[0.9, 0.4, 0.5, 0.2, 0.7],
+            &[true, true, false, false, false],
+            &[sub("a"), sub("a"), sub("b"), sub("b"), None],
+        );
+        assert_eq!(
+            e.confusion,
+            Confusion {
+                true_positive: 1,
+                false_negative: 1,
+                false_positive: 2,
+                true_negative: 1
+            }
+        );
+        assert_eq!(e.sensitivity, Some(0.5));
+        assert_eq!(e.specificity, Some(1.0 / 3.0));
+        assert_eq!(e.by_subtype["a"].errors, 1);
+        assert_eq!(e.by_subtype["b"].error_rate, 0.5);
+        assert_eq!(e.by_subtype.len(), 2);
+    }
+}
