@@ -6,6 +6,7 @@
 
 pub mod bayes;
 pub mod models;
+pub mod evaluate;
 pub mod output;
 pub mod phantom;
 pub mod predict;
@@ -35,6 +36,8 @@ pub enum Command {
     Predict(predict::Args),
     /// Generate a synthetic renal-mass CT cohort with planted ground truth.
     Phantom(phantom::Args),
+    /// Score an ONNX model on a cohort: AUC, sensitivity, specificity, confusion matrix.
+    Evaluate(evaluate::Args),
     /// Bayesian networks: learn, sample, query and explain.
     #[command(subcommand)]
     Bayes(bayes::Command),
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(command) => models::run(command),
         Command::Predict(args) => predict::run(args),
         Command::Phantom(args) => phantom::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Bayes(command) => bayes::run(command),
         Command::Rules(args) => rules::run_rules(args),
         Command::Itemsets(args) => rules::run_itemsets(args),
