@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use explainme_onnx::{Layout, Model, ModelCard, Prediction, Session, Tensor, builder};
+use explainme_onnx::{Model, ModelCard, Prediction, Session, Tensor, builder};
 
 const SEED: u64 = 2026;
 const BATCHES: [usize; 2] = [1, 32];
@@ -64,7 +64,7 @@ fn channel_stats(session: &Session, input: &Tensor) -> Vec<Vec<Vec<explainme_onn
     prediction
         .activations
         .iter()
-        .map(|a| a.tensor.channel_stats(Layout::Nchw).expect("stats"))
+        .map(|a| a.channel_stats().expect("stats"))
         .collect()
 }
 
@@ -223,10 +223,7 @@ fn deviations(ours: &Prediction, theirs: &serde_json::Value) -> (f32, Option<f32
         let means: Vec<Vec<f32>> =
             serde_json::from_value(theirs["channel_means"][&activation.layer].clone())
                 .expect("peer channel means");
-        let stats = activation
-            .tensor
-            .channel_stats(Layout::Nchw)
-            .expect("stats");
+        let stats = activation.channel_stats().expect("stats");
         stats
             .iter()
             .zip(&means)

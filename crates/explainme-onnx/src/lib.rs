@@ -30,7 +30,8 @@
 //!
 //! let conv1 = &prediction.activations[0];
 //! assert_eq!(conv1.tensor.shape, [1, 16, 64, 64]);
-//! let stats = conv1.tensor.channel_stats(Layout::Nchw)?; // [case][channel] mean and max
+//! assert_eq!(conv1.layout, Layout::Nchw); // followed through the graph
+//! let stats = conv1.channel_stats()?; // [case][channel] mean and max
 //! assert_eq!(stats[0].len(), 16);
 //! # Ok::<(), explainme_onnx::Error>(())
 //! ```

@@ -15,7 +15,7 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use crate::proto::{self, tensor_shape_proto::dimension, type_proto};
-use crate::{Error, Result};
+use crate::{Error, Layout, Result};
 
 /// `doc_string` stamped on `value_info` entries that [`Model::discover_shapes`] adds, so the
 /// summary can say where a shape came from even after the model was saved and reloaded.
@@ -218,6 +218,49 @@ impl Model {
         Model::from_proto(proto)
     }
 
+    /// Where the channel axis of a tensor is, followed through the graph from inputs laid
+    /// out as `input_layout`; `None` when the graph does not say.
+    ///
+    /// Keras exports keep NHWC inputs but ONNX convolutions and pools work channels-first,
+    /// so tf2onnx wraps them in transposes and a model's tensors mix both layouts: the
+    /// card's layout describes the input only. The rules: graph inputs have
+    /// `input_layout`; outputs of ONNX's channels-first operators (`Conv`, pooling,
+    /// normalisation, …) are NCHW; `Transpose` moves the channel axis by its `perm`;
+    /// element-wise operators keep the layout of their first input that has one;
+    /// anything else (`Reshape`, `MatMul`, reductions, …) loses it.
+    pub fn channel_layout(&self, tensor: &str, input_layout: Layout) -> Option<Layout> {
+        self.channel_layouts(input_layout).remove(tensor)
+    }
+
+    /// [`channel_layout`](Self::channel_layout) of every tensor that has one, in one pass
+    /// over the nodes (ONNX stores them in topological order).
+    pub(crate) fn channel_layouts(&self, input_layout: Layout) -> HashMap<String, Layout> {
+        let mut layouts: HashMap<String, Layout> = self
+            .summary
+            .inputs
+            .iter()
+            .map(|i| (i.name.clone(), input_layout))
+            .collect();
+        let Some(graph) = &self.proto.graph else {
+            return layouts;
+        };
+        for node in &graph.node {
+            let first_known = || node.input.iter().find_map(|i| layouts.get(i).copied());
+            let layout = match node.op_type() {
+                op if CHANNELS_FIRST_OPS.contains(&op) => Some(Layout::Nchw),
+                op if LAYOUT_PRESERVING_OPS.contains(&op) => first_known(),
+                "Transpose" => first_known().and_then(|from| transposed(from, node)),
+                _ => None,
+            };
+            if let Some(layout) = layout {
+                for output in node.output.iter().filter(|o| !o.is_empty()) {
+                    layouts.insert(output.clone(), layout);
+                }
+            }
+        }
+        layouts
+    }
+
     /// Replaces the summary-relevant `value_info` entries; used after shape discovery.
     pub(crate) fn with_value_info(&self, infos: Vec<proto::ValueInfoProto>) -> Result<Model> {
         let mut proto = self.proto.clone();
@@ -356,6 +399,86 @@ pub(crate) fn elem_type_name(code: i32) -> String {
         |_| format!("type {code}"),
         |t| t.as_str_name().to_lowercase(),
     )
+}
+
+/// ONNX operators whose spatial inputs and outputs are channels-first by definition.
+const CHANNELS_FIRST_OPS: &[&str] = &[
+    "Conv",
+    "ConvTranspose",
+    "ConvInteger",
+    "QLinearConv",
+    "MaxPool",
+    "AveragePool",
+    "LpPool",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "GlobalLpPool",
+    "MaxUnpool",
+    "BatchNormalization",
+    "InstanceNormalization",
+    "LRN",
+    "DepthToSpace",
+    "SpaceToDepth",
+];
+
+/// Element-wise (and concatenating) operators: the output keeps the input's axes.
+const LAYOUT_PRESERVING_OPS: &[&str] = &[
+    "Relu",
+    "LeakyRelu",
+    "PRelu",
+    "Elu",
+    "Selu",
+    "Celu",
+    "Gelu",
+    "Sigmoid",
+    "HardSigmoid",
+    "HardSwish",
+    "Tanh",
+    "Softplus",
+    "Softsign",
+    "Mish",
+    "Clip",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Max",
+    "Min",
+    "Sum",
+    "Mean",
+    "Neg",
+    "Abs",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Reciprocal",
+    "Erf",
+    "Identity",
+    "Dropout",
+    "Cast",
+    "Pad",
+    "Concat",
+    "QuantizeLinear",
+    "DequantizeLinear",
+];
+
+/// The layout after a `Transpose`: output axis `j` is input axis `perm[j]`.
+fn transposed(from: Layout, node: &proto::NodeProto) -> Option<Layout> {
+    let perm = &node.attribute.iter().find(|a| a.name() == "perm")?.ints;
+    let rank = perm.len();
+    if rank < 3 {
+        return None;
+    }
+    let channel = match from {
+        Layout::Nchw => 1,
+        Layout::Nhwc => rank - 1,
+    };
+    match perm.iter().position(|&axis| axis == channel as i64)? {
+        1 => Some(Layout::Nchw),
+        j if j == rank - 1 => Some(Layout::Nhwc),
+        _ => None,
+    }
 }
 
 /// A tensor `ValueInfoProto` with a concrete element type and shape.

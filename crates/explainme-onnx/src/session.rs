@@ -14,7 +14,7 @@ use ort::value::{TensorRef, ValueType};
 
 use crate::card::OutputKind;
 use crate::model::{DISCOVERED_MARK, value_info};
-use crate::{Dim, Error, Model, ModelCard, Result, Tensor, runtime};
+use crate::{ChannelStat, Dim, Error, Layout, Model, ModelCard, Result, Tensor, runtime};
 
 /// A model ready to run, with its feature layers exposed.
 #[derive(Debug)]
@@ -25,6 +25,7 @@ pub struct Session {
     output: String,
     positive: usize,
     layers: Vec<String>,
+    layouts: Vec<Layout>,
 }
 
 /// What a batch run returns.
@@ -44,8 +45,20 @@ pub struct Prediction {
 pub struct Activation {
     /// Tensor name in the graph.
     pub layer: String,
-    /// The values; see [`Tensor::channel_stats`] for per-channel summaries.
+    /// Where this tensor's channel axis is, from [`Model::channel_layout`]; the card's
+    /// layout when the graph does not say. Not necessarily the input's layout: in a
+    /// tf2onnx export of an NHWC Keras model, convolution outputs are NCHW.
+    pub layout: Layout,
+    /// The values.
     pub tensor: Tensor,
+}
+
+impl Activation {
+    /// Per-case, per-channel mean and maximum along this tensor's own channel axis
+    /// (see [`Tensor::channel_stats`]).
+    pub fn channel_stats(&self) -> Result<Vec<Vec<ChannelStat>>> {
+        self.tensor.channel_stats(self.layout)
+    }
 }
 
 impl Session {
@@ -59,6 +72,11 @@ impl Session {
         let output = card.prediction_output(model)?.name.clone();
         let input_dims = model.tensor(&card.input).and_then(|t| t.shape.clone());
         let edited = model.expose(layers)?;
+        let known = model.channel_layouts(card.layout);
+        let layouts = layers
+            .iter()
+            .map(|l| known.get(l).copied().unwrap_or(card.layout))
+            .collect();
         let runner = ort_session(&edited.to_bytes())?;
         Ok(Session {
             runner: Mutex::new(runner),
@@ -67,6 +85,7 @@ impl Session {
             input_dims,
             output,
             layers: layers.to_vec(),
+            layouts,
         })
     }
 
@@ -114,9 +133,11 @@ impl Session {
         let activations = self
             .layers
             .iter()
-            .map(|layer| {
+            .zip(&self.layouts)
+            .map(|(layer, &layout)| {
                 Ok(Activation {
                     layer: layer.clone(),
+                    layout,
                     tensor: read(layer)?,
                 })
             })

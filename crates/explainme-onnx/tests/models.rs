@@ -192,15 +192,17 @@ fn assert_close(got: &[f32], want: &[f32]) {
     }
 }
 
-/// Checks `channel_stats` flattened as `[mean, max]` per case and channel.
-fn assert_stats(tensor: &Tensor, layout: Layout, want: &[f32]) {
-    let stats = tensor.channel_stats(layout).unwrap();
-    let flat: Vec<f32> = stats
+/// `channel_stats` flattened as `[mean, max]` per case and channel.
+fn flat_stats(stats: &[Vec<explainme_onnx::ChannelStat>]) -> Vec<f32> {
+    stats
         .iter()
         .flatten()
         .flat_map(|s| [s.mean, s.max])
-        .collect();
-    assert_close(&flat, want);
+        .collect()
+}
+
+fn assert_stats(tensor: &Tensor, layout: Layout, want: &[f32]) {
+    assert_close(&flat_stats(&tensor.channel_stats(layout).unwrap()), want);
 }
 
 #[test]
@@ -758,4 +760,51 @@ fn a_graph_with_a_fixed_batch_says_so() {
     let one_case =
         Tensor::new(vec![1, 1, 3, 3], CASE_A.iter().map(|v| v / 10.0).collect()).unwrap();
     assert_close(&session.predict(&one_case).unwrap().probabilities, &[0.5]);
+}
+
+#[test]
+fn activations_know_their_own_channel_axis() {
+    let model = nhwc_model();
+    let layout_of = |name: &str| model.channel_layout(name, Layout::Nhwc);
+    assert_eq!(layout_of("input_1"), Some(Layout::Nhwc));
+    assert_eq!(
+        layout_of("functional_1/conv1/Conv2D__6:0"),
+        Some(Layout::Nchw)
+    ); // perm 0,3,1,2
+    assert_eq!(
+        layout_of("functional_1/conv1/BiasAdd:0"),
+        Some(Layout::Nchw)
+    ); // Conv
+    assert_eq!(
+        layout_of("functional_1/conv1/BiasAdd__8:0"),
+        Some(Layout::Nhwc)
+    ); // perm 0,2,3,1
+    assert_eq!(layout_of("functional_1/conv1/Relu:0"), Some(Layout::Nhwc)); // element-wise
+    assert_eq!(layout_of("functional_1/gap/Mean:0"), None); // a reduction
+    assert_eq!(
+        nchw_model().channel_layout("relu", Layout::Nchw),
+        Some(Layout::Nchw)
+    );
+    assert_eq!(nchw_model().channel_layout("flat", Layout::Nchw), None);
+
+    // the card says NHWC, yet the convolution output is read channels-first
+    let layers = [
+        "functional_1/conv1/BiasAdd:0".to_owned(),
+        "functional_1/conv1/Relu:0".to_owned(),
+    ];
+    let session = Session::new(&model, &nhwc_card(), &layers).unwrap();
+    let prediction = session.predict(&batch_of_two(&[3, 3, 1])).unwrap();
+    let [conv, relu] = &prediction.activations[..] else {
+        panic!("two activations")
+    };
+    assert_eq!((conv.layout, relu.layout), (Layout::Nchw, Layout::Nhwc));
+    // before ReLU channel 1 of case A is [4, 2, -2, -4]: mean 0, max 4
+    assert_close(
+        &flat_stats(&conv.channel_stats().unwrap()),
+        &[10.0, 14.0, 0.0, 4.0, 0.0, 0.0, 10.0, 10.0],
+    );
+    assert_close(
+        &flat_stats(&relu.channel_stats().unwrap()),
+        &[10.0, 14.0, 1.5, 4.0, 0.0, 0.0, 10.0, 10.0],
+    );
 }
