@@ -200,6 +200,15 @@ impl Tree {
     }
 }
 
+/// A visited ancestor with the fields the later passes need, so that they read this array
+/// in order instead of chasing the tree's nodes again.
+#[derive(Default, Clone, Copy)]
+struct Ancestor {
+    node: u32,
+    parent: u32,
+    rank: u32,
+}
+
 #[derive(Default, Clone, Copy)]
 struct Mark {
     below: u32,
@@ -215,8 +224,8 @@ struct Scratch {
     /// side so that a visit touches one cache line.
     marks: Vec<Mark>,
     /// Visited ancestors, then the same sorted by rank.
-    touched: Vec<u32>,
-    by_rank: Vec<u32>,
+    touched: Vec<Ancestor>,
+    by_rank: Vec<Ancestor>,
     /// Per rank: frequency in the projection, then bucket offsets.
     local: Vec<u32>,
     offsets: Vec<u32>,
@@ -313,8 +322,13 @@ impl Miner<'_> {
             let mut up = n.parent;
             while up != 0 && s.marks[up as usize].attach == 0 {
                 s.marks[up as usize].attach = 1;
-                s.touched.push(up);
-                up = tree.nodes[up as usize].parent;
+                let a = tree.nodes[up as usize];
+                s.touched.push(Ancestor {
+                    node: up,
+                    parent: a.parent,
+                    rank: a.rank,
+                });
+                up = a.parent;
             }
             if n.parent != 0 {
                 s.marks[n.parent as usize].below += n.count;
@@ -324,25 +338,24 @@ impl Miner<'_> {
         // Counting sort of the ancestors by rank.
         s.offsets.clear();
         s.offsets.resize(rank + 1, 0);
-        for &node in &s.touched {
-            s.offsets[tree.nodes[node as usize].rank as usize + 1] += 1;
+        for a in &s.touched {
+            s.offsets[a.rank as usize + 1] += 1;
         }
         for r in 0..rank {
             s.offsets[r + 1] += s.offsets[r];
         }
         s.by_rank.clear();
-        s.by_rank.resize(s.touched.len(), 0);
-        for &node in &s.touched {
-            let slot = &mut s.offsets[tree.nodes[node as usize].rank as usize];
-            s.by_rank[*slot as usize] = node;
+        s.by_rank.resize(s.touched.len(), Ancestor::default());
+        for &a in &s.touched {
+            let slot = &mut s.offsets[a.rank as usize];
+            s.by_rank[*slot as usize] = a;
             *slot += 1;
         }
         // Counts up, deepest rank first.
         s.local.clear();
         s.local.resize(rank, 0);
-        for &node in s.by_rank.iter().rev() {
-            let n = tree.nodes[node as usize];
-            let below = s.marks[node as usize].below;
+        for &n in s.by_rank.iter().rev() {
+            let below = s.marks[n.node as usize].below;
             s.local[n.rank as usize] += below;
             if n.parent != 0 {
                 s.marks[n.parent as usize].below += below;
@@ -351,8 +364,7 @@ impl Miner<'_> {
         // Frequent ancestors copied down, shallowest rank first.
         cond.reset(rank);
         let mut current_rank = NONE;
-        for &node in &s.by_rank {
-            let n = tree.nodes[node as usize];
+        for &n in &s.by_rank {
             if n.rank != current_rank {
                 current_rank = n.rank;
                 s.epoch = s.epoch.wrapping_add(1);
@@ -380,20 +392,20 @@ impl Miner<'_> {
                     s.child_of[p] = child;
                     child
                 };
-                cond.nodes[child as usize].count += s.marks[node as usize].below;
+                cond.nodes[child as usize].count += s.marks[n.node as usize].below;
                 child
             } else {
                 parent_attach
             };
-            s.marks[node as usize].attach = attach + 1;
+            s.marks[n.node as usize].attach = attach + 1;
         }
         for r in 0..rank {
             if s.local[r] >= self.min_count {
                 cond.support[r] = s.local[r];
             }
         }
-        for &node in &s.touched {
-            s.marks[node as usize] = Mark::default();
+        for a in &s.touched {
+            s.marks[a.node as usize] = Mark::default();
         }
     }
 
