@@ -46,8 +46,9 @@ impl Transactions {
             .collect();
         let mut items = Vec::new();
         let mut encoded = Vec::new();
+        let mut transaction = Vec::with_capacity(columns.len());
         for (r, row) in rows.into_iter().enumerate() {
-            let mut transaction = Vec::new();
+            transaction.clear();
             let mut width = 0;
             for (column, cell) in row.into_iter().enumerate() {
                 width += 1;
@@ -78,7 +79,8 @@ impl Transactions {
                 });
             }
             transaction.sort_unstable();
-            encoded.push(transaction);
+            // One exact allocation per row; the buffer is reused.
+            encoded.push(transaction.clone());
         }
         Ok(Transactions {
             columns: columns.to_vec(),
