@@ -48,13 +48,19 @@ fn provide_onnxruntime() {
     println!("cargo:rerun-if-changed={}", library.display());
     println!("cargo:rustc-env=EXPLAINME_ORT_DYLIB={}", library.display());
 
-    // Only Linux wheels carry `libonnxruntime.so.*`; elsewhere ORT_DYLIB_PATH is the way.
+    // Only the Linux wheels carry `libonnxruntime.so.*`; elsewhere ORT_DYLIB_PATH is the way.
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
+    let platform = match std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() {
+        Ok("x86_64") => "manylinux_2_28_x86_64",
+        Ok("aarch64") => "manylinux_2_28_aarch64",
+        _ => return,
+    };
     if library.is_file() || !linux {
         return;
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    if let Err(problem) = fetch_onnxruntime(&out_dir.join("onnxruntime-wheel"), &library) {
+    if let Err(problem) = fetch_onnxruntime(&out_dir.join("onnxruntime-wheel"), platform, &library)
+    {
         println!(
             "cargo:warning=could not fetch ONNX Runtime {ORT_VERSION} from PyPI ({problem}); \
              set ORT_DYLIB_PATH to a libonnxruntime.so.{ORT_VERSION} at run time"
@@ -64,7 +70,11 @@ fn provide_onnxruntime() {
 
 /// Downloads the wheel with pip into `scratch` and extracts the shared library to `library`
 /// (written to a temporary name first and renamed, so concurrent builds never see half a file).
-fn fetch_onnxruntime(scratch: &Path, library: &Path) -> Result<(), String> {
+///
+/// The wheel is asked for by explicit tags (CPython 3.11, `platform`) so that any local
+/// `python3` with pip can fetch it: the shared library inside does not depend on the
+/// Python version. Retries and timeout are bounded so that an offline build fails fast.
+fn fetch_onnxruntime(scratch: &Path, platform: &str, library: &Path) -> Result<(), String> {
     std::fs::create_dir_all(scratch).map_err(|e| format!("creating {}: {e}", scratch.display()))?;
     let cache_dir = library.parent().ok_or("cache path has no parent")?;
     std::fs::create_dir_all(cache_dir)
@@ -78,9 +88,21 @@ fn fetch_onnxruntime(scratch: &Path, library: &Path) -> Result<(), String> {
             "--no-deps",
             "--only-binary=:all:",
         ])
-        .arg(format!("onnxruntime=={ORT_VERSION}"))
-        .arg("-d")
-        .arg(scratch))?;
+        .args([
+            "--retries",
+            "2",
+            "--timeout",
+            "20",
+            "--implementation",
+            "cp",
+            "--python-version",
+            "3.11",
+            "--abi",
+            "cp311",
+        ])
+        .args(["--platform", platform, "-d"])
+        .arg(scratch)
+        .arg(format!("onnxruntime=={ORT_VERSION}")))?;
     let partial = library.with_extension(format!("partial-{}", std::process::id()));
     let extract = format!(
         "import glob, sys, zipfile\n\
