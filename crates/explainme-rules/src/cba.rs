@@ -299,3 +299,99 @@ fn shuffle<T>(values: &mut [T], seed: u64) {
         values.swap(i, j);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fat decides the class except in two noisy rows; size adds nothing.
+    fn planted() -> Transactions {
+        let columns = ["fat", "size", "malignant"].map(String::from);
+        let mut rows = Vec::new();
+        for i in 0..40 {
+            let fat = if i % 2 == 0 { "present" } else { "absent" };
+            let size = if i % 3 == 0 { "small" } else { "large" };
+            let malignant = match (fat, i) {
+                (_, 0) | (_, 1) => Some(if fat == "present" { "yes" } else { "no" }),
+                ("present", _) => Some("no"),
+                _ => Some("yes"),
+            };
+            rows.push([Some(fat), Some(size), malignant]);
+        }
+        rows.push([Some("present"), Some("small"), None]);
+        Transactions::from_rows(&columns, rows).unwrap()
+    }
+
+    #[test]
+    fn the_rule_list_predicts_the_planted_class() {
+        let t = planted();
+        let list = RuleList::params()
+            .min_support(0.1)
+            .min_confidence(0.6)
+            .fit(&t, "malignant")
+            .unwrap();
+        let fat = |v| t.item_id("fat", v).unwrap();
+        let class = |v| t.item_id("malignant", v).unwrap();
+        // More specific rules of confidence 1 come before `fat → class` (0.95), as CBA
+        // orders them; whatever the list, fat decides the prediction.
+        assert!(
+            list.rules
+                .windows(2)
+                .all(|w| w[0].confidence >= w[1].confidence)
+        );
+        assert!(!list.rules.is_empty());
+        for size in ["small", "large"] {
+            let size = t.item_id("size", size).unwrap();
+            let row = |f: ItemId| {
+                let mut row = vec![f, size];
+                row.sort_unstable();
+                row
+            };
+            assert_eq!(list.predict(&row(fat("present"))), class("no"));
+            assert_eq!(list.predict(&row(fat("absent"))), class("yes"));
+        }
+        // The unlabelled row is neither trained on nor scored.
+        let cv = RuleList::params()
+            .min_support(0.1)
+            .min_confidence(0.6)
+            .cross_validate(&t, "malignant", 4, 7)
+            .unwrap();
+        assert_eq!(cv.rows, 40);
+        assert_eq!(cv.fold_accuracies.len(), 4);
+        // Only the two noisy rows can be missed.
+        assert!(cv.accuracy >= 38.0 / 40.0, "{cv:?}");
+        let again = RuleList::params()
+            .min_support(0.1)
+            .min_confidence(0.6)
+            .cross_validate(&t, "malignant", 4, 7)
+            .unwrap();
+        assert_eq!(cv, again);
+    }
+
+    #[test]
+    fn bad_requests_are_typed_errors() {
+        let t = planted();
+        let params = RuleList::params();
+        assert_eq!(
+            params.fit(&t, "grade"),
+            Err(Error::UnknownColumn("grade".into()))
+        );
+        assert!(matches!(
+            params.cross_validate(&t, "malignant", 1, 0),
+            Err(Error::TooSmall { .. })
+        ));
+        assert!(matches!(
+            params.cross_validate(&t, "malignant", 41, 0),
+            Err(Error::TooSmall { .. })
+        ));
+        let unlabelled = Transactions::from_rows(
+            &["fat".to_string(), "malignant".to_string()],
+            [[Some("present"), None]],
+        )
+        .unwrap();
+        assert_eq!(
+            params.fit(&unlabelled, "malignant"),
+            Err(Error::NoClassLabels("malignant".into()))
+        );
+    }
+}
