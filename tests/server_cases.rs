@@ -412,5 +412,30 @@ async fn schemas_and_cases_are_validated_stored_and_survive_a_restart() {
         .await
         .unwrap();
     assert_eq!((replaced.created, replaced.replaced), (0, 1));
+    let large = pb::Case {
+        image: hounsfield(&[32, 32], vec![40.0; 32 * 32]),
+        ..case("c900", vec![])
+    };
+    upsert(&mut client, vec![large]).await.unwrap();
     restarted.stop().await;
+
+    // A smaller limit after the fact: a stored case too large to send is refused up front.
+    let strict = Running::start(dir.path(), 2048).await;
+    let mut client = strict.client();
+    let small = client
+        .get_case(pb::GetCaseRequest {
+            cohort: "demo".into(),
+            case_id: "c001".into(),
+        })
+        .await;
+    assert!(small.is_ok(), "{small:?}");
+    let too_large = client
+        .get_case(pb::GetCaseRequest {
+            cohort: "demo".into(),
+            case_id: "c900".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(too_large.code(), Code::ResourceExhausted, "{too_large:?}");
+    strict.stop().await;
 }

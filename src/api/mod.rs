@@ -21,13 +21,11 @@ use crate::convert::common::{join_error, store_error};
 use crate::pb;
 use crate::pb::explainer_service_server::ExplainerService;
 
-pub use models::SessionCache;
-
 /// The service state shared by every call.
 #[derive(Debug, Clone)]
 pub struct Api {
     store: Arc<Mutex<Store>>,
-    sessions: Arc<SessionCache>,
+    sessions: Arc<models::SessionCache>,
     max_message_bytes: usize,
 }
 
@@ -36,14 +34,15 @@ impl Api {
     pub fn open(data_dir: &Path, max_message_bytes: usize) -> Result<Api, explainme_store::Error> {
         Ok(Api {
             store: Arc::new(Mutex::new(Store::open(data_dir)?)),
-            sessions: Arc::new(SessionCache::default()),
+            sessions: Arc::new(models::SessionCache::default()),
             max_message_bytes,
         })
     }
 
-    /// RESOURCE_EXHAUSTED for a response too large to send, decided before encoding: tonic
-    /// would otherwise fail mid-stream with OUT_OF_RANGE.
-    fn fits<T: prost::Message>(&self, response: T) -> Result<T, Status> {
+    /// Wraps a handler's answer, refusing with RESOURCE_EXHAUSTED one too large to send:
+    /// decided before encoding, because tonic would fail mid-stream with OUT_OF_RANGE.
+    fn respond<T: prost::Message>(&self, answer: Result<T, Status>) -> Result<Response<T>, Status> {
+        let response = answer?;
         let size = response.encoded_len();
         if size > self.max_message_bytes {
             return Err(Status::resource_exhausted(format!(
@@ -51,7 +50,7 @@ impl Api {
                 self.max_message_bytes
             )));
         }
-        Ok(response)
+        Ok(Response::new(response))
     }
 
     /// Runs `work` with the store on the blocking pool.
@@ -88,103 +87,84 @@ impl ExplainerService for Api {
         &self,
         request: Request<pb::RegisterModelRequest>,
     ) -> Result<Response<pb::RegisterModelResponse>, Status> {
-        models::register(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(models::register(self, request.into_inner()).await)
     }
 
     async fn list_models(
         &self,
         _request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
-        models::list(self).await.map(Response::new)
+        self.respond(models::list(self).await)
     }
 
     async fn describe_model(
         &self,
         request: Request<pb::DescribeModelRequest>,
     ) -> Result<Response<pb::DescribeModelResponse>, Status> {
-        models::describe(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(models::describe(self, request.into_inner()).await)
     }
 
     async fn predict(
         &self,
         request: Request<pb::PredictRequest>,
     ) -> Result<Response<pb::PredictResponse>, Status> {
-        models::predict(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(models::predict(self, request.into_inner()).await)
     }
 
     async fn delete_model(
         &self,
         request: Request<pb::DeleteModelRequest>,
     ) -> Result<Response<pb::DeleteModelResponse>, Status> {
-        models::delete(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(models::delete(self, request.into_inner()).await)
     }
 
     async fn put_feature_schema(
         &self,
         request: Request<pb::PutFeatureSchemaRequest>,
     ) -> Result<Response<pb::PutFeatureSchemaResponse>, Status> {
-        schemas::put(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(schemas::put(self, request.into_inner()).await)
     }
 
     async fn get_feature_schema(
         &self,
         request: Request<pb::GetFeatureSchemaRequest>,
     ) -> Result<Response<pb::NamedFeatureSchema>, Status> {
-        schemas::get(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(schemas::get(self, request.into_inner()).await)
     }
 
     async fn list_feature_schemas(
         &self,
         _request: Request<pb::ListFeatureSchemasRequest>,
     ) -> Result<Response<pb::ListFeatureSchemasResponse>, Status> {
-        schemas::list(self).await.map(Response::new)
+        self.respond(schemas::list(self).await)
     }
 
     async fn upsert_cases(
         &self,
         request: Request<Streaming<pb::UpsertCaseRequest>>,
     ) -> Result<Response<pb::UpsertCasesResponse>, Status> {
-        cases::upsert(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(cases::upsert(self, request.into_inner()).await)
     }
 
     async fn get_case(
         &self,
         request: Request<pb::GetCaseRequest>,
     ) -> Result<Response<pb::Case>, Status> {
-        let case = cases::get(self, request.into_inner()).await?;
-        self.fits(case).map(Response::new)
+        self.respond(cases::get(self, request.into_inner()).await)
     }
 
     async fn list_cases(
         &self,
         request: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
-        cases::list(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(cases::list(self, request.into_inner()).await)
     }
 
     async fn delete_case(
         &self,
         request: Request<pb::DeleteCaseRequest>,
     ) -> Result<Response<pb::DeleteCaseResponse>, Status> {
-        cases::delete(self, request.into_inner())
-            .await
-            .map(Response::new)
+        self.respond(cases::delete(self, request.into_inner()).await)
     }
 
     type FitExplainerStream = FitProgressStream;
