@@ -4,6 +4,7 @@
   python3 benches/peers/bayes_bench.py sample OUT.csv    ALARM, 5000 records, pgmpy seed 42
   python3 benches/peers/bayes_bench.py learn DATA.csv    hill climbing + BIC (pgmpy defaults:
                                                          tabu 100, epsilon 1e-4), timed
+  python3 benches/peers/bayes_bench.py pc DATA.csv       PC-stable, chi-square, alpha 0.01, timed
   python3 benches/peers/bayes_bench.py query             VE marginal on ALARM, mean time
   python3 benches/peers/bayes_bench.py calibrate         junction-tree calibration (slow)
 
@@ -19,7 +20,7 @@ import warnings
 warnings.filterwarnings("ignore")
 
 import pandas as pd
-from pgmpy.estimators import HillClimbSearch
+from pgmpy.estimators import PC, HillClimbSearch
 from pgmpy.inference import BeliefPropagation, VariableElimination
 from pgmpy.readwrite import BIFReader
 
@@ -42,6 +43,16 @@ def main():
         dag = HillClimbSearch(data).estimate(scoring_method="bic-d", show_progress=False)
         seconds = time.perf_counter() - start
         result = {"seconds": seconds, "edges": sorted([list(e) for e in dag.edges()])}
+    elif command == "pc":
+        data = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False)
+        start = time.perf_counter()
+        pdag = PC(data).estimate(
+            variant="stable", ci_test="chi_square", significance_level=0.01, max_cond_vars=3,
+            return_type="pdag", show_progress=False,
+        )
+        seconds = time.perf_counter() - start
+        # An undirected edge appears in both directions.
+        result = {"seconds": seconds, "edges": sorted([list(e) for e in pdag.edges()])}
     elif command == "query":
         ve = VariableElimination(model)
         ve.query([QUERY_TARGET], evidence=QUERY_EVIDENCE, show_progress=False)

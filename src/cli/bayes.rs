@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use explainme_bayes::explain::{Hypothesis, most_relevant_explanations, sensitivity};
-use explainme_bayes::learn::{Constraints, HillClimb, Parameters, Prior};
+use explainme_bayes::learn::{Constraints, HillClimb, Parameters, Pc, Prior};
 use explainme_bayes::{BayesNet, Dataset, Evidence, JunctionTree, Score, VariableElimination};
 use explainme_cohort::Table;
 use serde::Serialize;
@@ -42,6 +42,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
 pub enum Method {
     /// Hill climbing with tabu list and random restarts.
     Hc,
+    /// PC-stable with chi-square tests (`--alpha`); the pattern is extended to a DAG.
+    Pc,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -97,6 +99,9 @@ pub struct LearnArgs {
     /// Non-improving tabu moves tried at each local optimum.
     #[arg(long, default_value_t = 10)]
     patience: usize,
+    /// Significance level of PC's independence tests.
+    #[arg(long, default_value_t = 0.01)]
+    alpha: f64,
     /// Seed of the restarts.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -264,15 +269,23 @@ fn learn(args: LearnArgs) -> anyhow::Result<()> {
                 let (a, b) = arc(text)?;
                 constraints = constraints.forbid(a, b);
             }
-            let Method::Hc = args.method;
-            let dag = HillClimb::params()
-                .score(score)
-                .constraints(constraints)
-                .restarts(args.restarts)
-                .perturbation(10)
-                .patience(args.patience)
-                .seed(args.seed)
-                .fit(&data)?;
+            let dag = match args.method {
+                Method::Hc => HillClimb::params()
+                    .score(score)
+                    .constraints(constraints)
+                    .restarts(args.restarts)
+                    .perturbation(10)
+                    .patience(args.patience)
+                    .seed(args.seed)
+                    .fit(&data)?,
+                Method::Pc => {
+                    Pc::params()
+                        .alpha(args.alpha)
+                        .constraints(constraints)
+                        .fit(&data)?
+                        .dag
+                }
+            };
             (data, dag)
         }
     };
