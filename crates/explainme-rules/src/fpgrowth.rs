@@ -614,8 +614,8 @@ mod tests {
 
     #[test]
     fn matches_brute_force_on_random_tables() {
-        for seed in 0..6 {
-            let t = pseudo_random_transactions(seed, 60, 5);
+        for seed in 0..12 {
+            let t = pseudo_random_transactions(seed, 60, 4);
             for min_support in [0.05, 0.1, 0.3] {
                 let mut found = FpGrowth::params()
                     .min_support(min_support)
