@@ -167,6 +167,17 @@ fn side_by_side() {
         "\nPredict, seeded 64×64 CNN ({} parameters), median (mean) of {RUNS} runs",
         s.model.summary().parameters
     );
+    // Both columns share the machine; on a busy one they are comparable only to each other.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let cores = std::thread::available_parallelism().map_or(0, usize::from);
+        println!(
+            "load average {} on {cores} cores",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     match &peer {
         Ok(p) => println!(
             "peer: onnxruntime {} (Python), same model file and input bytes",
