@@ -8,6 +8,10 @@
 //! and runs batches through ONNX Runtime ([`Session`]), returning the positive-class
 //! probability, the predicted class and the activations ([`Prediction`]).
 //!
+//! Each activation carries its own channel axis ([`Model::channel_layout`]): a tf2onnx
+//! export of an NHWC Keras model computes its convolutions channels-first, so the input's
+//! layout is not the layers' layout.
+//!
 //! What the graph cannot say — layout, HU windowing, the meaning of the output, the class
 //! names — comes from a JSON [`ModelCard`], checked against the graph by
 //! [`ModelCard::validate`].
