@@ -136,6 +136,39 @@ fn itemsets_json_lists_items_as_column_value() {
 }
 
 #[test]
+fn binned_columns_join_the_selected_ones() {
+    let numeric = fixture("kits19_numeric.csv");
+    let output = explainme(&[
+        "itemsets",
+        "--csv",
+        numeric.to_str().unwrap(),
+        "--columns",
+        "gender,malignant",
+        "--bins",
+        "radiographic_size:2,4,7",
+        "--min-support",
+        "0.3",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let columns: std::collections::BTreeSet<String> = report["itemsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["items"].as_array().unwrap().clone())
+        .map(|i| i.as_str().unwrap().split('=').next().unwrap().to_owned())
+        .collect();
+    let expected = ["gender", "malignant", "radiographic_size"].map(String::from);
+    assert_eq!(columns, expected.into_iter().collect());
+}
+
+#[test]
 fn the_cap_is_reported_not_hit() {
     let items = fixture("kits19_items.csv");
     let csv = items.to_str().unwrap();

@@ -53,7 +53,8 @@ pub struct TableArgs {
     /// CSV file with a header row; an empty cell is "not labelled" and gives no item.
     #[arg(long)]
     pub csv: PathBuf,
-    /// Use only these columns (comma-separated), e.g. `--columns fat,size_cm,malignant`.
+    /// Use only these columns (comma-separated), e.g. `--columns fat,malignant`; columns
+    /// given `--bins` are added.
     #[arg(long, value_delimiter = ',')]
     pub columns: Vec<String>,
     /// Cut points of a numeric column, `column:2,4,7` gives `<2`, `2-4`, `4-7`, `>=7`
@@ -135,7 +136,13 @@ struct Prepared {
 fn prepare(args: &TableArgs) -> anyhow::Result<Prepared> {
     let mut table = Table::from_csv_path(&args.csv)?;
     if !args.columns.is_empty() {
-        let names: Vec<&str> = args.columns.iter().map(String::as_str).collect();
+        // A column given cut points is wanted too, even when `--columns` does not repeat it.
+        let mut names: Vec<&str> = args.columns.iter().map(String::as_str).collect();
+        for (column, _) in &args.bins {
+            if !names.contains(&column.as_str()) {
+                names.push(column);
+            }
+        }
         table = table.select(&names)?;
     }
     for (column, cuts) in &args.bins {
