@@ -42,15 +42,7 @@ fn read_csv(path: &Path) -> Dataset {
 }
 
 fn write_csv(data: &Dataset, path: &Path) {
-    let columns = data.variables().iter().map(|v| v.name.clone()).collect();
-    let rows = (0..data.n_rows())
-        .map(|r| {
-            data.row_states(r)
-                .into_iter()
-                .map(|c| c.map(str::to_owned))
-                .collect()
-        })
-        .collect();
+    let (columns, rows) = data.to_records();
     let mut file = std::fs::File::create(path).expect("create CSV");
     Table::new(columns, rows)
         .expect("table")
@@ -316,10 +308,7 @@ fn main() {
         ));
     }
 
-    println!(
-        "\n{:<48} {:<42} {:>11}  {}",
-        "what", "data", "time", "result"
-    );
+    println!("\n{:<48} {:<42} {:>11}  result", "what", "data", "time");
     for (what, data, time, result) in rows {
         println!("{what:<48} {data:<42} {time:>11}  {result}");
     }

@@ -23,6 +23,23 @@ fn asia() -> String {
         .to_string()
 }
 
+/// `bayes query` on asia with `--format json`, parsed.
+fn query(extra: &[&str]) -> serde_json::Value {
+    let bif = asia();
+    let mut args = vec!["bayes", "query", "--bif", &bif, "--format", "json"];
+    args.extend_from_slice(extra);
+    let (ok, stdout, stderr) = explainme(&args);
+    assert!(ok, "{stderr}");
+    serde_json::from_str(&stdout).expect("one JSON document")
+}
+
+/// P(first state) of the first target in a query result.
+fn first_probability(result: &serde_json::Value) -> f64 {
+    result["marginals"][0]["posterior"][0][1]
+        .as_f64()
+        .expect("number")
+}
+
 fn one_line_error(args: &[&str], expected: &str) {
     let (ok, _, stderr) = explainme(args);
     assert!(!ok, "{args:?} should fail");
@@ -73,66 +90,13 @@ fn sample_learn_query_explain() {
         "{arcs:?}"
     );
 
-    let (ok, stdout, stderr) = explainme(&[
-        "bayes",
-        "query",
-        "--bif",
-        &asia(),
-        "--target",
-        "lung,bronc",
-        "--evidence",
-        "xray=yes,smoke=yes",
-        "--format",
-        "json",
-    ]);
-    assert!(ok, "{stderr}");
-    let result: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
-    let p_lung = result["marginals"][0]["posterior"][0][1]
-        .as_f64()
-        .expect("number");
-    let (_, by_tree, _) = explainme(&[
-        "bayes",
-        "query",
-        "--bif",
-        &asia(),
-        "--target",
-        "lung,bronc",
-        "--evidence",
-        "xray=yes,smoke=yes",
-        "--engine",
-        "jt",
-        "--format",
-        "json",
-    ]);
-    let by_tree: serde_json::Value = serde_json::from_str(&by_tree).expect("JSON");
-    assert!(
-        (by_tree["marginals"][0]["posterior"][0][1]
-            .as_f64()
-            .expect("number")
-            - p_lung)
-            .abs()
-            < 1e-12
-    );
+    let evidence = ["--target", "lung,bronc", "--evidence", "xray=yes,smoke=yes"];
+    let p_lung = first_probability(&query(&evidence));
+    let by_tree = first_probability(&query(&[&evidence[..], &["--engine", "jt"]].concat()));
+    assert!((by_tree - p_lung).abs() < 1e-12);
     // A positive x-ray in a smoker must raise lung cancer above its prior.
-    let (_, prior, _) = explainme(&[
-        "bayes",
-        "query",
-        "--bif",
-        &asia(),
-        "--target",
-        "lung",
-        "--format",
-        "json",
-    ]);
-    let prior: serde_json::Value = serde_json::from_str(&prior).expect("JSON");
-    assert!(
-        p_lung
-            > 5.0
-                * prior["marginals"][0]["posterior"][0][1]
-                    .as_f64()
-                    .expect("number"),
-        "{p_lung}"
-    );
+    let prior = first_probability(&query(&["--target", "lung"]));
+    assert!(p_lung > 5.0 * prior, "{p_lung} vs prior {prior}");
 
     let (ok, stdout, stderr) = explainme(&[
         "bayes",

@@ -137,17 +137,32 @@ pub enum Engine {
     Jt,
 }
 
+/// A network and the findings of one case: what `query` and `explain` start from.
 #[derive(Debug, clap::Args)]
-pub struct QueryArgs {
+pub struct CaseArgs {
     /// Network (BIF).
     #[arg(long)]
     bif: PathBuf,
-    /// Target variable(s), comma-separated.
-    #[arg(long)]
-    target: String,
     /// Findings `a=v,b=w`.
     #[arg(long, default_value = "")]
     evidence: String,
+}
+
+impl CaseArgs {
+    fn load(&self) -> anyhow::Result<(BayesNet, Evidence)> {
+        let net = read_network(&self.bif)?;
+        let evidence = Evidence::parse(&net, &self.evidence)?;
+        Ok((net, evidence))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    case: CaseArgs,
+    /// Target variable(s), comma-separated.
+    #[arg(long)]
+    target: String,
     /// Inference engine.
     #[arg(long, value_enum, default_value_t = Engine::Ve)]
     engine: Engine,
@@ -157,15 +172,11 @@ pub struct QueryArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
-    /// Network (BIF).
-    #[arg(long)]
-    bif: PathBuf,
+    #[command(flatten)]
+    case: CaseArgs,
     /// The target state `X=v` whose posterior is explained.
     #[arg(long)]
     target: String,
-    /// Findings `a=v,b=w`.
-    #[arg(long, default_value = "")]
-    evidence: String,
     /// Explanatory variables of the MRE search (comma-separated); default: the target's
     /// variable and its unobserved parents and children.
     #[arg(long)]
@@ -335,16 +346,7 @@ fn learn(args: LearnArgs) -> anyhow::Result<()> {
 
 fn sample(args: SampleArgs) -> anyhow::Result<()> {
     let net = read_network(&args.bif)?;
-    let data = explainme_bayes::forward_sample(&net, args.n, args.seed);
-    let columns = net.variables().map(|v| v.name.clone()).collect();
-    let rows = (0..data.n_rows())
-        .map(|r| {
-            data.row_states(r)
-                .into_iter()
-                .map(|c| c.map(str::to_owned))
-                .collect()
-        })
-        .collect();
+    let (columns, rows) = explainme_bayes::forward_sample(&net, args.n, args.seed).to_records();
     let mut bytes = Vec::new();
     Table::new(columns, rows)?.write_csv(&mut bytes)?;
     write_to(Some(&args.out), &bytes)
@@ -364,8 +366,7 @@ struct QueryResult {
 }
 
 fn query(args: QueryArgs) -> anyhow::Result<()> {
-    let net = read_network(&args.bif)?;
-    let evidence = Evidence::parse(&net, &args.evidence)?;
+    let (net, evidence) = args.case.load()?;
     let targets = args
         .target
         .split(',')
@@ -398,7 +399,7 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
         })
         .collect();
     let result = QueryResult {
-        evidence: args.evidence.clone(),
+        evidence: args.case.evidence.clone(),
         probability_of_evidence,
         marginals,
     };
@@ -439,7 +440,7 @@ struct Explanation {
 }
 
 fn explain(args: ExplainArgs) -> anyhow::Result<()> {
-    let net = read_network(&args.bif)?;
+    let (net, evidence) = args.case.load()?;
     let (variable, state) = args.target.split_once('=').with_context(|| {
         format!(
             "--target `{}` is not of the form variable=state",
@@ -447,7 +448,6 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         )
     })?;
     let (target, target_state) = net.resolve(variable.trim(), state.trim())?;
-    let evidence = Evidence::parse(&net, &args.evidence)?;
     let ve = VariableElimination::new(&net);
     let effect = sensitivity(&ve, target, target_state, &evidence)?;
     let explanatory: Vec<usize> = match &args.explanatory {

@@ -147,6 +147,21 @@ impl Dataset {
         (code != MISSING).then_some(code as usize)
     }
 
+    /// Column names and every row as state names (`None` for missing cells), the shape a
+    /// CSV writer takes.
+    pub fn to_records(&self) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+        let names = self.variables.iter().map(|v| v.name.clone()).collect();
+        let rows = (0..self.rows)
+            .map(|r| {
+                self.row_states(r)
+                    .into_iter()
+                    .map(|c| c.map(str::to_owned))
+                    .collect()
+            })
+            .collect();
+        (names, rows)
+    }
+
     /// Row `row` as state names (`None` for missing cells), e.g. to write a CSV line.
     pub fn row_states(&self, row: usize) -> Vec<Option<&str>> {
         (0..self.variables.len())
