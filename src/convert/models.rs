@@ -1,7 +1,7 @@
 //! Models: registration input, listings, graph descriptions, predictions, and the mapping
 //! of `explainme_onnx::Error` to status codes.
 
-use explainme_onnx::{Dim, Layout, ModelCard, ModelSummary, Prediction, ShapeSource, Tensor};
+use explainme_onnx::{Dim, ModelCard, ModelSummary, Prediction, ShapeSource, Tensor};
 use explainme_store::ModelRecord;
 use tonic::Status;
 
@@ -200,14 +200,11 @@ pub fn prediction(card: &ModelCard, prediction: Prediction) -> Result<pb::Predic
         classes,
         activations,
     } = prediction;
-    let layout: Layout = card.layout;
+    // Each activation knows its own layout: tf2onnx keeps NHWC inputs but its convolutions
+    // produce NCHW tensors, so the card's input layout would average the wrong axis.
     let stats = activations
         .iter()
-        .map(|a| {
-            a.tensor
-                .channel_stats(layout)
-                .map_err(|e| onnx_status(&a.layer, e))
-        })
+        .map(|a| a.channel_stats().map_err(|e| onnx_status(&a.layer, e)))
         .collect::<Result<Vec<_>, _>>()?;
     let items = probabilities
         .iter()
