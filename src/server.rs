@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::api::Api;
 use crate::pb::explainer_service_server::ExplainerServiceServer;
@@ -97,6 +97,9 @@ impl BoundServer {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
+        // Small answers must not wait for a delayed ACK (Nagle): tonic sets TCP_NODELAY only
+        // on sockets it binds itself, so it is set here on every accepted connection.
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
         tracing::info!(%address, max_message_bytes = self.max_message_bytes, "serving");
         tonic::transport::Server::builder()
             // Every log line of a call carries the RPC it belongs to.
@@ -108,7 +111,7 @@ impl BoundServer {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(explainer)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(incoming, shutdown)
             .await
             .context("server failed")?;
         tracing::info!("stopped");
