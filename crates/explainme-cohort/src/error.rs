@@ -3,15 +3,17 @@ use std::path::PathBuf;
 /// Everything that can go wrong reading, validating or converting cohort data.
 ///
 /// Line numbers are 1-based and count the header, so they match what an editor shows.
+/// A variant that wraps another error exposes it as `source()` and does not repeat it in
+/// its own message: the CLI prints the whole chain on one line.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -52,6 +54,19 @@ pub enum Error {
     SchemaJson(#[from] serde_json::Error),
     #[error("cases.csv, line {line}: {message}")]
     InvalidCase { line: u64, message: String },
+    #[error("malformed JSON in {}", path.display())]
+    MalformedJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("expected a JSON array of case records")]
+    NotARecordList,
+    #[error("KiTS19 {case}: field `{field}` {problem}")]
+    BadRecord {
+        case: String,
+        field: String,
+        problem: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

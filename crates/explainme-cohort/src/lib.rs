@@ -7,6 +7,9 @@
 //! it is the one place where "what a column means" is decided, so that rules, trees and
 //! Bayesian networks all see the same states.
 //!
+//! [`kits19`] derives the same kind of table from the real KiTS19 clinical records, read
+//! from the shared JSON rather than copied into the project.
+//!
 //! ```
 //! use explainme_cohort::{FeatureSchema, Table};
 //!
@@ -24,6 +27,7 @@
 
 mod cohort;
 mod error;
+pub mod kits19;
 mod schema;
 mod table;
 
