@@ -5,8 +5,9 @@
 //! Shared plumbing for those conventions lives in [`output`]; commands never re-implement it.
 
 pub mod bayes;
-pub mod models;
 pub mod evaluate;
+pub mod import;
+pub mod models;
 pub mod output;
 pub mod phantom;
 pub mod predict;
@@ -45,6 +46,9 @@ pub enum Command {
     Rules(rules::RulesArgs),
     /// Frequent itemsets (FP-growth) of a categorical CSV table.
     Itemsets(rules::ItemsetsArgs),
+    /// Derive a CSV table from a public data set kept outside the project (KiTS19).
+    #[command(subcommand)]
+    Import(import::Command),
 }
 
 /// Runs the parsed command line.
@@ -58,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bayes(command) => bayes::run(command),
         Command::Rules(args) => rules::run_rules(args),
         Command::Itemsets(args) => rules::run_itemsets(args),
+        Command::Import(command) => import::run(command),
     }
 }
 
