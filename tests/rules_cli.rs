@@ -1,5 +1,6 @@
 //! `explainme rules` and `explainme itemsets` run as a user would run them: the built
-//! binary, real files, exit codes and stderr.
+//! binary, real files, exit codes and stderr. The KiTS19 tables are made by
+//! `explainme import kits19` from the shared records, never read from a committed copy.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,6 +10,33 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("crates/explainme-rules/tests/fixtures")
         .join(name)
+}
+
+fn kits19_json() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/kits19/kits19.json")
+}
+
+/// `explainme import kits19 [--discretise] --out <dir>/<name>`: the numeric table, or the
+/// binned one the peers mined.
+fn import_kits19(dir: &std::path::Path, discretise: bool) -> PathBuf {
+    let out = dir.join(if discretise {
+        "kits19_items.csv"
+    } else {
+        "kits19_numeric.csv"
+    });
+    let json = kits19_json();
+    let mut args = vec!["import", "kits19", "--json", json.to_str().unwrap()];
+    if discretise {
+        args.push("--discretise");
+    }
+    args.extend(["--out", out.to_str().unwrap()]);
+    let output = explainme(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
 }
 
 fn explainme(args: &[&str]) -> Output {
@@ -42,7 +70,7 @@ fn read_rules(bytes: &[u8]) -> BTreeMap<(String, String), Vec<f64>> {
 fn rules_from_binned_kits19_match_mlxtend() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rules.csv");
-    let numeric = fixture("kits19_numeric.csv");
+    let numeric = import_kits19(dir.path(), false);
     let output = explainme(&[
         "rules",
         "--csv",
@@ -90,7 +118,8 @@ fn rules_from_binned_kits19_match_mlxtend() {
 
 #[test]
 fn itemsets_json_lists_items_as_column_value() {
-    let items = fixture("kits19_items.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let items = import_kits19(dir.path(), true);
     let output = explainme(&[
         "itemsets",
         "--csv",
@@ -137,7 +166,8 @@ fn itemsets_json_lists_items_as_column_value() {
 
 #[test]
 fn binned_columns_join_the_selected_ones() {
-    let numeric = fixture("kits19_numeric.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let numeric = import_kits19(dir.path(), false);
     let output = explainme(&[
         "itemsets",
         "--csv",
@@ -170,7 +200,8 @@ fn binned_columns_join_the_selected_ones() {
 
 #[test]
 fn the_cap_is_reported_not_hit() {
-    let items = fixture("kits19_items.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let items = import_kits19(dir.path(), true);
     let csv = items.to_str().unwrap();
     let output = explainme(&[
         "itemsets",
@@ -224,8 +255,8 @@ fn bad_arguments_give_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let ragged = dir.path().join("ragged.csv");
     std::fs::write(&ragged, "fat,malignant\npresent,false\nabsent\n").unwrap();
-    let items = fixture("kits19_items.csv");
-    let numeric = fixture("kits19_numeric.csv");
+    let items = import_kits19(dir.path(), true);
+    let numeric = import_kits19(dir.path(), false);
     let (items, numeric, ragged) = (
         items.to_str().unwrap(),
         numeric.to_str().unwrap(),
@@ -327,5 +358,81 @@ fn bad_arguments_give_one_line_errors() {
     ];
     for (args, needle) in cases {
         assert_one_line_error(&explainme(args), needle);
+    }
+}
+
+/// stdout and `--out` carry the same CSV, which is the importer's table; the binned one is
+/// the numeric one run through the recipe's schema.
+#[test]
+fn import_kits19_writes_the_importers_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = import_kits19(dir.path(), true);
+    let numeric = import_kits19(dir.path(), false);
+    let table = explainme_cohort::kits19::read(kits19_json()).unwrap();
+    assert_eq!(
+        explainme_cohort::Table::from_csv_path(&numeric).unwrap(),
+        table
+    );
+    let binned = explainme_cohort::kits19::schema()
+        .discretise(&table)
+        .unwrap();
+    assert_eq!(
+        explainme_cohort::Table::from_csv_path(&items).unwrap(),
+        binned
+    );
+    let json = kits19_json();
+    let stdout = explainme(&[
+        "import",
+        "kits19",
+        "--json",
+        json.to_str().unwrap(),
+        "--discretise",
+    ]);
+    assert!(stdout.status.success());
+    assert_eq!(stdout.stdout, std::fs::read(&items).unwrap());
+}
+
+/// A missing or malformed input names the file and gives its cause exactly once.
+#[test]
+fn missing_and_malformed_inputs_give_their_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("kits19.json");
+    std::fs::write(&broken, "[{\"case_id\": ").unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[
+                "rules",
+                "--csv",
+                "/nonexistent.csv",
+                "--min-support",
+                "0.1",
+                "--min-confidence",
+                "0.8",
+            ],
+            "cannot read /nonexistent.csv: No such file or directory",
+        ),
+        (
+            &["import", "kits19", "--json", "/nonexistent/kits19.json"],
+            "cannot read /nonexistent/kits19.json: No such file or directory",
+        ),
+        (
+            &["import", "kits19", "--json", broken.to_str().unwrap()],
+            "malformed JSON in",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = explainme(args);
+        assert_one_line_error(&output, needle);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr.matches("No such file").count(),
+            usize::from(needle.contains("No such")),
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.matches("EOF while parsing").count(),
+            usize::from(needle.contains("malformed")),
+            "{stderr}"
+        );
     }
 }

@@ -3,42 +3,38 @@
 
 Run from the repository root:  python3 benches/peers/rules_data.py
 
-Outputs (all under crates/explainme-rules/tests/fixtures/):
+Outputs:
 
-kits19_numeric.csv
+target/peers/kits19_items.csv  (git-ignored: row-level KiTS19 data never enters the project)
     The real KiTS19 records (../shared/data/kits19/kits19.json, 210 cases), one row per
-    case, 16 columns; three columns are still numbers (age, BMI, radiographic size).
-kits19_items.csv
-    The same table discretised by the recipe below. This is what mlxtend, pyfim and
-    explainme all mine; `explainme rules --csv kits19_numeric.csv --bins ...` reproduces it.
-synthetic_levels.csv
+    case, 16 columns, discretised by the KiTS19 recipe. This is what mlxtend and pyfim mine
+    (rules_golden.py); explainme reads the same JSON with
+    `explainme import kits19 --json ../shared/data/kits19/kits19.json --discretise`.
+target/peers/kits19_numeric.csv
+    The same table before discretisation (age, BMI and radiographic size still numbers).
+crates/explainme-rules/tests/fixtures/golden/kits19_items.sha256
+    SHA-256 of kits19_items.csv: the parity tests check the importer's table against it.
+crates/explainme-rules/tests/fixtures/synthetic_levels.csv
     20,000 rows x 10 features x 4 levels (40 items), driven by a latent class.
-synthetic_binary.csv
+crates/explainme-rules/tests/fixtures/synthetic_binary.csv
     20,000 rows x 40 correlated binary items (present = "1", absent = empty cell).
 
-The KiTS19 recipe (documented in benches/peers/README.md, section "rules"):
-
-* numbers -> intervals closed on the left, labelled exactly as explainme-cohort's
-  `interval_labels` does (`<a`, `a-b`, `>=c`, cut points printed like Rust's `{}` for f64):
-    age_at_nephrectomy  50, 65, 75
-    body_mass_index     25, 30
-    radiographic_size   2, 4, 7      (cm; the cut points of DESIGN.md's `size_cm`)
-* booleans -> `true` / `false`; null -> empty cell (no item)
-* tumor_isup_grade -> `G1`..`G4`; pathology T / M stage -> `T1a`, `M0`, `MX`, ...
-* comorbidities.uncomplicated_diabetes_mellitus, comorbidities.chronic_kidney_disease
-  -> columns `diabetes`, `chronic_kidney_disease`
-* all other columns are copied as text.
+The KiTS19 recipe is defined once, in the module docs of explainme-cohort's importer
+(crates/explainme-cohort/src/kits19.rs, `explainme_cohort::kits19`); `kits_row` and
+`discretise` below are its Python twin and must stay identical to it, cell for cell.
 """
 
 import csv
+import hashlib
 import json
-import math
 import os
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "crates", "explainme-rules", "tests", "fixtures")
+# Row-level KiTS19 tables are derived from the shared records: written where git never looks.
+KITS_OUT = os.path.join(ROOT, "target", "peers")
 KITS = os.path.join(ROOT, "..", "shared", "data", "kits19", "kits19.json")
 
 BINS = {
@@ -47,30 +43,38 @@ BINS = {
     "radiographic_size": [2, 4, 7],
 }
 
-COLUMNS = [
-    "age_at_nephrectomy",
-    "gender",
-    "body_mass_index",
-    "smoking_history",
-    "alcohol_use",
-    "diabetes",
-    "chronic_kidney_disease",
-    "radiographic_size",
-    "malignant",
-    "tumor_histologic_subtype",
-    "tumor_necrosis",
-    "tumor_isup_grade",
-    "pathology_t_stage",
-    "pathology_m_stage",
-    "surgical_procedure",
-    "surgery_type",
+# The 16 columns: (column, path in the JSON record, kind). Kinds: "number" (JSON integer or
+# float), "text" (string), "boolean" (-> `true` / `false`), or a prefix for a code given as a
+# string or an integer (ISUP grade 3 -> `G3`, T stage "1a" -> `T1a`, M stage "X" -> `MX`).
+# null -> empty cell; a missing field or a value of another type is an error.
+RECIPE = [
+    ("age_at_nephrectomy", ("age_at_nephrectomy",), "number"),
+    ("gender", ("gender",), "text"),
+    ("body_mass_index", ("body_mass_index",), "number"),
+    ("smoking_history", ("smoking_history",), "text"),
+    ("alcohol_use", ("alcohol_use",), "text"),
+    ("diabetes", ("comorbidities", "uncomplicated_diabetes_mellitus"), "boolean"),
+    ("chronic_kidney_disease", ("comorbidities", "chronic_kidney_disease"), "boolean"),
+    ("radiographic_size", ("radiographic_size",), "number"),
+    ("malignant", ("malignant",), "boolean"),
+    ("tumor_histologic_subtype", ("tumor_histologic_subtype",), "text"),
+    ("tumor_necrosis", ("tumor_necrosis",), "boolean"),
+    ("tumor_isup_grade", ("tumor_isup_grade",), "G"),
+    ("pathology_t_stage", ("pathology_t_stage",), "T"),
+    ("pathology_m_stage", ("pathology_m_stage",), "M"),
+    ("surgical_procedure", ("surgical_procedure",), "text"),
+    ("surgery_type", ("surgery_type",), "text"),
 ]
+COLUMNS = [column for column, _, _ in RECIPE]
 
 
 def rust_number(x):
-    """Formats a cut point the way Rust's `{}` prints an f64 (2.0 -> `2`, 2.5 -> `2.5`)."""
-    x = float(x)
-    return str(int(x)) if x.is_integer() else repr(x)
+    """Prints a number the way Rust's `{}` prints it: integers as they are, floats as the
+    shortest decimal that reads back to the same f64, without exponent or trailing `.0`
+    (2.0 -> `2`, 29.47 -> `29.47`)."""
+    if isinstance(x, int):
+        return str(x)
+    return np.format_float_positional(float(x), unique=True, trim="-")
 
 
 def interval_labels(cuts):
@@ -86,49 +90,43 @@ def discretise(value, cuts):
     return labels[sum(1 for c in cuts if c <= value)]
 
 
-def text(value, prefix=""):
+def cell(case, path, kind):
+    value = case
+    for key in path:
+        value = value[key]
     if value is None:
         return ""
-    if isinstance(value, bool):
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number" and (is_int or isinstance(value, float)):
+        return rust_number(value)
+    if kind == "text" and isinstance(value, str):
+        return value
+    if kind == "boolean" and isinstance(value, bool):
         return "true" if value else "false"
-    return prefix + str(value)
+    if kind not in ("number", "text", "boolean") and (is_int or isinstance(value, str)):
+        return kind + str(value)
+    raise ValueError(f"{case.get('case_id')}: field `{'.'.join(path)}` is not a {kind} value")
 
 
 def kits_row(case):
-    comorbid = case["comorbidities"]
-    row = {}
-    for column in COLUMNS:
-        if column == "diabetes":
-            value = text(comorbid["uncomplicated_diabetes_mellitus"])
-        elif column == "chronic_kidney_disease":
-            value = text(comorbid["chronic_kidney_disease"])
-        elif column == "tumor_isup_grade":
-            value = text(case[column], "G")
-        elif column == "pathology_t_stage":
-            value = text(case[column], "T")
-        elif column == "pathology_m_stage":
-            value = text(case[column], "M")
-        else:
-            value = case[column]
-            value = "" if value is None else (repr(value) if isinstance(value, float) else text(value))
-        row[column] = value
-    return row
+    return {column: cell(case, path, kind) for column, path, kind in RECIPE}
 
 
-def write_csv(name, columns, rows):
-    path = os.path.join(FIXTURES, name)
+def write_csv(name, columns, rows, folder=FIXTURES):
+    path = os.path.join(folder, name)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
     print(f"wrote {path} ({len(rows)} rows)")
+    return path
 
 
 def kits19():
     with open(KITS) as f:
         cases = json.load(f)
     numeric = [kits_row(case) for case in cases]
-    write_csv("kits19_numeric.csv", COLUMNS, [[r[c] for c in COLUMNS] for r in numeric])
+    write_csv("kits19_numeric.csv", COLUMNS, [[r[c] for c in COLUMNS] for r in numeric], KITS_OUT)
     items = []
     for r in numeric:
         row = []
@@ -138,7 +136,13 @@ def kits19():
                 v = discretise(float(v), BINS[c])
             row.append(v)
         items.append(row)
-    write_csv("kits19_items.csv", COLUMNS, items)
+    path = write_csv("kits19_items.csv", COLUMNS, items, KITS_OUT)
+    # The one trace of the rows that may be committed: a digest, so the Rust tests can check
+    # that explainme's importer gives this very table, byte for byte.
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    with open(os.path.join(FIXTURES, "golden", "kits19_items.sha256"), "w") as f:
+        f.write(digest + "  kits19_items.csv\n")
 
 
 def synthetic_levels(rng, n=20_000):
@@ -167,6 +171,7 @@ def synthetic_binary(rng, n=20_000):
 
 if __name__ == "__main__":
     os.makedirs(FIXTURES, exist_ok=True)
+    os.makedirs(KITS_OUT, exist_ok=True)
     kits19()
     rng = np.random.default_rng(20190401)
     synthetic_levels(rng)

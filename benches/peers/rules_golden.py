@@ -2,6 +2,8 @@
 """Golden outputs of mlxtend 0.25 and pyfim 6.28 for the explainme-rules parity tests.
 
 Run from the repository root after rules_data.py:  python3 benches/peers/rules_golden.py
+(the KiTS19 table is read from target/peers/, where rules_data.py writes it: row-level
+KiTS19 data is never committed; the synthetic tables are fixtures).
 
 For every table in CASES it mines the frequent itemsets with mlxtend (fpgrowth, fpmax) and
 pyfim (fpgrowth with targets s, c, m), checks that both libraries agree, and writes under
@@ -39,13 +41,14 @@ from mlxtend.frequent_patterns import association_rules, fpgrowth, fpmax
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "crates", "explainme-rules", "tests", "fixtures")
 GOLDEN = os.path.join(FIXTURES, "golden")
+KITS_OUT = os.path.join(ROOT, "target", "peers")
 
-# name: (table, min support for itemsets, min support for rules, min confidence, targets)
+# name: (table path, min support for itemsets, min support for rules, min confidence, targets)
 CASES = {
-    "kits19": ("kits19_items.csv", 0.15, 0.2, 0.85,
+    "kits19": (os.path.join(KITS_OUT, "kits19_items.csv"), 0.15, 0.2, 0.85,
                ["malignant=true", "tumor_histologic_subtype=clear_cell_rcc"]),
-    "levels": ("synthetic_levels.csv", 0.01, 0.05, 0.6, ["f0=L3", "f3=L1"]),
-    "binary": ("synthetic_binary.csv", 0.02, 0.1, 0.7, ["b00=1"]),
+    "levels": (os.path.join(FIXTURES, "synthetic_levels.csv"), 0.01, 0.05, 0.6, ["f0=L3", "f3=L1"]),
+    "binary": (os.path.join(FIXTURES, "synthetic_binary.csv"), 0.02, 0.1, 0.7, ["b00=1"]),
 }
 
 SEP = " & "
@@ -56,9 +59,9 @@ METRICS = [
 ]
 
 
-def read_transactions(name):
+def read_transactions(path):
     """Rows of `column=value` items; an empty cell gives no item."""
-    with open(os.path.join(FIXTURES, name), newline="") as f:
+    with open(path, newline="") as f:
         reader = csv.reader(f)
         columns = next(reader)
         return [[f"{c}={v.strip()}" for c, v in zip(columns, row) if v.strip()] for row in reader]

@@ -2,6 +2,10 @@
 //! 20,000-row tables. The golden files and the script that made them:
 //! `benches/peers/rules_golden.py` (inputs from `benches/peers/rules_data.py`).
 //!
+//! The KiTS19 table is never a fixture: it is derived from the shared records
+//! (`../shared/data/kits19/kits19.json`) by explainme-cohort's importer, and the golden
+//! SHA-256 of the table the peers mined proves it is the same table.
+//!
 //! Itemsets and counts must be identical; every rule metric must agree to 1e-12 relative
 //! (infinite conviction must be infinite on both sides), and so must Fisher's p-values
 //! (scipy.stats.fisher_exact) and their Benjamini–Hochberg adjustment
@@ -10,15 +14,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use explainme_cohort::Table;
+use explainme_cohort::{Table, kits19};
 use explainme_rules::{AssociationRules, FpGrowth, ItemId, ItemsetKind, Rule, Transactions};
+use sha2::{Digest, Sha256};
 
 const SEP: &str = " & ";
 const METRICS: [&str; 14] = Rule::METRIC_NAMES;
 
 struct Case {
     name: &'static str,
-    table: &'static str,
+    table: Source,
     item_support: f64,
     rule_support: f64,
     min_confidence: f64,
@@ -27,7 +32,7 @@ struct Case {
 
 const KITS19: Case = Case {
     name: "kits19",
-    table: "kits19_items.csv",
+    table: Source::Kits19,
     item_support: 0.15,
     rule_support: 0.2,
     min_confidence: 0.85,
@@ -38,7 +43,7 @@ const KITS19: Case = Case {
 };
 const LEVELS: Case = Case {
     name: "levels",
-    table: "synthetic_levels.csv",
+    table: Source::Fixture("synthetic_levels.csv"),
     item_support: 0.01,
     rule_support: 0.05,
     min_confidence: 0.6,
@@ -46,12 +51,36 @@ const LEVELS: Case = Case {
 };
 const BINARY: Case = Case {
     name: "binary",
-    table: "synthetic_binary.csv",
+    table: Source::Fixture("synthetic_binary.csv"),
     item_support: 0.02,
     rule_support: 0.1,
     min_confidence: 0.7,
     targets: &[("b00", "1")],
 };
+
+/// Where a case's table comes from.
+enum Source {
+    /// The discretised KiTS19 records, read through the importer.
+    Kits19,
+    /// A synthetic CSV table under `tests/fixtures/`.
+    Fixture(&'static str),
+}
+
+impl Source {
+    fn table(&self) -> Table {
+        match self {
+            Source::Kits19 => kits19::schema().discretise(&kits19_numeric()).unwrap(),
+            Source::Fixture(name) => Table::from_csv_path(fixture(name)).unwrap(),
+        }
+    }
+}
+
+/// The KiTS19 records, imported with the numbers still numbers.
+fn kits19_numeric() -> Table {
+    let json =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/kits19/kits19.json");
+    kits19::read(json).unwrap()
+}
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -185,7 +214,7 @@ fn check_rules(case: &Case, t: &Transactions, targets: Vec<ItemId>, prune: bool,
 }
 
 fn check_case(case: &Case) {
-    let table = Table::from_csv_path(fixture(case.table)).unwrap();
+    let table = case.table.table();
     let t = transactions(&table);
     check_itemsets(
         case,
@@ -248,11 +277,22 @@ fn synthetic_binary_matches_mlxtend_and_pyfim() {
     check_case(&BINARY);
 }
 
-/// The recipe of `benches/peers/rules_data.py`, applied by explainme-cohort, gives the very
-/// table the peers mined: `explainme rules --bins` reproduces it.
+/// The importer's discretised table is, byte for byte, the `kits19_items.csv` that
+/// `benches/peers/rules_data.py` wrote and mlxtend and pyfim mined (its SHA-256 is golden).
+#[test]
+fn kits19_importer_gives_the_peers_table() {
+    let mut csv = Vec::new();
+    Source::Kits19.table().write_csv(&mut csv).unwrap();
+    let ours = format!("{:x}", Sha256::digest(&csv));
+    let golden = std::fs::read_to_string(fixture("golden/kits19_items.sha256")).unwrap();
+    assert_eq!(golden.split_whitespace().next(), Some(ours.as_str()));
+}
+
+/// The recipe's cut points given explicitly (as `explainme rules --bins` does) bin the
+/// numeric table exactly as the importer's schema does.
 #[test]
 fn kits19_binning_reproduces_the_peers_table() {
-    let mut table = Table::from_csv_path(fixture("kits19_numeric.csv")).unwrap();
+    let mut table = kits19_numeric();
     for (column, cuts) in [
         ("age_at_nephrectomy", &[50.0, 65.0, 75.0][..]),
         ("body_mass_index", &[25.0, 30.0]),
@@ -260,8 +300,5 @@ fn kits19_binning_reproduces_the_peers_table() {
     ] {
         table = table.discretise(column, cuts).unwrap();
     }
-    assert_eq!(
-        table,
-        Table::from_csv_path(fixture("kits19_items.csv")).unwrap()
-    );
+    assert_eq!(table, Source::Kits19.table());
 }
