@@ -57,6 +57,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::error::read_text;
 use crate::{Error, Feature, FeatureKind, FeatureSchema, Result, Role, Table};
 
 /// How one column is read from a record and what its states are.
@@ -229,10 +230,7 @@ const RECIPE: [Column; 16] = [
 /// recipe; age, BMI and radiographic size stay numbers (see [`schema`] to bin them).
 pub fn read(path: impl AsRef<Path>) -> Result<Table> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = read_text(path)?;
     let records: Value = serde_json::from_str(&text).map_err(|source| Error::MalformedJson {
         path: path.to_owned(),
         source,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::read_text;
 use crate::table::{bin_of, parse_number};
 use crate::{Error, Result, Table};
 
@@ -195,12 +196,7 @@ impl FeatureSchema {
 
     /// Reads and validates a `schema.json`.
     pub fn from_json_path(path: impl AsRef<Path>) -> Result<FeatureSchema> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        FeatureSchema::from_json(&text)
+        FeatureSchema::from_json(&read_text(path.as_ref())?)
     }
 
     /// Parses and validates a schema from JSON text.
