@@ -27,6 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .type_attribute("explainme.v1.PredictResponse", SERIALIZE)
         .type_attribute("explainme.v1.ItemPrediction", SERIALIZE)
         .type_attribute("explainme.v1.LayerActivation", SERIALIZE)
+        .field_attribute(
+            "explainme.v1.LayerActivation.layout",
+            "#[serde(serialize_with = \"crate::pb::serialize_channel_layout\")]",
+        )
         .file_descriptor_set_path(out_dir.join("explainme_descriptor.bin"))
         .compile_with_config(config, PROTOS, &["proto"])?;
     Ok(())

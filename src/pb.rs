@@ -8,3 +8,14 @@ tonic::include_proto!("explainme.v1");
 
 /// The encoded file descriptor set of `explainme.v1`, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("explainme_descriptor");
+
+/// Writes a `ChannelLayout` field by its proto name (`CHANNEL_LAYOUT_NCHW`), as grpcurl's
+/// JSON does, instead of its number.
+pub(crate) fn serialize_channel_layout<S: serde::Serializer>(
+    value: &i32,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let name = ChannelLayout::try_from(*value)
+        .map_or("CHANNEL_LAYOUT_UNSPECIFIED", |layout| layout.as_str_name());
+    serializer.serialize_str(name)
+}

@@ -131,6 +131,7 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
     assert_eq!(first.layers.len(), 1);
     assert_eq!(first.layers[0].layer, "act");
     assert_eq!(first.layers[0].shape, [1, 2, 2]);
+    assert_eq!(first.layers[0].layout, pb::ChannelLayout::Nchw as i32);
     assert_close(first.layers[0].channel_mean[0], 2.0);
     assert_close(first.layers[0].channel_max[0], 6.0);
     let second = &predicted.items[1];

@@ -137,6 +137,7 @@ mod tests {
             let probability = item["probability"].as_f64().unwrap() as f32;
             assert_eq!(probability, expected.probabilities[0]);
             assert_eq!(item["layers"][0]["layer"], "block2/relu");
+            assert_eq!(item["layers"][0]["layout"], "CHANNEL_LAYOUT_NCHW");
             assert_eq!(
                 item["layers"][0]["channel_mean"].as_array().unwrap().len(),
                 32

@@ -1,7 +1,7 @@
 //! Models: registration input, listings, graph descriptions, predictions, and the mapping
 //! of `explainme_onnx::Error` to status codes.
 
-use explainme_onnx::{Dim, ModelCard, ModelSummary, Prediction, ShapeSource, Tensor};
+use explainme_onnx::{Dim, Layout, ModelCard, ModelSummary, Prediction, ShapeSource, Tensor};
 use explainme_store::ModelRecord;
 use tonic::Status;
 
@@ -231,6 +231,11 @@ pub fn prediction(card: &ModelCard, prediction: Prediction) -> Result<pb::Predic
                             .collect(),
                         channel_mean: channels.iter().map(|s| s.mean).collect(),
                         channel_max: channels.iter().map(|s| s.max).collect(),
+                        layout: match activation.layout {
+                            Layout::Nchw => pb::ChannelLayout::Nchw,
+                            Layout::Nhwc => pb::ChannelLayout::Nhwc,
+                        }
+                        .into(),
                     }
                 })
                 .collect(),
