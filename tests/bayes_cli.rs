@@ -94,6 +94,9 @@ fn sample_learn_query_explain() {
     let p_lung = first_probability(&query(&evidence));
     let by_tree = first_probability(&query(&[&evidence[..], &["--engine", "jt"]].concat()));
     assert!((by_tree - p_lung).abs() < 1e-12);
+    let with_map = query(&[&evidence[..], &["--map"]].concat());
+    let map_probability = with_map["map"][1].as_f64().expect("MAP probability");
+    assert!(map_probability > 0.0 && map_probability <= p_lung.max(1.0 - p_lung));
     // A positive x-ray in a smoker must raise lung cancer above its prior.
     let prior = first_probability(&query(&["--target", "lung"]));
     assert!(p_lung > 5.0 * prior, "{p_lung} vs prior {prior}");

@@ -166,6 +166,9 @@ pub struct QueryArgs {
     /// Inference engine.
     #[arg(long, value_enum, default_value_t = Engine::Ve)]
     engine: Engine,
+    /// Also give the jointly most probable states of the targets (MAP).
+    #[arg(long)]
+    map: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -363,6 +366,8 @@ struct QueryResult {
     evidence: String,
     probability_of_evidence: f64,
     marginals: Vec<Marginal>,
+    /// With `--map`: the jointly most probable states of the targets and their probability.
+    map: Option<(Vec<(String, String)>, f64)>,
 }
 
 fn query(args: QueryArgs) -> anyhow::Result<()> {
@@ -398,10 +403,28 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
             posterior: net.variable(t).states.iter().cloned().zip(p).collect(),
         })
         .collect();
+    let map = match args.map {
+        false => None,
+        true => {
+            let found = explainme_bayes::map(&VariableElimination::new(&net), &targets, &evidence)?;
+            let states = found
+                .states
+                .iter()
+                .map(|&(v, s)| {
+                    (
+                        net.variable(v).name.clone(),
+                        net.variable(v).states[s].clone(),
+                    )
+                })
+                .collect();
+            Some((states, found.probability))
+        }
+    };
     let result = QueryResult {
         evidence: args.case.evidence.clone(),
         probability_of_evidence,
         marginals,
+        map,
     };
     args.output.emit(&result, |r| {
         let mut text = format!("P(evidence) = {:.6e}\n", r.probability_of_evidence);
@@ -410,6 +433,10 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
             for (state, p) in &m.posterior {
                 text.push_str(&format!("  {state:<16} {p:.6}\n"));
             }
+        }
+        if let Some((states, p)) = &r.map {
+            let joint: Vec<String> = states.iter().map(|(v, s)| format!("{v}={s}")).collect();
+            text.push_str(&format!("MAP: {} (P = {p:.6})\n", joint.join(", ")));
         }
         text
     })

@@ -6,7 +6,13 @@
 //!
 //! The network is a petgraph `DiGraph` of [`Variable`]s with one [`Cpt`] per node; plain
 //! data first, algorithms as free functions or linfa-style `params()` builders. The crate
-//! knows nothing of gRPC, ONNX or storage.
+//! knows nothing of gRPC, ONNX, CSV files or storage: records arrive as a [`Dataset`].
+//!
+//! Map: [`io`] (BIF, XMLBIF, DOT), [`forward_sample`], [`infer`] ([`VariableElimination`],
+//! [`JunctionTree`], [`map`], [`mpe`]), [`Score`] (BIC, BDeu, K2 as pgmpy defines them),
+//! [`learn`] ([`learn::Parameters`], [`learn::HillClimb`], [`learn::Pc`] under
+//! [`learn::Constraints`]), [`cpdag`] (CPDAG, SHD) and [`explain`] (sensitivity, MRE).
+//! A missing cell is skipped per family, never per record (see [`Score`]).
 //!
 //! ```
 //! use explainme_bayes::{Evidence, VariableElimination, read_bif, write_bif};
