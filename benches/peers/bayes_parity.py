@@ -9,6 +9,10 @@ Writes into crates/explainme-bayes/tests/fixtures/:
                    taken from the data (read back as strings, sorted, as pgmpy does);
   parameters.json  CPTs fitted by MLE, BDeu (ess 10) and K2 priors on the asia records.
 
+It also checks (reads, does not write) <net>.xmlbif, our XMLBIF of each shared network
+(committed by `BLESS=1 cargo test -p explainme-bayes --test io`): pgmpy's XMLBIFReader must
+load it with CPDs identical to pgmpy's reading of the BIF.
+
 Run from the repository root:  python3 benches/peers/bayes_parity.py
 """
 
@@ -161,8 +165,29 @@ def parameters():
     return out
 
 
+def check_xmlbif():
+    import numpy as np
+    from pgmpy.readwrite import XMLBIFReader
+
+    for name in ["asia", "child", "alarm", "insurance", "sachs"]:
+        ours = XMLBIFReader(os.path.join(OUT, f"{name}.xmlbif")).get_model()
+        reference = load(name)
+        assert set(ours.edges()) == set(reference.edges()), name
+        for cpd in reference.get_cpds():
+            other = ours.get_cpds(cpd.variable)
+            assert all(other.state_names[v] == cpd.state_names[v] for v in cpd.variables), name
+            shape = lambda c: [c.cardinality[0]] + list(c.cardinality[1:])
+            mine = np.transpose(
+                other.get_values().reshape(shape(other)),
+                [other.variables.index(v) for v in cpd.variables],
+            )
+            assert np.array_equal(mine, cpd.get_values().reshape(shape(cpd))), (name, cpd.variable)
+        print(f"{name}.xmlbif: loaded by pgmpy, {len(ours.edges())} arcs, CPDs identical to the BIF")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    check_xmlbif()
     with open(os.path.join(OUT, "posteriors.json"), "w") as f:
         json.dump(posteriors(), f, indent=1)
     with open(os.path.join(OUT, "scores.json"), "w") as f:

@@ -54,6 +54,22 @@ fn xmlbif_and_dot_name_every_variable_and_arc() {
     assert!(dot.contains("\"either\" -> \"xray\";"));
 }
 
+/// Our XMLBIF of each shared network is committed (`tests/fixtures/<net>.xmlbif`) and
+/// `benches/peers/bayes_parity.py` checks that pgmpy's `XMLBIFReader` loads every one with
+/// CPDs identical to the BIF. This test keeps the writer's output equal to those files;
+/// `BLESS=1` rewrites them after an intended change (then rerun the peer script).
+#[test]
+fn xmlbif_output_is_the_file_pgmpy_was_checked_against() {
+    for name in common::NETWORKS {
+        let xml = write_xmlbif(&common::network(name));
+        let path = common::fixture(&format!("{name}.xmlbif"));
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&path, &xml).expect("write fixture");
+        }
+        assert_eq!(xml, std::fs::read_to_string(&path).expect("fixture"), "{name}");
+    }
+}
+
 #[test]
 fn a_cyclic_bif_is_a_cycle_error() {
     let text = "network c { }
