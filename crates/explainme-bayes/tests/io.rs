@@ -66,7 +66,11 @@ fn xmlbif_output_is_the_file_pgmpy_was_checked_against() {
         if std::env::var_os("BLESS").is_some() {
             std::fs::write(&path, &xml).expect("write fixture");
         }
-        assert_eq!(xml, std::fs::read_to_string(&path).expect("fixture"), "{name}");
+        assert_eq!(
+            xml,
+            std::fs::read_to_string(&path).expect("fixture"),
+            "{name}"
+        );
     }
 }
 
