@@ -200,3 +200,65 @@ fn a_csv_with_a_state_the_network_lacks_is_one_clear_error() {
         "variable `smoke` has no state `sometimes` (states: yes, no)",
     );
 }
+
+#[test]
+fn kits19_learns_the_clinical_backbone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("kits19.csv");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let json = root.join("../shared/data/kits19/kits19.json");
+    let (ok, _, stderr) = explainme(&[
+        "import",
+        "kits19",
+        "--json",
+        json.to_str().unwrap(),
+        "--discretise",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let tiers = root.join("tests/fixtures/bayes/kits19_tiers.txt");
+    let net = dir.path().join("kits19.bif");
+    let (ok, stdout, stderr) = explainme(&[
+        "bayes",
+        "learn",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--tiers",
+        tiers.to_str().unwrap(),
+        "--out",
+        net.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(summary["records"], 210);
+    let arcs: Vec<(String, String)> =
+        serde_json::from_value(summary["arcs"].clone()).expect("arcs");
+    // Subtype decides malignancy, and the T stage is defined by tumour size: both must appear.
+    assert!(
+        arcs.contains(&("malignant".into(), "tumor_histologic_subtype".into())),
+        "{arcs:?}"
+    );
+    assert!(
+        arcs.iter().any(|(a, b)| [a.as_str(), b.as_str()]
+            == ["pathology_t_stage", "radiographic_size"]
+            || [a.as_str(), b.as_str()] == ["radiographic_size", "pathology_t_stage"]),
+        "{arcs:?}"
+    );
+    // The tiers hold: nothing points back at the patient's own characteristics from the tumour.
+    let patient = [
+        "age_at_nephrectomy",
+        "gender",
+        "body_mass_index",
+        "smoking_history",
+        "alcohol_use",
+    ];
+    assert!(
+        arcs.iter().all(|(a, b)| !patient.contains(&b.as_str())
+            || patient.contains(&a.as_str())
+            || ["diabetes", "chronic_kidney_disease"].contains(&a.as_str())),
+        "{arcs:?}"
+    );
+}
