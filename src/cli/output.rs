@@ -65,9 +65,9 @@ pub fn progress(len: u64, message: &str) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{msg:>12} [{bar:40}] {pos}/{len} ({eta} left)",
-    ) {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta} left)")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(message.to_owned());
