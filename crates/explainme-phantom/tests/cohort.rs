@@ -118,7 +118,7 @@ fn mean(values: impl Iterator<Item = f32>) -> f64 {
     sum / n as f64
 }
 
-fn mask<'a>(case: &'a PhantomCase, concept: Concept) -> Option<&'a Vec<bool>> {
+fn mask(case: &PhantomCase, concept: Concept) -> Option<&Vec<bool>> {
     case.rendering
         .masks
         .iter()
