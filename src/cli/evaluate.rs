@@ -182,11 +182,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let card_text = std::fs::read_to_string(&args.card)
         .with_context(|| format!("cannot read {}", args.card.display()))?;
     let card = ModelCard::from_json(&card_text)?;
-    let session = Session::new(&model, &card, &[])?;
     let cohort = Cohort::open(&args.cohort)?;
+    let scored = score_cohort(&model, &card, &cohort, args.batch as usize)?;
+    let evaluation =
+        Evaluation::compute(&scored.probabilities, &scored.malignant, &scored.subtypes);
+    args.output.emit(&evaluation, Evaluation::text)
+}
+
+/// A cohort scored by a model: one entry per case, in cohort order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Positive-class (malignant) probability.
+    pub probabilities: Vec<f32>,
+    /// The truth.
+    pub malignant: Vec<bool>,
+    /// The subtype where the cohort labels it.
+    pub subtypes: Vec<Option<String>>,
+}
+
+/// Runs the model on every case of the cohort in batches of `batch`, resizing images to the
+/// card's input size; every case must have its `malignant` truth (yes/no).
+pub fn score_cohort(
+    model: &Model,
+    card: &ModelCard,
+    cohort: &Cohort,
+    batch: usize,
+) -> anyhow::Result<Scored> {
     if cohort.cases.is_empty() {
-        bail!("the cohort {} has no cases", args.cohort.display());
+        bail!("the cohort {} has no cases", cohort.root.display());
     }
+    let session = Session::new(model, card, &[])?;
     let target = Shape::from_slice(&card.input_size)?;
 
     let mut malignant = Vec::with_capacity(cohort.cases.len());
@@ -200,9 +225,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         subtypes.push(case.labels.get("subtype").cloned());
     }
 
-    let bar = progress(cohort.cases.len() as u64, "evaluating");
+    let bar = progress(cohort.cases.len() as u64, "scoring");
     let mut probabilities = Vec::with_capacity(cohort.cases.len());
-    for chunk in cohort.cases.chunks(args.batch as usize) {
+    for chunk in cohort.cases.chunks(batch.max(1)) {
         let images = chunk
             .iter()
             .map(|case| {
@@ -220,9 +245,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-
-    let evaluation = Evaluation::compute(&probabilities, &malignant, &subtypes);
-    args.output.emit(&evaluation, Evaluation::text)
+    Ok(Scored {
+        probabilities,
+        malignant,
+        subtypes,
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! Shared plumbing for those conventions lives in [`output`]; commands never re-implement it.
 
 pub mod bayes;
+pub mod demo;
 pub mod evaluate;
 pub mod import;
 pub mod models;
@@ -28,6 +29,8 @@ pub struct Cli {
 /// Every subcommand. Add a variant and a line in [`run`] per new command module.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: phantom cohort → CNN → rules → Bayesian network, with a summary.
+    Demo(demo::Args),
     /// Serve the gRPC API until SIGTERM or Ctrl-C.
     Serve(serve::Args),
     /// Inspect ONNX models (layers and shapes).
@@ -54,6 +57,7 @@ pub enum Command {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Models(command) => models::run(command),
         Command::Predict(args) => predict::run(args),
