@@ -125,12 +125,19 @@ impl Cohort {
         self.root.join(&case.image)
     }
 
-    /// Absolute path of a case's mask for a concept (`lesion`, `fat`, `necrosis`, …).
+    /// Absolute path of a case's mask for a concept (`lesion`, `macroscopic_fat`, `necrosis`, …).
+    /// Masks share the image's grid and so its format: `.png` beside a 2D PNG image,
+    /// `.nii.gz` / `.nii` beside a 3D NIfTI one.
     pub fn mask_path(&self, case: &Case, concept: &str) -> PathBuf {
+        let image = case.image.to_string_lossy();
+        let extension = [".nii.gz", ".nii"]
+            .into_iter()
+            .find(|ext| image.ends_with(ext))
+            .unwrap_or(".png");
         self.root
             .join("masks")
             .join(&case.id)
-            .join(format!("{concept}.png"))
+            .join(format!("{concept}{extension}"))
     }
 }
 
@@ -165,8 +172,16 @@ mod tests {
         cohort.write().unwrap();
         assert_eq!(Cohort::open(dir.path()).unwrap(), cohort);
         assert_eq!(
-            cohort.mask_path(&cohort.cases[0], "fat"),
-            dir.path().join("masks/c1/fat.png")
+            cohort.mask_path(&cohort.cases[0], "macroscopic_fat"),
+            dir.path().join("masks/c1/macroscopic_fat.png")
+        );
+        let volume = Case {
+            image: PathBuf::from("images/c3.nii.gz"),
+            ..cohort.cases[0].clone()
+        };
+        assert_eq!(
+            cohort.mask_path(&volume, "lesion"),
+            dir.path().join("masks/c1/lesion.nii.gz")
         );
     }
 
