@@ -11,7 +11,9 @@ use serde_json::Value;
 
 fn demo(out: &std::path::Path) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_explainme"))
-        .args(["demo", "--cases", "600", "--seed", "31", "--format", "json", "--out"])
+        .args([
+            "demo", "--cases", "600", "--seed", "31", "--format", "json", "--out",
+        ])
         .arg(out)
         .output()
         .expect("the explainme binary runs");
@@ -57,7 +59,10 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
     assert!(fat_benign, "no fat → benign rule in {truth_rules:#?}");
     let prior = probability(&summary, "P(malignant=yes)");
     let with_fat = probability(&summary, "P(malignant=yes | macroscopic_fat=present)");
-    assert!(with_fat < 0.5 && prior > 0.7, "prior {prior}, with fat {with_fat}");
+    assert!(
+        with_fat < 0.5 && prior > 0.7,
+        "prior {prior}, with fat {with_fat}"
+    );
     let rcc_signs = probability(
         &summary,
         "P(malignant=yes | enhancement=avid, heterogeneity=heterogeneous, necrosis=present)",
@@ -69,7 +74,13 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
     // The CNN's verdict sits in the last tier: nothing points out of it.
     assert!(arcs.iter().all(|a| a[0] != "cnn_malignant"), "{arcs:?}");
 
-    for file in ["findings.csv", "rules.json", "network.bif", "network.dot", "summary.json"] {
+    for file in [
+        "findings.csv",
+        "rules.json",
+        "network.bif",
+        "network.dot",
+        "summary.json",
+    ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     // The BIF it writes is a network the bayes commands read back.
