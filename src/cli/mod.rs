@@ -71,13 +71,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Renders an error chain as the single stderr line the CLI conventions promise.
+///
+/// Some library errors print their cause in their own message and also return it from
+/// `source()`; a cause whose text the line already holds is not repeated.
 pub fn one_line(error: &anyhow::Error) -> String {
     let mut line = String::new();
-    for (i, cause) in error.chain().enumerate() {
-        if i > 0 {
+    for cause in error.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
             line.push_str(": ");
         }
-        line.push_str(&cause.to_string().replace('\n', " "));
+        line.push_str(&text);
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn one_line_joins_causes_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let wrapped = anyhow::Error::new(io).context("cannot read a.onnx: no such file");
+        assert_eq!(one_line(&wrapped), "cannot read a.onnx: no such file");
+        let chained = anyhow::anyhow!("bad header\nline two").context("case `c1`");
+        assert_eq!(one_line(&chained), "case `c1`: bad header line two");
+    }
 }
