@@ -17,7 +17,6 @@ use anyhow::{Context, bail};
 use explainme_bayes::learn::{Constraints, HillClimb, Parameters, Prior};
 use explainme_bayes::{Dataset, Evidence, Score, VariableElimination};
 use explainme_cohort::{Cohort, Role, Table};
-use explainme_onnx::{Model, ModelCard};
 use explainme_phantom::{Dims, Phantom};
 use explainme_rules::{AssociationRules, FpGrowth, Transactions};
 use serde::Serialize;
@@ -107,10 +106,7 @@ struct Summary {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     prepare_output(&args.out)?;
-    let model = Model::from_path(&args.model)?;
-    let card_text = std::fs::read_to_string(&args.card)
-        .with_context(|| format!("cannot read {}", args.card.display()))?;
-    let card = ModelCard::from_json(&card_text)?;
+    let (model, card) = super::models::load_model(&args.model, &args.card)?;
 
     let cohort_dir = args.out.join("cohort");
     let params = Phantom::params()

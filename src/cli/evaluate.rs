@@ -178,10 +178,7 @@ impl Evaluation {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = Model::from_path(&args.model)?;
-    let card_text = std::fs::read_to_string(&args.card)
-        .with_context(|| format!("cannot read {}", args.card.display()))?;
-    let card = ModelCard::from_json(&card_text)?;
+    let (model, card) = super::models::load_model(&args.model, &args.card)?;
     let cohort = Cohort::open(&args.cohort)?;
     let scored = score_cohort(&model, &card, &cohort, args.batch as usize)?;
     let evaluation =

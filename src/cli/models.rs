@@ -1,9 +1,9 @@
 //! `explainme models …`: look inside ONNX models before registering them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use explainme_onnx::{Model, ModelSummary, ShapeSource, TensorInfo};
+use explainme_onnx::{Model, ModelCard, ModelSummary, ShapeSource, TensorInfo};
 
 use super::output::OutputArgs;
 
@@ -30,6 +30,17 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Inspect(args) => inspect(args),
     }
+}
+
+/// Loads a model and its card from files, naming the file at fault in any error; every command
+/// that runs a model (`predict`, `evaluate`, `demo`) starts here.
+pub fn load_model(model: &Path, card: &Path) -> anyhow::Result<(Model, ModelCard)> {
+    let card_text =
+        std::fs::read_to_string(card).with_context(|| format!("cannot read {}", card.display()))?;
+    let card = ModelCard::from_json(&card_text).with_context(|| format!("{}", card.display()))?;
+    let model =
+        Model::from_path(model).with_context(|| format!("cannot load {}", model.display()))?;
+    Ok((model, card))
 }
 
 fn inspect(args: InspectArgs) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use explainme_onnx::{Model, ModelCard, Session, Tensor};
+use explainme_onnx::{Session, Tensor};
 
 use super::output::OutputArgs;
 use crate::pb;
@@ -40,11 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         layers,
         output,
     } = args;
-    let card_text = std::fs::read_to_string(&card)
-        .with_context(|| format!("cannot read {}", card.display()))?;
-    let card = ModelCard::from_json(&card_text).with_context(|| format!("{}", card.display()))?;
-    let model =
-        Model::from_path(&model).with_context(|| format!("cannot load {}", model.display()))?;
+    let (model, card) = super::models::load_model(&model, &card)?;
     let values = explainme_imaging::codec::npy::read_tensor(&tensor)
         .with_context(|| format!("cannot read {}", tensor.display()))?;
     let values = Tensor::new(values.shape, values.data)?;
