@@ -74,6 +74,21 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// Decoding would allocate more than the [`MemoryBudget`](explainme_budget::MemoryBudget)
+    /// allows; refused after reading the header, before allocating.
+    #[error(transparent)]
+    OverBudget(#[from] explainme_budget::OverBudget),
+    /// A decoded voxel is NaN or infinite (a float file holding NaN, or a scale slope such
+    /// as 1e38 that overflows): no CT value is, and every model downstream would spread it.
+    #[error("{format} image has a non-finite voxel ({value}) at flat index {index}")]
+    NonFiniteVoxel {
+        /// The format decoded.
+        format: Format,
+        /// Flat (C-order) index of the first such voxel.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
     /// A shape with a zero extent, the wrong number of axes, or a voxel count that does not
     /// match the shape.
     #[error("invalid shape: {0}")]

@@ -5,7 +5,8 @@
 //! float tensors; this crate is the bridge, and the one place that touches external image
 //! bytes. It therefore never panics on them: every codec returns a typed [`Error`] for
 //! truncated, corrupt or unsupported files, and header-declared sizes are checked against
-//! [`MAX_VOXELS`] before anything is allocated.
+//! [`MAX_VOXELS`] and the bytes a decoder will allocate against a [`MemoryBudget`] (the
+//! `*_within` functions take one, the others use the default) before anything is allocated.
 //!
 //! * Plain data: [`Grid<T>`] with a [`Shape`] (`[y, x]` or `[z, y, x]`, C order, x fastest)
 //!   and a [`Spacing`] in mm; [`Image`] = `Grid<f32>` in Hounsfield units, [`Mask`] =
@@ -21,9 +22,12 @@
 //!
 //! It deliberately knows nothing of models, cohorts or anatomy.
 //!
-//! **NaN.** Float formats (`.npy` `f4`/`f8`, NIfTI float32/float64) decode NaN as NaN and
-//! NIfTI float32 writes it back bit for bit. Integer formats (PNG, DICOM, NIfTI int16/uint8)
-//! refuse to encode NaN or ±∞ with [`Error::NonFinite`] rather than invent a value.
+//! **NaN.** No decoded image holds NaN or ±∞: whatever the codec (a float `.npy` or NIfTI
+//! holding NaN, or a NIfTI scale slope that overflows to ∞), decoding refuses the file with
+//! [`Error::NonFiniteVoxel`], since no CT value is non-finite and a model would spread it.
+//! Encoders write what they are given where the format can hold it (float `.npy`, NIfTI
+//! float32, bit for bit); integer formats (PNG, DICOM, NIfTI int16/uint8) refuse to encode
+//! NaN or ±∞ with [`Error::NonFinite`] rather than invent a value.
 //!
 //! ```
 //! use explainme_imaging::{
@@ -61,10 +65,12 @@ mod sample;
 mod window;
 
 pub use codec::{
-    Format, decode_image, decode_mask, encode_image, encode_mask, read_image, read_mask,
-    write_image, write_mask,
+    Format, decode_image, decode_image_within, decode_mask, decode_mask_within, encode_image,
+    encode_mask, read_image, read_image_within, read_mask, read_mask_within, write_image,
+    write_mask,
 };
 pub use error::{Error, Result};
+pub use explainme_budget::MemoryBudget;
 pub use grid::{Grid, Image, Mask, Shape, Spacing, Tensor};
 pub use resample::{crop_around, resize, resize_nearest, shape_at_spacing};
 pub use window::Window;

@@ -2,7 +2,9 @@
 //! bytes of any endianness to `f32`, and `f32` back to integers with explicit refusal of
 //! NaN and out-of-range values (never a silent wrap).
 
-use crate::{Error, Format, Result};
+use explainme_budget::MemoryBudget;
+
+use crate::{Error, Format, Image, Result};
 
 /// The numeric type of one stored sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +156,40 @@ pub(crate) fn claimed_count(extents: &[u128], format: Format) -> Result<usize> {
         });
     }
     Ok(claimed as usize)
+}
+
+/// Checks what a decoder will allocate for `count` voxels (`bytes_per_voxel`: its own
+/// buffers plus the `f32` image) against `budget`, after the header and before allocating.
+pub(crate) fn within_budget(
+    count: usize,
+    bytes_per_voxel: u64,
+    format: Format,
+    budget: &MemoryBudget,
+) -> Result<()> {
+    // count ≤ MAX_VOXELS = 2^28 (claimed_count) and bytes_per_voxel is a small constant.
+    budget.check(
+        format_args!("decoding a {format} image of {count} voxels"),
+        (count as u64).saturating_mul(bytes_per_voxel),
+    )?;
+    Ok(())
+}
+
+/// The image itself when every voxel is finite, else [`Error::NonFiniteVoxel`].
+pub(crate) fn finite(image: Image, format: Format) -> Result<Image> {
+    all_finite(image.voxels(), format)?;
+    Ok(image)
+}
+
+/// [`Error::NonFiniteVoxel`] for the first NaN or infinite value.
+pub(crate) fn all_finite(values: &[f32], format: Format) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::NonFiniteVoxel {
+            format,
+            index,
+            value: values[index],
+        }),
+    }
 }
 
 /// Spacing read from a file: absolute value, and 1 mm when zero or not finite (many NIfTI

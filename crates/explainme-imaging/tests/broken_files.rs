@@ -254,10 +254,15 @@ fn nifti_header_corruptions_are_typed() {
         decode_image(&rgb, None),
         Err(Error::Unsupported { .. })
     ));
-    let far = nifti_with(|b| set(b, 108, &1.0e9f32.to_le_bytes()));
+    let far = nifti_with(|b| set(b, 108, &4096.0f32.to_le_bytes()));
     assert!(matches!(
         decode_image(&far, None),
         Err(Error::Truncated { .. })
+    ));
+    let gigabyte_offset = nifti_with(|b| set(b, 108, &1.0e9f32.to_le_bytes()));
+    assert!(matches!(
+        decode_image(&gigabyte_offset, None),
+        Err(Error::Unsupported { .. })
     ));
     let nan_offset = nifti_with(|b| set(b, 108, &f32::NAN.to_le_bytes()));
     assert!(matches!(
@@ -301,10 +306,11 @@ fn nifti_header_corruptions_are_typed() {
 
 #[test]
 fn nifti_gz_claiming_a_huge_volume_fails_without_inflating_it() {
-    // Header claims 600×600×600 float32 (864 MB, under MAX_VOXELS) but carries 96 bytes.
+    // Header claims 400×400×400 float32 (256 MB, within the default budget with its f32
+    // copy) but carries 96 bytes.
     let plain = nifti_with(|b| {
         for k in 1..4 {
-            set(b, 40 + 2 * k, &600i16.to_le_bytes());
+            set(b, 40 + 2 * k, &400i16.to_le_bytes());
         }
     });
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

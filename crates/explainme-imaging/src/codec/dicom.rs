@@ -31,7 +31,7 @@
 
 use super::{Codec, Format};
 use crate::sample::{self, Endian, Sample};
-use crate::{Error, Grid, Image, Result, Shape, Spacing};
+use crate::{Error, Grid, Image, MemoryBudget, Result, Shape, Spacing};
 
 const FORMAT: Format = Format::Dicom;
 const PREAMBLE: usize = 128;
@@ -104,8 +104,8 @@ impl Codec for DicomCodec {
     fn sniff(&self, head: &[u8]) -> bool {
         head.get(PREAMBLE..PREAMBLE + 4) == Some(b"DICM")
     }
-    fn decode_image(&self, bytes: &[u8]) -> Result<Image> {
-        decode(bytes)
+    fn decode_image(&self, bytes: &[u8], budget: &MemoryBudget) -> Result<Image> {
+        decode(bytes, budget)
     }
     fn encode_image(&self, image: &Image) -> Result<Vec<u8>> {
         encode(image, TransferSyntax::ExplicitVrLittleEndian)
@@ -366,8 +366,8 @@ impl<'a> Attributes<'a> {
     }
 }
 
-/// Decodes a DICOM Part 10 file to an image in HU.
-pub fn decode(bytes: &[u8]) -> Result<Image> {
+/// Decodes a DICOM Part 10 file to an image in HU, allocating no more than `budget` allows.
+pub fn decode(bytes: &[u8], budget: &MemoryBudget) -> Result<Image> {
     match bytes.get(PREAMBLE..PREAMBLE + 4) {
         Some(b"DICM") => {}
         Some(other) => {
@@ -395,10 +395,10 @@ pub fn decode(bytes: &[u8]) -> Result<Image> {
         .ok_or_else(|| corrupt("file meta information lacks a Transfer Syntax UID".into()))?;
     let syntax = TransferSyntax::from_uid(uid)?;
     attributes.collect(&mut reader, syntax.explicit(), None)?;
-    pixels(&attributes)
+    pixels(&attributes, budget)
 }
 
-fn pixels(a: &Attributes<'_>) -> Result<Image> {
+fn pixels(a: &Attributes<'_>, budget: &MemoryBudget) -> Result<Image> {
     let required = |v: Option<u16>, name: &str| v.ok_or_else(|| corrupt(format!("missing {name}")));
     let samples = a.us(SAMPLES_PER_PIXEL, "Samples per Pixel")?.unwrap_or(1);
     if samples != 1 {
@@ -448,6 +448,8 @@ fn pixels(a: &Attributes<'_>) -> Result<Image> {
         &[u128::from(z), u128::from(rows), u128::from(columns)],
         FORMAT,
     )?;
+    // The pixel data is already in memory; decoding allocates the f32 voxels.
+    sample::within_budget(count, 4, FORMAT, budget)?;
     let data = a
         .pixel_data
         .ok_or_else(|| corrupt("no Pixel Data (7FE0,0010)".into()))?;

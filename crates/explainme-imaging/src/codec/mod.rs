@@ -13,7 +13,9 @@ pub mod png;
 use std::fmt;
 use std::path::Path;
 
-use crate::{Error, Image, Mask, Result};
+use explainme_budget::MemoryBudget;
+
+use crate::{Error, Image, Mask, Result, sample};
 
 /// An image file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,13 +51,14 @@ pub trait Codec: Sync {
     fn extensions(&self) -> &'static [&'static str];
     /// Whether `head` (the first bytes of a file) looks like this format.
     fn sniff(&self, head: &[u8]) -> bool;
-    /// Decodes an image in HU.
-    fn decode_image(&self, bytes: &[u8]) -> Result<Image>;
+    /// Decodes an image in HU, allocating no more than `budget` allows. Voxels are returned
+    /// as stored (the public functions refuse non-finite ones for every codec at once).
+    fn decode_image(&self, bytes: &[u8], budget: &MemoryBudget) -> Result<Image>;
     /// Encodes an image in HU.
     fn encode_image(&self, image: &Image) -> Result<Vec<u8>>;
     /// Decodes a mask: every non-zero stored value is `true`.
-    fn decode_mask(&self, bytes: &[u8]) -> Result<Mask> {
-        Ok(self.decode_image(bytes)?.map(|&v| v != 0.0))
+    fn decode_mask(&self, bytes: &[u8], budget: &MemoryBudget) -> Result<Mask> {
+        Ok(self.decode_image(bytes, budget)?.map(|&v| v != 0.0))
     }
     /// Encodes a mask.
     fn encode_mask(&self, mask: &Mask) -> Result<Vec<u8>> {
@@ -138,22 +141,41 @@ fn format_for_writing(path: &Path) -> Result<Format> {
     Format::from_path(path).ok_or_else(|| Error::UnknownFormat(path.display().to_string()))
 }
 
-/// Decodes an image; `format: None` sniffs the leading bytes.
+/// Decodes an image within the default [`MemoryBudget`]; `format: None` sniffs the leading
+/// bytes. NaN or infinite voxels are refused ([`Error::NonFiniteVoxel`]), whatever the codec.
 pub fn decode_image(bytes: &[u8], format: Option<Format>) -> Result<Image> {
-    let format = match format {
-        Some(f) => f,
-        None => detect(None, bytes)?,
-    };
-    format.codec().decode_image(bytes)
+    decode_image_within(bytes, format, &MemoryBudget::default())
 }
 
-/// Decodes a mask; `format: None` sniffs the leading bytes.
-pub fn decode_mask(bytes: &[u8], format: Option<Format>) -> Result<Mask> {
+/// [`decode_image`] under an explicit budget, as the server uses with its configured one.
+pub fn decode_image_within(
+    bytes: &[u8],
+    format: Option<Format>,
+    budget: &MemoryBudget,
+) -> Result<Image> {
     let format = match format {
         Some(f) => f,
         None => detect(None, bytes)?,
     };
-    format.codec().decode_mask(bytes)
+    sample::finite(format.codec().decode_image(bytes, budget)?, format)
+}
+
+/// Decodes a mask within the default [`MemoryBudget`]; `format: None` sniffs the leading bytes.
+pub fn decode_mask(bytes: &[u8], format: Option<Format>) -> Result<Mask> {
+    decode_mask_within(bytes, format, &MemoryBudget::default())
+}
+
+/// [`decode_mask`] under an explicit budget.
+pub fn decode_mask_within(
+    bytes: &[u8],
+    format: Option<Format>,
+    budget: &MemoryBudget,
+) -> Result<Mask> {
+    let format = match format {
+        Some(f) => f,
+        None => detect(None, bytes)?,
+    };
+    format.codec().decode_mask(bytes, budget)
 }
 
 /// Encodes an image in `format`.
@@ -166,18 +188,30 @@ pub fn encode_mask(mask: &Mask, format: Format) -> Result<Vec<u8>> {
     format.codec().encode_mask(mask)
 }
 
-/// Reads an image; the format comes from the extension, else from the leading bytes.
+/// Reads an image within the default [`MemoryBudget`]; the format comes from the extension,
+/// else from the leading bytes. Non-finite voxels are refused, as in [`decode_image`].
 pub fn read_image(path: impl AsRef<Path>) -> Result<Image> {
-    let path = path.as_ref();
-    let bytes = read(path)?;
-    detect(Some(path), &bytes)?.codec().decode_image(&bytes)
+    read_image_within(path, &MemoryBudget::default())
 }
 
-/// Reads a mask; the format comes from the extension, else from the leading bytes.
-pub fn read_mask(path: impl AsRef<Path>) -> Result<Mask> {
+/// [`read_image`] under an explicit budget.
+pub fn read_image_within(path: impl AsRef<Path>, budget: &MemoryBudget) -> Result<Image> {
     let path = path.as_ref();
     let bytes = read(path)?;
-    detect(Some(path), &bytes)?.codec().decode_mask(&bytes)
+    decode_image_within(&bytes, Some(detect(Some(path), &bytes)?), budget)
+}
+
+/// Reads a mask within the default [`MemoryBudget`]; the format comes from the extension,
+/// else from the leading bytes.
+pub fn read_mask(path: impl AsRef<Path>) -> Result<Mask> {
+    read_mask_within(path, &MemoryBudget::default())
+}
+
+/// [`read_mask`] under an explicit budget.
+pub fn read_mask_within(path: impl AsRef<Path>, budget: &MemoryBudget) -> Result<Mask> {
+    let path = path.as_ref();
+    let bytes = read(path)?;
+    decode_mask_within(&bytes, Some(detect(Some(path), &bytes)?), budget)
 }
 
 /// Writes an image in the format named by the path's extension.

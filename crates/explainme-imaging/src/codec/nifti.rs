@@ -25,7 +25,7 @@ use flate2::write::GzEncoder;
 
 use super::{Codec, Format};
 use crate::sample::{self, Endian, Sample};
-use crate::{Error, Grid, Image, Mask, Result, Shape, Spacing};
+use crate::{Error, Grid, Image, Mask, MemoryBudget, Result, Shape, Spacing};
 
 const HEADER_LEN: usize = 348;
 /// Header plus the 4-byte extension flag: where voxel data starts in files we write.
@@ -33,6 +33,10 @@ const VOX_OFFSET: usize = 352;
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// Inflated bytes tolerated after the voxel data of a `.nii.gz` (some writers pad).
 const MAX_TRAILING: u64 = 1 << 20;
+/// The most header-extension bytes (between the header and `vox_offset`) we skip: real
+/// extensions (DICOM or AFNI headers) take kilobytes; a `vox_offset` of 4 GB would make a
+/// `.nii.gz` inflate gigabytes before its voxels.
+const MAX_EXTENSIONS: usize = 16 << 20;
 
 /// The stored datatype used when writing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,8 +96,8 @@ impl Codec for NiftiCodec {
             head.get(344..348) == Some(b"n+1\0") || head.get(344..348) == Some(b"ni1\0")
         }
     }
-    fn decode_image(&self, bytes: &[u8]) -> Result<Image> {
-        decode(bytes, self.format_())
+    fn decode_image(&self, bytes: &[u8], budget: &MemoryBudget) -> Result<Image> {
+        decode(bytes, self.format_(), budget)
     }
     fn encode_image(&self, image: &Image) -> Result<Vec<u8>> {
         encode(image, Datatype::Float32, self.gzip)
@@ -107,10 +111,13 @@ impl Codec for NiftiCodec {
     }
 }
 
-/// Decodes `.nii` bytes, or `.nii.gz` bytes when `format` is [`Format::NiftiGz`].
-pub fn decode(bytes: &[u8], format: Format) -> Result<Image> {
+/// Decodes `.nii` bytes, or `.nii.gz` bytes when `format` is [`Format::NiftiGz`], allocating
+/// no more than `budget` allows.
+pub fn decode(bytes: &[u8], format: Format, budget: &MemoryBudget) -> Result<Image> {
     if format != Format::NiftiGz {
         let header = Header::parse(bytes, format)?;
+        // The stored bytes are already in memory; decoding allocates the f32 voxels.
+        sample::within_budget(header.count, 4, format, budget)?;
         let data = bytes.get(header.vox_offset..).ok_or(Error::Truncated {
             format,
             needed: header.vox_offset as u64,
@@ -126,13 +133,18 @@ pub fn decode(bytes: &[u8], format: Format) -> Result<Image> {
     }
     // Inflate the header first, then only as many bytes as the checked header announces:
     // a header claiming gigabytes cannot make us inflate or allocate them.
+    // Extensions between the header and `vox_offset` are skipped as they inflate, never kept,
+    // and the inflated voxel bytes plus the f32 image must fit the budget.
     let mut gz = MultiGzDecoder::new(bytes);
     let mut head = Vec::with_capacity(HEADER_LEN);
     inflate(&mut gz, HEADER_LEN, &mut head, format)?;
     let header = Header::parse(&head, format)?;
-    let wanted = header.vox_offset + header.data_len();
-    inflate(&mut gz, wanted - HEADER_LEN, &mut head, format)?;
-    let image = header.image(&head[header.vox_offset..], format)?;
+    let per_voxel = header.sample.size() as u64 + 4;
+    sample::within_budget(header.count, per_voxel, format, budget)?;
+    skip(&mut gz, header.vox_offset - HEADER_LEN, format)?;
+    let mut data = Vec::new();
+    inflate(&mut gz, header.data_len(), &mut data, format)?;
+    let image = header.image(&data, format)?;
     // Inflate what follows so the gzip trailer (CRC-32 and length) is verified: a cut or
     // damaged stream is an error even when the voxels themselves arrived intact.
     let trailing =
@@ -149,6 +161,24 @@ pub fn decode(bytes: &[u8], format: Format) -> Result<Image> {
         });
     }
     Ok(image)
+}
+
+/// Inflates and discards exactly `n` bytes (NIfTI extensions we do not read).
+fn skip(gz: &mut impl Read, n: usize, format: Format) -> Result<()> {
+    let skipped = std::io::copy(&mut gz.take(n as u64), &mut std::io::sink()).map_err(|e| {
+        Error::Corrupt {
+            format,
+            detail: format!("gzip stream: {e}"),
+        }
+    })?;
+    if skipped < n as u64 {
+        return Err(Error::Truncated {
+            format,
+            needed: (HEADER_LEN + n) as u64,
+            available: (HEADER_LEN as u64) + skipped,
+        });
+    }
+    Ok(())
 }
 
 /// Appends exactly `n` inflated bytes to `out`, growing it only as data actually arrives.
@@ -365,6 +395,15 @@ impl Header {
         let vox = f32_at(108);
         if !(vox.is_finite() && vox >= HEADER_LEN as f32 && vox <= u32::MAX as f32) {
             return Err(corrupt(format!("vox_offset {vox}")));
+        }
+        if vox as usize > VOX_OFFSET + MAX_EXTENSIONS {
+            return Err(Error::Unsupported {
+                format,
+                detail: format!(
+                    "vox_offset {vox}: more than {} MiB of header extensions",
+                    MAX_EXTENSIONS >> 20
+                ),
+            });
         }
         let slope = f32_at(112);
         let inter = f32_at(116);

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::{Codec, Format};
 use crate::sample::{self, Endian, Sample};
-use crate::{Error, Image, Mask, Result, Tensor};
+use crate::{Error, Image, Mask, MemoryBudget, Result, Tensor};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 const FORMAT: Format = Format::Npy;
@@ -31,8 +31,8 @@ impl Codec for NpyCodec {
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(MAGIC)
     }
-    fn decode_image(&self, bytes: &[u8]) -> Result<Image> {
-        Image::try_from(decode_tensor(bytes)?)
+    fn decode_image(&self, bytes: &[u8], budget: &MemoryBudget) -> Result<Image> {
+        Image::try_from(decode_tensor_within(bytes, budget)?)
     }
     fn encode_image(&self, image: &Image) -> Result<Vec<u8>> {
         let mut out = header("<f4", image.shape().as_slice());
@@ -46,8 +46,14 @@ impl Codec for NpyCodec {
     }
 }
 
-/// Decodes an `.npy` array of any rank and supported dtype to `f32`.
+/// Decodes an `.npy` array of any rank and supported dtype to `f32`, within the default
+/// [`MemoryBudget`]. NaN and infinite values are refused ([`Error::NonFiniteVoxel`]).
 pub fn decode_tensor(bytes: &[u8]) -> Result<Tensor> {
+    decode_tensor_within(bytes, &MemoryBudget::default())
+}
+
+/// [`decode_tensor`] under an explicit budget.
+pub fn decode_tensor_within(bytes: &[u8], budget: &MemoryBudget) -> Result<Tensor> {
     if !bytes.starts_with(MAGIC) {
         return Err(wrong_magic(bytes));
     }
@@ -68,7 +74,9 @@ pub fn decode_tensor(bytes: &[u8]) -> Result<Tensor> {
         .ok_or_else(|| truncated(data_start as u64, bytes.len()))?;
     let text = std::str::from_utf8(text).map_err(|_| corrupt("header is not UTF-8".into()))?;
     let header = Header::parse(text)?;
+    // The stored bytes are already in memory; decoding allocates the f32 values.
     let count = sample::claimed_count(&header.shape, FORMAT)?;
+    sample::within_budget(count, 4, FORMAT, budget)?;
     let data = &bytes[data_start..];
     let values = header.sample.decode(data, count, header.endian, FORMAT)?;
     if data.len() != count * header.sample.size() {
@@ -78,6 +86,7 @@ pub fn decode_tensor(bytes: &[u8]) -> Result<Tensor> {
             count * header.sample.size()
         )));
     }
+    sample::all_finite(&values, FORMAT)?;
     // Each extent is at most MAX_VOXELS here, so the casts are exact.
     Tensor::new(header.shape.iter().map(|&n| n as usize).collect(), values)
 }
@@ -286,7 +295,13 @@ impl Cursor<'_> {
                 self.i += 1;
             }
             if self.i == start {
-                return Err(corrupt("header: shape holds a non-integer".into()));
+                return Err(corrupt(
+                    match self.s.get(self.i) {
+                        Some(b'-') => "header: shape holds a negative extent (NumPy writes none)",
+                        _ => "header: shape holds a non-integer",
+                    }
+                    .into(),
+                ));
             }
             if out.len() == 32 {
                 return Err(corrupt("header: shape has more than 32 axes".into()));

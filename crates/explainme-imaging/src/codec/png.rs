@@ -18,7 +18,7 @@ use std::io::Cursor;
 use ::png::{BitDepth, ColorType, Compression, Decoder, Limits, Transformations};
 
 use super::{Codec, Format};
-use crate::{Error, Grid, Image, MAX_VOXELS, Mask, Result, Shape, Spacing, sample};
+use crate::{Error, Grid, Image, MAX_VOXELS, Mask, MemoryBudget, Result, Shape, Spacing, sample};
 
 /// Added to HU before storing in a 16-bit PNG.
 pub const HU_OFFSET: f32 = 1024.0;
@@ -46,8 +46,8 @@ impl Codec for PngCodec {
         head.starts_with(SIGNATURE)
     }
 
-    fn decode_image(&self, bytes: &[u8]) -> Result<Image> {
-        let raw = decode(bytes, Transformations::IDENTITY)?;
+    fn decode_image(&self, bytes: &[u8], budget: &MemoryBudget) -> Result<Image> {
+        let raw = decode(bytes, Transformations::IDENTITY, 4, budget)?;
         if (raw.color, raw.depth) != (ColorType::Grayscale, BitDepth::Sixteen) {
             return Err(Error::Unsupported {
                 format: FORMAT,
@@ -74,8 +74,8 @@ impl Codec for PngCodec {
         encode(image.shape(), image.spacing(), BitDepth::Sixteen, &pixels)
     }
 
-    fn decode_mask(&self, bytes: &[u8]) -> Result<Mask> {
-        let raw = decode(bytes, Transformations::EXPAND)?;
+    fn decode_mask(&self, bytes: &[u8], budget: &MemoryBudget) -> Result<Mask> {
+        let raw = decode(bytes, Transformations::EXPAND, 1, budget)?;
         let inside: Vec<bool> = match (raw.color, raw.depth) {
             (ColorType::Grayscale, BitDepth::Eight) => raw.pixels.iter().map(|&v| v != 0).collect(),
             (ColorType::Grayscale, BitDepth::Sixteen) => {
@@ -121,26 +121,41 @@ struct Raw {
     pixels: Vec<u8>,
 }
 
-fn decode(bytes: &[u8], transformations: Transformations) -> Result<Raw> {
+/// Decodes the pixels; `out_bytes_per_pixel` is what the caller allocates per pixel for its
+/// grid (4 for an `f32` image, 1 for a mask), counted with the decoder's buffer in `budget`.
+fn decode(
+    bytes: &[u8],
+    transformations: Transformations,
+    out_bytes_per_pixel: u64,
+    budget: &MemoryBudget,
+) -> Result<Raw> {
     if !bytes.starts_with(SIGNATURE) {
         return Err(Error::WrongMagic {
             format: FORMAT,
             detail: format!("starts with {:02x?}", &bytes[..bytes.len().min(8)]),
         });
     }
-    // Room for the largest image we accept at 16 bits plus the decoder's own buffers.
+    // Room for the largest image we accept at 16 bits plus the decoder's own buffers, and
+    // never more than the budget.
     let limits = Limits {
-        bytes: MAX_VOXELS.saturating_mul(4),
+        bytes: MAX_VOXELS
+            .saturating_mul(4)
+            .min(usize::try_from(budget.limit()).unwrap_or(usize::MAX)),
     };
     let mut decoder = Decoder::new_with_limits(Cursor::new(bytes), limits);
     decoder.set_transformations(transformations);
     let mut reader = decoder.read_info().map_err(corrupt)?;
     let (width, height) = (reader.info().width, reader.info().height);
-    sample::claimed_count(&[u128::from(width), u128::from(height)], FORMAT)?;
+    let count = sample::claimed_count(&[u128::from(width), u128::from(height)], FORMAT)?;
     let (color, depth) = reader.output_color_type();
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| corrupt("image size overflows"))?;
+    // size ≤ 8 bytes × MAX_VOXELS: the sum cannot overflow.
+    budget.check(
+        format_args!("decoding a {FORMAT} image of {count} pixels"),
+        size as u64 + count as u64 * out_bytes_per_pixel,
+    )?;
     let mut pixels = vec![0; size];
     let frame = reader.next_frame(&mut pixels).map_err(corrupt)?;
     pixels.truncate(frame.buffer_size());
