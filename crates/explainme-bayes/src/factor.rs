@@ -70,8 +70,9 @@ impl Factor {
     }
 
     /// P(child | parents) of `net` as a factor over the sorted family, every row rescaled to
-    /// sum to one (an all-zero row stays zero). BIF files round their numbers — ALARM's rows
-    /// sum to 1 ± 1e-7 — and inference must not depend on which barren variables a query
+    /// sum to exactly one. [`BayesNet::new`] only admits rows within
+    /// [`crate::Cpt::ROW_SUM_TOLERANCE`] of one, but BIF files round their numbers — ALARM's
+    /// rows sum to 1 ± 1e-7 — and inference must not depend on which barren variables a query
     /// happens to prune, so every engine works on the normalised tables.
     pub(crate) fn from_cpt(net: &BayesNet, child: usize) -> Self {
         let card = net.variable(child).cardinality();

@@ -65,9 +65,114 @@ pub struct Cpt {
 }
 
 impl Cpt {
+    /// How far the sum of a row may stray from 1: `1e-3`, absolute.
+    ///
+    /// BIF files print rounded numbers: a row of k entries printed with d decimals is off by
+    /// at most k · ½ · 10^-d, so four decimals stay within this tolerance up to 20 states, and
+    /// the bnlearn networks are off by 1e-7 at most. A row further off is not rounding but a
+    /// wrong table (`0.3, 0.3`, `2, 8`, all zeros) that inference would otherwise rescale
+    /// silently, so it is refused. pgmpy's own check (`atol = 0.01`) is looser: every table
+    /// accepted here loads in pgmpy too. Rows within the tolerance are rescaled to sum to
+    /// exactly one before inference.
+    pub const ROW_SUM_TOLERANCE: f64 = 1e-3;
+
     /// The row of P(child | parent configuration `row`).
     pub fn row(&self, row: usize, child_cardinality: usize) -> &[f64] {
         &self.values[row * child_cardinality..(row + 1) * child_cardinality]
+    }
+}
+
+/// Checks the CPT of variable `child` against `variables`: parents known, distinct and not
+/// the child; `Π parent cardinalities × child cardinality` values; and every row a
+/// probability distribution — entries finite and non-negative, summing to 1 within
+/// [`Cpt::ROW_SUM_TOLERANCE`]. Errors name the row by its parent states.
+///
+/// The one validation of a table: [`BayesNet::new`] runs it, and so does the BIF reader
+/// (which adds the line of the block), so a table from any source meets the same rules.
+pub(crate) fn check_cpt(variables: &[Variable], child: usize, cpt: &Cpt) -> Result<()> {
+    let variable = &variables[child];
+    let bad = |reason: String| Error::BadCpt {
+        variable: variable.name.clone(),
+        reason,
+    };
+    let card = variable.cardinality();
+    let mut size = Some(card);
+    for (k, &p) in cpt.parents.iter().enumerate() {
+        if p >= variables.len() || cpt.parents[..k].contains(&p) || p == child {
+            return Err(bad(format!("invalid or repeated parent index {p}")));
+        }
+        size = size.and_then(|s| s.checked_mul(variables[p].cardinality()));
+    }
+    match size {
+        Some(size) if size == cpt.values.len() => {}
+        Some(size) => return Err(bad(format!("{} values, expected {size}", cpt.values.len()))),
+        None => return Err(bad("the table size overflows".into())),
+    }
+    for (row, probabilities) in cpt.values.chunks(card).enumerate() {
+        for (state, &p) in probabilities.iter().enumerate() {
+            let problem = if p.is_nan() {
+                "is NaN, not a probability"
+            } else if p.is_infinite() {
+                "is not finite"
+            } else if p < 0.0 {
+                "is negative"
+            } else {
+                continue;
+            };
+            let entry = describe_row(variables, child, &cpt.parents, row, Some(state));
+            let value = if p.is_nan() {
+                String::new()
+            } else {
+                format!(" = {p}")
+            };
+            return Err(bad(format!("{entry}{value} {problem}")));
+        }
+        let total: f64 = probabilities.iter().sum();
+        if (total - 1.0).abs() > Cpt::ROW_SUM_TOLERANCE {
+            let distribution = describe_row(variables, child, &cpt.parents, row, None);
+            return Err(bad(format!(
+                "{distribution} sums to {}, not 1 ± {}",
+                short(total),
+                Cpt::ROW_SUM_TOLERANCE
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `P(child | a=x, b=y)` for row `row` of a CPT, or `P(child=s | …)` for one entry.
+fn describe_row(
+    variables: &[Variable],
+    child: usize,
+    parents: &[usize],
+    mut row: usize,
+    state: Option<usize>,
+) -> String {
+    let mut given = vec![String::new(); parents.len()];
+    for (slot, &p) in given.iter_mut().zip(parents).rev() {
+        let card = variables[p].cardinality();
+        *slot = format!("{}={}", variables[p].name, variables[p].states[row % card]);
+        row /= card;
+    }
+    let variable = &variables[child];
+    let head = match state {
+        Some(s) => format!("{}={}", variable.name, variable.states[s]),
+        None => variable.name.clone(),
+    };
+    if given.is_empty() {
+        format!("P({head})")
+    } else {
+        format!("P({head} | {})", given.join(", "))
+    }
+}
+
+/// A sum for an error message: six decimals at most, trailing zeros dropped (0.6, 10, 0.9989).
+fn short(value: f64) -> String {
+    let text = format!("{value:.6}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
     }
 }
 
@@ -168,8 +273,9 @@ pub struct BayesNet {
 
 impl BayesNet {
     /// Builds and validates a network: unique variable names, parents known, each CPT of
-    /// size `Π parent cardinalities × child cardinality` with finite non-negative entries, and
-    /// no directed cycle ([`Error::Cycle`] names a variable on it).
+    /// size `Π parent cardinalities × child cardinality` whose rows are probability
+    /// distributions (finite, non-negative, summing to 1 within [`Cpt::ROW_SUM_TOLERANCE`]),
+    /// and no directed cycle ([`Error::Cycle`] names a variable on it).
     pub fn new(name: impl Into<String>, variables: Vec<Variable>, cpts: Vec<Cpt>) -> Result<Self> {
         if variables.len() != cpts.len() {
             return Err(Error::BadCpt {
@@ -178,37 +284,17 @@ impl BayesNet {
             });
         }
         let mut index = HashMap::with_capacity(variables.len());
-        let mut graph = DiGraph::with_capacity(variables.len(), 0);
-        for (i, variable) in variables.into_iter().enumerate() {
+        for (i, variable) in variables.iter().enumerate() {
             if index.insert(variable.name.clone(), i).is_some() {
-                return Err(Error::Duplicate(variable.name));
+                return Err(Error::Duplicate(variable.name.clone()));
             }
-            graph.add_node(variable);
         }
         for (child, cpt) in cpts.iter().enumerate() {
-            let name = &graph[NodeIndex::new(child)].name;
-            let mut size = graph[NodeIndex::new(child)].cardinality();
-            for (k, &p) in cpt.parents.iter().enumerate() {
-                if p >= index.len() || cpt.parents[..k].contains(&p) || p == child {
-                    return Err(Error::BadCpt {
-                        variable: name.clone(),
-                        reason: format!("invalid or repeated parent index {p}"),
-                    });
-                }
-                size *= graph[NodeIndex::new(p)].cardinality();
-            }
-            if cpt.values.len() != size {
-                return Err(Error::BadCpt {
-                    variable: name.clone(),
-                    reason: format!("{} values, expected {size}", cpt.values.len()),
-                });
-            }
-            if let Some(bad) = cpt.values.iter().find(|v| !v.is_finite() || **v < 0.0) {
-                return Err(Error::BadCpt {
-                    variable: name.clone(),
-                    reason: format!("entry {bad} is not a probability"),
-                });
-            }
+            check_cpt(&variables, child, cpt)?;
+        }
+        let mut graph = DiGraph::with_capacity(variables.len(), 0);
+        for variable in variables {
+            graph.add_node(variable);
         }
         for (child, cpt) in cpts.iter().enumerate() {
             for &p in &cpt.parents {

@@ -110,3 +110,130 @@ fn broken_bif_files_give_typed_errors() {
         Err(Error::Parse { line: 1, .. })
     ));
 }
+
+/// `b | a` with the given rows for `a = x` and `a = y`: the shape of every CPT test below.
+fn two_rows(x: &str, y: &str) -> String {
+    format!(
+        "network c {{ }}
+        variable a {{ type discrete [ 2 ] {{ x, y }}; }}
+        variable b {{ type discrete [ 2 ] {{ on, off }}; }}
+        probability ( a ) {{ table 0.5, 0.5; }}
+        probability ( b | a ) {{ (x) {x}; (y) {y}; }}"
+    )
+}
+
+fn cpt_error(text: &str) -> String {
+    match read_bif(text) {
+        Err(error @ Error::BadCpt { .. }) => error.to_string(),
+        other => panic!("expected a CPT error, got {other:?}"),
+    }
+}
+
+/// pgmpy refuses a row that is not a distribution; so do we, instead of rescaling it.
+#[test]
+fn rows_that_do_not_sum_to_one_are_refused_naming_variable_and_parent_states() {
+    assert_eq!(
+        cpt_error(&two_rows("0.5, 0.5", "0.3, 0.3")),
+        "conditional probability table of `b`: P(b | a=y) sums to 0.6, not 1 ± 0.001 (line 5)"
+    );
+    assert_eq!(
+        cpt_error(&two_rows("2.0, 8.0", "0.5, 0.5")),
+        "conditional probability table of `b`: P(b | a=x) sums to 10, not 1 ± 0.001 (line 5)"
+    );
+    assert_eq!(
+        cpt_error(&two_rows("0.5, 0.5", "0, 0")),
+        "conditional probability table of `b`: P(b | a=y) sums to 0, not 1 ± 0.001 (line 5)"
+    );
+    let root = two_rows("0.5, 0.5", "0.5, 0.5").replace("table 0.5, 0.5", "table 0.7, 0.2");
+    assert_eq!(
+        cpt_error(&root),
+        "conditional probability table of `a`: P(a) sums to 0.9, not 1 ± 0.001 (line 4)"
+    );
+    // A `table` over parents lists child states slowest: here row a=y is (0.5, 0.6).
+    let table = two_rows("0.5, 0.5", "0.5, 0.5")
+        .replace("(x) 0.5, 0.5; (y) 0.5, 0.5;", "table 0.5, 0.5, 0.5, 0.6;");
+    assert!(
+        cpt_error(&table).contains("P(b | a=y) sums to 1.1, not 1 ± 0.001"),
+        "{}",
+        cpt_error(&table)
+    );
+    // Rounding is not an error: four decimals over three states, and the 1e-3 edge itself.
+    let rounded = two_rows("0.3333, 0.6667", "0.9995, 0").replace(
+        "probability ( a ) { table 0.5, 0.5; }",
+        "probability ( a ) { table 0.3333, 0.6666; }",
+    );
+    assert!(read_bif(&rounded).is_ok(), "{:?}", read_bif(&rounded).err());
+    assert!(cpt_error(&two_rows("0.5, 0.5", "0.9985, 0")).contains("sums to 0.9985"));
+}
+
+#[test]
+fn nan_infinite_and_negative_entries_are_named_as_such() {
+    assert_eq!(
+        cpt_error(&two_rows("NaN, 1", "0.5, 0.5")),
+        "conditional probability table of `b`: P(b=on | a=x) is NaN, not a probability (line 5)"
+    );
+    assert_eq!(
+        cpt_error(&two_rows("0.5, 0.5", "inf, 0")),
+        "conditional probability table of `b`: P(b=on | a=y) = inf is not finite (line 5)"
+    );
+    assert_eq!(
+        cpt_error(&two_rows("0.5, 0.5", "1.5, -0.5")),
+        "conditional probability table of `b`: P(b=off | a=y) = -0.5 is negative (line 5)"
+    );
+    let missing = two_rows("0.5, 0.5", "0.5, 0.5").replace(" (y) 0.5, 0.5;", "");
+    assert_eq!(
+        cpt_error(&missing),
+        "conditional probability table of `b`: no row for (a=y) (line 5)"
+    );
+}
+
+/// The check lives in the network constructor, so a table built in code meets it too.
+#[test]
+fn the_constructor_refuses_what_the_reader_refuses() {
+    use explainme_bayes::{BayesNet, Cpt, Variable};
+    let variable =
+        |name: &str| Variable::new(name, vec!["x".into(), "y".into()]).expect("two states");
+    let net = |values: Vec<f64>| {
+        BayesNet::new(
+            "n",
+            vec![variable("a"), variable("b")],
+            vec![
+                Cpt {
+                    parents: vec![],
+                    values: vec![0.5, 0.5],
+                },
+                Cpt {
+                    parents: vec![0],
+                    values,
+                },
+            ],
+        )
+    };
+    assert!(net(vec![0.1, 0.9, 0.4, 0.6]).is_ok());
+    let error = net(vec![0.1, 0.9, 0.4, 0.4]).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "conditional probability table of `b`: P(b | a=y) sums to 0.8, not 1 ± 0.001"
+    );
+    assert!(net(vec![0.1, 0.9, f64::NAN, 1.0]).is_err());
+    assert!(net(vec![0.1, 0.9, 0.4]).is_err());
+}
+
+/// Every network the project ships loads under the row check (they are off by 1e-7 at most).
+#[test]
+fn all_shared_networks_pass_the_row_check() {
+    for name in common::NETWORKS {
+        let net = common::network(name);
+        for v in 0..net.len() {
+            let card = net.variable(v).cardinality();
+            for row in net.cpt(v).values.chunks(card) {
+                let total: f64 = row.iter().sum();
+                assert!(
+                    (total - 1.0).abs() < 1e-6,
+                    "{name}: {}",
+                    net.variable(v).name
+                );
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use crate::error::{Error, Result};
 use crate::io::parent_configurations;
-use crate::network::{BayesNet, Cpt, Variable};
+use crate::network::{BayesNet, Cpt, Variable, check_cpt};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Token {
@@ -364,7 +364,10 @@ fn assemble(
             variable: raw.child.clone(),
             reason: format!("{reason} (line {})", raw.line),
         };
-        let mut values = vec![f64::NAN; rows * child_card];
+        let mut values = vec![0.0; rows * child_card];
+        // Which rows the block gives; the values themselves may be anything (NaN included)
+        // until the table is checked as a whole.
+        let mut given = vec![raw.table.is_some(); rows];
         if let Some(table) = &raw.table {
             if table.len() != values.len() {
                 return Err(bad(format!(
@@ -391,19 +394,34 @@ fn assemble(
             for (&p, state) in parents.iter().zip(config) {
                 row = row * variables[p].cardinality() + variables[p].state_index(state)?;
             }
-            let slot = &mut values[row * child_card..(row + 1) * child_card];
-            if !slot[0].is_nan() && raw.table.is_none() {
+            if given[row] && raw.table.is_none() {
                 return Err(bad(format!("row ({}) given twice", config.join(", "))));
             }
-            slot.copy_from_slice(probs);
+            given[row] = true;
+            values[row * child_card..(row + 1) * child_card].copy_from_slice(probs);
         }
-        if values.iter().any(|v| v.is_nan()) {
-            return Err(bad("some parent configurations have no row".into()));
+        if let Some(row) = given.iter().position(|g| !g) {
+            let config: Vec<String> = parent_configurations(&cards)
+                .nth(row)
+                .unwrap_or_default()
+                .iter()
+                .zip(&parents)
+                .map(|(&s, &p)| format!("{}={}", variables[p].name, variables[p].states[s]))
+                .collect();
+            return Err(bad(format!("no row for ({})", config.join(", "))));
         }
         if cpts[child].is_some() {
             return Err(Error::Duplicate(format!("probability ( {} )", raw.child)));
         }
-        cpts[child] = Some(Cpt { parents, values });
+        let cpt = Cpt { parents, values };
+        check_cpt(&variables, child, &cpt).map_err(|error| match error {
+            Error::BadCpt { variable, reason } => Error::BadCpt {
+                variable,
+                reason: format!("{reason} (line {})", raw.line),
+            },
+            other => other,
+        })?;
+        cpts[child] = Some(cpt);
     }
     let cpts = cpts
         .into_iter()
