@@ -60,7 +60,7 @@ impl MemoryBudget {
         } else {
             Err(OverBudget {
                 what: what.to_string(),
-                needed: Some(bytes),
+                needed: Needed::Bytes(bytes),
                 limit: self.limit,
             })
         }
@@ -78,7 +78,7 @@ impl MemoryBudget {
             Some(bytes) => self.check(what, bytes),
             None => Err(OverBudget {
                 what: what.to_string(),
-                needed: None,
+                needed: Needed::Overflow,
                 limit: self.limit,
             }),
         }
@@ -150,34 +150,64 @@ pub struct ParseBudgetError(String);
 
 /// An allocation refused because it would exceed the budget.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} would need {}, over the memory budget of {}", needed_text(*.needed), human_bytes(*.limit))]
+#[error("{what} {}", self.verdict())]
 pub struct OverBudget {
     what: String,
-    needed: Option<u64>,
+    needed: Needed,
     limit: u64,
 }
 
+/// How much a refused allocation needed, as far as is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needed {
+    Bytes(u64),
+    /// The size overflows 64 bits.
+    Overflow,
+    /// An allocator with this budget as its cap refused, without saying the total.
+    Unknown,
+}
+
 impl OverBudget {
+    /// A refusal reported by an allocator that enforces `budget` itself (ONNX Runtime's
+    /// capped arena), which knows it is full but not what the whole operation needed.
+    pub fn reported(what: impl fmt::Display, budget: &MemoryBudget) -> Self {
+        OverBudget {
+            what: what.to_string(),
+            needed: Needed::Unknown,
+            limit: budget.limit,
+        }
+    }
+
     /// What was about to be allocated.
     pub fn what(&self) -> &str {
         &self.what
     }
 
-    /// The bytes it needed; `None` when the size overflows 64 bits.
+    /// The bytes it needed; `None` when the size overflows 64 bits or is not known.
     pub fn needed(&self) -> Option<u64> {
-        self.needed
+        match self.needed {
+            Needed::Bytes(bytes) => Some(bytes),
+            Needed::Overflow | Needed::Unknown => None,
+        }
     }
 
     /// The budget in force.
     pub fn limit(&self) -> u64 {
         self.limit
     }
-}
 
-fn needed_text(needed: Option<u64>) -> String {
-    match needed {
-        Some(bytes) => human_bytes(bytes),
-        None => "more than 2^64 bytes".to_owned(),
+    fn verdict(&self) -> String {
+        let limit = human_bytes(self.limit);
+        match self.needed {
+            Needed::Bytes(bytes) => format!(
+                "would need {}, over the memory budget of {limit}",
+                human_bytes(bytes)
+            ),
+            Needed::Overflow => {
+                format!("would need more than 2^64 bytes, over the memory budget of {limit}")
+            }
+            Needed::Unknown => format!("does not fit the memory budget of {limit}"),
+        }
     }
 }
 
@@ -238,6 +268,11 @@ mod tests {
         let err = budget.check_elements("a table", &[100; 10], 8).unwrap_err();
         assert_eq!(err.needed(), None);
         assert!(err.to_string().contains("more than 2^64 bytes"));
+        let err = OverBudget::reported("a tensor", &budget);
+        assert_eq!(
+            err.to_string(),
+            "a tensor does not fit the memory budget of 1000 bytes"
+        );
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub enum Error {
     /// The model uses something this crate does not handle (e.g. a non-float input).
     #[error("unsupported model: {0}")]
     Unsupported(String),
+    /// Running would take more memory than the budget allows: refused before allocating (an
+    /// input or batch too large), or ONNX Runtime's capped arena refused a tensor.
+    #[error(transparent)]
+    OverBudget(#[from] explainme_budget::OverBudget),
     /// The ONNX Runtime shared library could not be found or loaded.
     #[error("{0}")]
     RuntimeMissing(String),
@@ -77,10 +81,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Wraps an ONNX Runtime error with what the crate was doing at the time.
+    /// A refusal by the capped arena becomes [`Error::OverBudget`].
     pub(crate) fn runtime<R>(context: &'static str) -> impl FnOnce(ort::Error<R>) -> Error {
-        move |e| Error::Runtime {
-            context,
-            message: e.to_string(),
+        move |e| {
+            let message = e.to_string();
+            match crate::runtime::arena_refusal(context, &message) {
+                Some(over) => Error::OverBudget(over),
+                None => Error::Runtime { context, message },
+            }
         }
     }
 }

@@ -310,10 +310,13 @@ impl Model {
 /// (1 GiB), far above any CT volume, so a corrupt declared shape cannot exhaust memory.
 const MAX_DUMMY_VALUES: usize = 1 << 28;
 
-/// Creates an ONNX Runtime session from model bytes, loading the runtime on first use.
+/// Creates an ONNX Runtime session from model bytes, loading the runtime on first use. The
+/// session allocates from the environment's capped arena (see [`crate::init_runtime_within`]).
 fn ort_session(bytes: &[u8]) -> Result<ort::session::Session> {
-    let (environment, _) = runtime::environment()?;
-    ort::session::Session::builder(environment)
+    let runtime = runtime::runtime()?;
+    ort::session::Session::builder(&runtime.environment)
+        .map_err(Error::runtime("configuring a session"))?
+        .with_env_allocators()
         .map_err(Error::runtime("configuring a session"))?
         .commit_from_memory(bytes)
         .map_err(Error::runtime("loading the model"))
