@@ -226,6 +226,17 @@ impl ModelCard {
         self.validate_self()?;
 
         let summary = model.summary();
+        if summary.inputs.len() > 1 {
+            return mismatch(
+                "input",
+                format!(
+                    "the graph has {} inputs ({}); explainme feeds one image input, so every \
+                     other input would be missing at run time",
+                    summary.inputs.len(),
+                    names(&summary.inputs)
+                ),
+            );
+        }
         let Some(input) = summary.inputs.iter().find(|i| i.name == self.input) else {
             return mismatch(
                 "input",
@@ -345,6 +356,19 @@ impl ModelCard {
                 ),
             );
         }
+        if let Some((i, name)) = self
+            .class_names
+            .iter()
+            .enumerate()
+            .find(|(i, name)| self.class_names[..*i].contains(name))
+        {
+            return mismatch(
+                "class_names",
+                format!(
+                    "`{name}` is listed twice (again at position {i}); class names must be distinct"
+                ),
+            );
+        }
         self.positive_index()?;
         if self.input_size.len() != self.dims.count() || self.input_size.contains(&0) {
             return mismatch(
@@ -373,6 +397,17 @@ impl ModelCard {
             );
         }
         Ok(())
+    }
+
+    /// The range of values [`preprocess`](Self::preprocess) produces: `[0, 1]` for unit
+    /// normalisation, the clipped HU range standardised or as it is otherwise.
+    pub fn input_range(&self) -> (f32, f32) {
+        let (low, high) = self.preprocessing.intensity.bounds();
+        match self.preprocessing.normalisation {
+            Normalisation::Unit => (0.0, 1.0),
+            Normalisation::MeanStd { mean, std } => ((low - mean) / std, (high - mean) / std),
+            Normalisation::None => (low, high),
+        }
     }
 
     /// Turns HU images into one model input batch, following the card.

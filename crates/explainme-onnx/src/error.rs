@@ -59,6 +59,24 @@ pub enum Error {
     /// The model uses something this crate does not handle (e.g. a non-float input).
     #[error("unsupported model: {0}")]
     Unsupported(String),
+    /// A model-ready input value far outside what the card's preprocessing produces (for
+    /// example Hounsfield units fed where `[0, 1]` is expected).
+    #[error(
+        "`{tensor}` value {value} at flat index {index} is far outside [{low}, {high}], the range \
+         the card's preprocessing produces; is this unpreprocessed (Hounsfield-unit) input?"
+    )]
+    OutOfRange {
+        /// The input tensor.
+        tensor: String,
+        /// Flat index of the first such value.
+        index: usize,
+        /// The value.
+        value: f32,
+        /// Lowest value preprocessing produces.
+        low: f32,
+        /// Highest value preprocessing produces.
+        high: f32,
+    },
     /// Running would take more memory than the budget allows: refused before allocating (an
     /// input or batch too large), or ONNX Runtime's capped arena refused a tensor.
     #[error(transparent)]

@@ -14,7 +14,11 @@ use ort::value::{TensorRef, ValueType};
 
 use crate::card::OutputKind;
 use crate::model::{DISCOVERED_MARK, value_info};
-use crate::{ChannelStat, Dim, Error, Layout, Model, ModelCard, Result, Tensor, runtime};
+use explainme_budget::MemoryBudget;
+
+use crate::{
+    ChannelStat, Dim, Error, Layout, Model, ModelCard, Result, Tensor, TensorInfo, runtime,
+};
 
 /// A model ready to run, with its feature layers exposed.
 #[derive(Debug)]
@@ -26,6 +30,13 @@ pub struct Session {
     positive: usize,
     layers: Vec<String>,
     layouts: Vec<Layout>,
+    /// Bytes one case costs while running: every tensor of the graph at batch 1 (an upper
+    /// bound, since ONNX Runtime reuses buffers), from the declared or discovered shapes.
+    case_bytes: u64,
+    /// Bytes one case's returned activations take.
+    activation_bytes: u64,
+    /// The runtime's memory budget, which batches are split to fit.
+    budget: MemoryBudget,
 }
 
 /// What a batch run returns.
@@ -78,6 +89,17 @@ impl Session {
             .map(|l| known.get(l).copied().unwrap_or(card.layout))
             .collect();
         let runner = ort_session(&edited.to_bytes())?;
+        let summary = model.summary();
+        let all = summary
+            .inputs
+            .iter()
+            .chain(&summary.tensors)
+            .chain(&summary.outputs);
+        let activation_bytes = layers
+            .iter()
+            .filter_map(|l| model.tensor(l))
+            .map(case_tensor_bytes)
+            .sum();
         Ok(Session {
             runner: Mutex::new(runner),
             positive: card.positive_index()?,
@@ -86,6 +108,9 @@ impl Session {
             output,
             layers: layers.to_vec(),
             layouts,
+            case_bytes: all.map(case_tensor_bytes).sum::<u64>() + activation_bytes,
+            activation_bytes,
+            budget: runtime::runtime()?.budget,
         })
     }
 
@@ -102,9 +127,60 @@ impl Session {
     /// Runs one batch of preprocessed input (see [`ModelCard::preprocess`]).
     ///
     /// The batch must have the card's input shape with any batch size ≥ 1
-    /// ([`Error::ShapeMismatch`] otherwise) and only finite values ([`Error::NonFinite`]).
+    /// ([`Error::ShapeMismatch`] otherwise), only finite values ([`Error::NonFinite`]) and
+    /// values in the range the card's preprocessing produces, give or take half its width
+    /// ([`Error::OutOfRange`]: Hounsfield units fed as model-ready input give confident
+    /// nonsense). A batch larger than the memory budget allows at once is run in chunks that
+    /// fit, with the same results; one whose activations alone exceed the budget, or whose
+    /// single case does, is refused with [`Error::OverBudget`] before running.
     pub fn predict(&self, batch: &Tensor) -> Result<Prediction> {
         let cases = self.check_batch(batch)?;
+        self.budget.check_elements(
+            format_args!("the activations of {cases} cases"),
+            &[cases as u64],
+            self.activation_bytes,
+        )?;
+        self.budget.check(
+            "running one case through the model (all its tensors at batch 1)",
+            self.case_bytes,
+        )?;
+        let chunk = self.cases_per_run().min(cases);
+        if chunk == cases {
+            return self.run(batch, cases);
+        }
+        let per_case = batch.len() / cases;
+        let mut whole: Option<Prediction> = None;
+        for (start, values) in (0..cases)
+            .step_by(chunk)
+            .zip(batch.data.chunks(chunk * per_case))
+        {
+            let n = chunk.min(cases - start);
+            let mut shape = batch.shape.clone();
+            shape[0] = n;
+            let part = self.run(&Tensor::new(shape, values.to_vec())?, n)?;
+            match &mut whole {
+                None => whole = Some(part),
+                Some(whole) => whole.append(part),
+            }
+        }
+        whole.ok_or_else(|| Error::Runtime {
+            context: "predicting",
+            message: "an empty batch reached the runner".into(),
+        })
+    }
+
+    /// How many cases one ONNX Runtime run takes at most: a quarter of the memory budget's
+    /// worth (leaving the rest of the shared, capped arena to other requests), at least one.
+    pub fn cases_per_run(&self) -> usize {
+        let cases = self
+            .budget
+            .items_within(self.case_bytes.saturating_mul(4))
+            .max(1);
+        usize::try_from(cases).unwrap_or(usize::MAX)
+    }
+
+    /// Runs a checked batch of `cases` that fits the budget in one go.
+    fn run(&self, batch: &Tensor, cases: usize) -> Result<Prediction> {
         let mut runner = self.runner.lock().map_err(|_| Error::Runtime {
             context: "predicting",
             message: "an earlier run panicked while holding the session".into(),
@@ -183,6 +259,21 @@ impl Session {
             });
         }
         batch.check_finite(&self.card.input)?;
+        let (low, high) = self.card.input_range();
+        let margin = (high - low) / 2.0;
+        if let Some(index) = batch
+            .data
+            .iter()
+            .position(|&v| v < low - margin || v > high + margin)
+        {
+            return Err(Error::OutOfRange {
+                tensor: self.card.input.clone(),
+                index,
+                value: batch.data[index],
+                low,
+                high,
+            });
+        }
         Ok(cases)
     }
 
@@ -226,6 +317,41 @@ impl Session {
             })
             .unzip())
     }
+}
+
+impl Prediction {
+    /// Appends the next chunk's cases.
+    fn append(&mut self, next: Prediction) {
+        self.probabilities.extend(next.probabilities);
+        self.classes.extend(next.classes);
+        for (mine, theirs) in self.activations.iter_mut().zip(next.activations) {
+            if let Some(n) = mine.tensor.shape.first_mut() {
+                *n += theirs.tensor.shape.first().copied().unwrap_or(0);
+            }
+            mine.tensor.data.extend(theirs.tensor.data);
+        }
+    }
+}
+
+/// Bytes of one case of a tensor: its fixed extents, symbolic and unknown ones (the batch)
+/// counted as 1, times its element size (4 when not declared). A tensor of unknown rank
+/// counts nothing; the capped arena still bounds it.
+fn case_tensor_bytes(tensor: &TensorInfo) -> u64 {
+    let element: u64 = match tensor.elem_type.as_str() {
+        "double" | "int64" | "uint64" | "complex64" => 8,
+        "float16" | "bfloat16" | "int16" | "uint16" => 2,
+        "int8" | "uint8" | "bool" => 1,
+        _ => 4,
+    };
+    tensor.shape.as_ref().map_or(0, |dims| {
+        dims.iter()
+            .map(|d| match d {
+                Dim::Fixed(n) => u64::try_from(*n).unwrap_or(0).max(1),
+                Dim::Symbolic(_) | Dim::Unknown => 1,
+            })
+            .try_fold(element, |acc, n| acc.checked_mul(n))
+            .unwrap_or(u64::MAX)
+    })
 }
 
 impl Model {

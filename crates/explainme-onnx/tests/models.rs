@@ -846,3 +846,79 @@ fn shape_discovery_of_an_expanding_graph_is_refused_within_the_memory_budget() {
     // The input is [N, 1, 1]; N = 1 in discovery.
     assert_eq!(small.tensor("big").unwrap().shape_text(), "[1, 64, 64]");
 }
+
+#[test]
+fn hounsfield_units_fed_as_model_ready_input_are_refused() {
+    // The seeded CNN's card windows HU to [0, 1]: a CT slice in HU fed as model-ready input
+    // gave "malignant 1.000000" before; now it names the range.
+    let (model, card) = builder::seeded_cnn(7).unwrap();
+    let session = Session::new(&model, &card, &[]).unwrap();
+    let hu = Tensor::new(card.input_shape(1), vec![40.0; 64 * 64]).unwrap();
+    let err = session.predict(&hu).unwrap_err();
+    assert!(matches!(err, Error::OutOfRange { index: 0, .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("is this unpreprocessed (Hounsfield-unit) input?")
+    );
+    // Slightly outside [0, 1] (a resampling overshoot) is still accepted.
+    let near = Tensor::new(card.input_shape(1), vec![1.2; 64 * 64]).unwrap();
+    assert!(session.predict(&near).is_ok());
+}
+
+#[test]
+fn a_batch_over_the_budget_runs_in_chunks_with_identical_results() {
+    let (model, card) = builder::seeded_cnn(7).unwrap();
+    let layers = vec!["block2/relu".to_owned()];
+    let session = Session::new(&model, &card, &layers).unwrap();
+    let per_run = session.cases_per_run();
+    let cases = per_run + 3;
+    assert!(
+        per_run < 1000,
+        "{per_run} cases per run under the default budget"
+    );
+    let images: Vec<Tensor> = (0..cases)
+        .map(|i| Tensor::new(vec![64, 64], vec![-100.0 + (i % 50) as f32 * 6.0; 4096]).unwrap())
+        .collect();
+    let batch = card.preprocess(&images).unwrap();
+    let whole = session.predict(&batch).unwrap();
+    assert_eq!(whole.probabilities.len(), cases);
+    assert_eq!(whole.activations[0].tensor.shape[0], cases);
+    // The last case, run on its own, gives the same numbers as inside the chunked batch.
+    let last = session
+        .predict(&card.preprocess(&images[cases - 1..]).unwrap())
+        .unwrap();
+    assert_eq!(whole.probabilities[cases - 1], last.probabilities[0]);
+    let per_case = last.activations[0].tensor.len();
+    assert_eq!(
+        &whole.activations[0].tensor.data[(cases - 1) * per_case..],
+        &last.activations[0].tensor.data[..]
+    );
+}
+
+#[test]
+fn cards_that_can_never_run_are_refused_at_validation() {
+    let (model, card) = builder::seeded_cnn(7).unwrap();
+    let mut twice = card.clone();
+    twice.class_names = vec!["malignant".into(), "malignant".into()];
+    let err = twice.validate(&model).unwrap_err();
+    assert!(
+        err.to_string().contains("`malignant` is listed twice"),
+        "{err}"
+    );
+
+    let mut g = GraphBuilder::new("two inputs");
+    g.input("x", &fixed(&[1, 3, 3]))
+        .input("y", &fixed(&[1, 3, 3]))
+        .node("Add", &["x", "y"], &["s"], vec![])
+        .node("GlobalAveragePool", &["s"], &["p"], vec![])
+        .node("Flatten", &["p"], &["z"], vec![])
+        .node("Sigmoid", &["z"], &["out"], vec![])
+        .output("out", &[n(), Dim::Fixed(1)]);
+    let two = g.model().unwrap();
+    let err = nchw_card().validate(&two).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the graph has 2 inputs (`x`, `y`)"),
+        "{err}"
+    );
+}
