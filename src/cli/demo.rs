@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use explainme_bayes::learn::{Constraints, HillClimb, Parameters, Prior};
 use explainme_bayes::{Dataset, Evidence, Score, VariableElimination};
+use explainme_budget::MemoryBudget;
 use explainme_cohort::{Cohort, Role, Table};
 use explainme_phantom::{Dims, Phantom};
 use explainme_rules::{AssociationRules, FpGrowth, Transactions};
@@ -104,9 +105,9 @@ struct Summary {
     files: Vec<String>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     prepare_output(&args.out)?;
-    let (model, card) = super::models::load_model(&args.model, &args.card)?;
+    let (model, card) = super::models::load_model(&args.model, &args.card, budget)?;
 
     let cohort_dir = args.out.join("cohort");
     let params = Phantom::params()

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
 use explainme_imaging::Shape;
 use explainme_onnx::{Model, ModelCard, Session, Tensor};
@@ -177,8 +178,8 @@ impl Evaluation {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let (model, card) = super::models::load_model(&args.model, &args.card)?;
+pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
+    let (model, card) = super::models::load_model(&args.model, &args.card, budget)?;
     let cohort = Cohort::open(&args.cohort)?;
     let scored = score_cohort(&model, &card, &cohort, args.batch as usize)?;
     let evaluation =

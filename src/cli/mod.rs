@@ -64,12 +64,12 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let budget = cli.memory_budget;
     match cli.command {
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => demo::run(args, budget),
         Command::Serve(args) => serve::run(args),
-        Command::Models(command) => models::run(command),
-        Command::Predict(args) => predict::run(args),
+        Command::Models(command) => models::run(command, budget),
+        Command::Predict(args) => predict::run(args, budget),
         Command::Phantom(args) => phantom::run(args),
-        Command::Evaluate(args) => evaluate::run(args),
+        Command::Evaluate(args) => evaluate::run(args, budget),
         Command::Bayes(command) => bayes::run(command, budget),
         Command::Rules(args) => rules::run_rules(args),
         Command::Itemsets(args) => rules::run_itemsets(args),

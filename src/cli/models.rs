@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use explainme_budget::MemoryBudget;
 use explainme_onnx::{Model, ModelCard, ModelSummary, ShapeSource, TensorInfo};
 
 use super::output::OutputArgs;
@@ -25,16 +26,22 @@ pub struct InspectArgs {
     pub output: OutputArgs,
 }
 
-/// Runs a `models` subcommand.
-pub fn run(command: Command) -> anyhow::Result<()> {
+/// Runs a `models` subcommand; `budget` caps what ONNX Runtime may allocate.
+pub fn run(command: Command, budget: MemoryBudget) -> anyhow::Result<()> {
     match command {
-        Command::Inspect(args) => inspect(args),
+        Command::Inspect(args) => inspect(args, budget),
     }
 }
 
 /// Loads a model and its card from files, naming the file at fault in any error; every command
-/// that runs a model (`predict`, `evaluate`, `demo`) starts here.
-pub fn load_model(model: &Path, card: &Path) -> anyhow::Result<(Model, ModelCard)> {
+/// that runs a model (`predict`, `evaluate`, `demo`) starts here, so ONNX Runtime is started
+/// with the command line's memory budget as its cap.
+pub fn load_model(
+    model: &Path,
+    card: &Path,
+    budget: MemoryBudget,
+) -> anyhow::Result<(Model, ModelCard)> {
+    explainme_onnx::init_runtime_within(&budget)?;
     let card_text =
         std::fs::read_to_string(card).with_context(|| format!("cannot read {}", card.display()))?;
     let card = ModelCard::from_json(&card_text).with_context(|| format!("{}", card.display()))?;
@@ -43,8 +50,9 @@ pub fn load_model(model: &Path, card: &Path) -> anyhow::Result<(Model, ModelCard
     Ok((model, card))
 }
 
-fn inspect(args: InspectArgs) -> anyhow::Result<()> {
+fn inspect(args: InspectArgs, budget: MemoryBudget) -> anyhow::Result<()> {
     let InspectArgs { model, output } = args;
+    explainme_onnx::init_runtime_within(&budget)?;
     let mut parsed =
         Model::from_path(&model).with_context(|| format!("cannot load {}", model.display()))?;
     parsed
@@ -108,13 +116,16 @@ mod tests {
         let (model, _) = explainme_onnx::builder::seeded_cnn(7).unwrap();
         std::fs::write(dir.path().join("m.onnx"), model.to_bytes()).unwrap();
         let out = dir.path().join("summary.json");
-        run(Command::Inspect(InspectArgs {
-            model: dir.path().join("m.onnx"),
-            output: OutputArgs {
-                format: Format::Json,
-                out: Some(out.clone()),
-            },
-        }))
+        run(
+            Command::Inspect(InspectArgs {
+                model: dir.path().join("m.onnx"),
+                output: OutputArgs {
+                    format: Format::Json,
+                    out: Some(out.clone()),
+                },
+            }),
+            MemoryBudget::default(),
+        )
         .unwrap();
         let summary: ModelSummary = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
         assert_eq!(summary.parameters, 101_159);

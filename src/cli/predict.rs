@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use explainme_budget::MemoryBudget;
 use explainme_onnx::{Session, Tensor};
 
 use super::output::OutputArgs;
@@ -18,11 +19,16 @@ pub struct Args {
     /// The model card (JSON) that says the layout, preprocessing and classes.
     #[arg(long)]
     pub card: PathBuf,
-    /// A float `.npy` file: either a model-ready batch in the card's layout (rank 4 for a 2D
-    /// model, 5 for 3D) or one CT image in Hounsfield units ([H, W] or [D, H, W]) that is
-    /// preprocessed as the card says.
+    /// A float `.npy` file of Hounsfield units, preprocessed as the card says: one CT image
+    /// (`[H, W]` or `[D, H, W]`) or a batch of them in the card's layout (`[N, 1, H, W]`,
+    /// `[N, H, W, 1]`, …). With `--preprocessed`, a model-ready batch instead.
     #[arg(long)]
     pub tensor: PathBuf,
+    /// The tensor is already model-ready (windowed and normalised as the card says): a batch
+    /// in the card's layout, fed as it is. Values far outside the range the card's
+    /// preprocessing produces are refused, since they are almost always Hounsfield units.
+    #[arg(long)]
+    pub preprocessed: bool,
     /// Intermediate tensors to summarise, comma-separated; the card's feature layers when
     /// absent.
     #[arg(long, value_delimiter = ',')]
@@ -32,26 +38,48 @@ pub struct Args {
 }
 
 /// Loads, predicts, prints.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let Args {
         model,
         card,
         tensor,
+        preprocessed,
         layers,
         output,
     } = args;
-    let (model, card) = super::models::load_model(&model, &card)?;
-    let values = explainme_imaging::codec::npy::read_tensor(&tensor)
+    let (model, card) = super::models::load_model(&model, &card, budget)?;
+    let values = explainme_imaging::codec::npy::read_tensor_within(&tensor, &budget)
         .with_context(|| format!("cannot read {}", tensor.display()))?;
     let values = Tensor::new(values.shape, values.data)?;
     let spatial = card.dims.count();
-    let batch = match values.shape.len() {
-        rank if rank == spatial + 2 => values,
-        rank if rank == spatial => card.preprocess(&[values])?,
-        rank => bail!(
-            "{}: a tensor of rank {rank} is neither a {}-axis batch nor a {spatial}-axis image",
+    let rank = values.shape.len();
+    let is_batch = rank == spatial + 2 && values.shape[1..] == card.input_shape(1)[1..];
+    let batch = match (preprocessed, rank) {
+        (true, _) if rank == spatial + 2 => values,
+        (true, _) => bail!(
+            "{}: --preprocessed takes a model-ready batch of rank {} ({:?} with N ≥ 1), got rank {rank}",
             tensor.display(),
-            spatial + 2
+            spatial + 2,
+            card.input_shape(1)
+        ),
+        (false, _) if rank == spatial => card.preprocess(&[values])?,
+        (false, _) if is_batch => {
+            // The same pixels give the same verdict whether sent as one image or a batch.
+            let per_case = card.input_size.iter().product::<usize>();
+            let images = values
+                .data
+                .chunks_exact(per_case)
+                .map(|pixels| Tensor::new(card.input_size.clone(), pixels.to_vec()))
+                .collect::<Result<Vec<_>, _>>()?;
+            card.preprocess(&images)?
+        }
+        (false, _) => bail!(
+            "{}: a Hounsfield-unit tensor of shape {:?} is neither a {spatial}-axis image {:?} \
+             nor a batch {:?}; pass --preprocessed for model-ready input",
+            tensor.display(),
+            values.shape,
+            card.input_size,
+            card.input_shape(1)
         ),
     };
     let layers = layers.unwrap_or_else(|| card.feature_layers.clone());
@@ -92,29 +120,37 @@ mod tests {
     use crate::cli::output::Format;
 
     /// Runs `explainme predict` on `tensor` into a JSON file and reads it back.
-    fn predict_json(dir: &std::path::Path, tensor: Tensor) -> anyhow::Result<serde_json::Value> {
+    fn predict_json(
+        dir: &std::path::Path,
+        tensor: Tensor,
+        preprocessed: bool,
+    ) -> anyhow::Result<serde_json::Value> {
         let (model, card) = explainme_onnx::builder::seeded_cnn(7)?;
         std::fs::write(dir.join("m.onnx"), model.to_bytes())?;
         std::fs::write(dir.join("m.card.json"), card.to_json())?;
         let input = explainme_imaging::Tensor::new(tensor.shape, tensor.data)?;
         explainme_imaging::codec::npy::write_tensor(dir.join("t.npy"), &input)?;
-        run(Args {
-            model: dir.join("m.onnx"),
-            card: dir.join("m.card.json"),
-            tensor: dir.join("t.npy"),
-            layers: Some(vec!["block2/relu".into()]),
-            output: OutputArgs {
-                format: Format::Json,
-                out: Some(dir.join("out.json")),
+        run(
+            Args {
+                model: dir.join("m.onnx"),
+                card: dir.join("m.card.json"),
+                tensor: dir.join("t.npy"),
+                preprocessed,
+                layers: Some(vec!["block2/relu".into()]),
+                output: OutputArgs {
+                    format: Format::Json,
+                    out: Some(dir.join("out.json")),
+                },
             },
-        })?;
+            MemoryBudget::default(),
+        )?;
         Ok(serde_json::from_slice(&std::fs::read(
             dir.join("out.json"),
         )?)?)
     }
 
     #[test]
-    fn an_hu_image_is_preprocessed_and_a_batch_is_used_as_is() {
+    fn hu_images_are_preprocessed_and_a_preprocessed_batch_is_used_as_is() {
         let dir = tempfile::tempdir().unwrap();
         let (model, card) = explainme_onnx::builder::seeded_cnn(7).unwrap();
         let hu: Vec<f32> = (0..64 * 64)
@@ -127,8 +163,12 @@ mod tests {
             .predict(&batch)
             .unwrap();
 
-        for input in [image, batch] {
-            let json = predict_json(dir.path(), input).unwrap();
+        // The same HU pixels as an image or as a one-case batch, and the preprocessed batch
+        // under --preprocessed, all give the same verdict (before, the HU batch was taken as
+        // model-ready: benign 0.0018 one way, malignant 1.000000 the other).
+        let hu_batch = Tensor::new(card.input_shape(1), image.data.clone()).unwrap();
+        for (input, preprocessed) in [(image, false), (hu_batch.clone(), false), (batch, true)] {
+            let json = predict_json(dir.path(), input, preprocessed).unwrap();
             let item = &json["items"][0];
             let probability = item["probability"].as_f64().unwrap() as f32;
             assert_eq!(probability, expected.probabilities[0]);
@@ -142,18 +182,35 @@ mod tests {
     }
 
     #[test]
-    fn a_tensor_of_another_rank_is_refused() {
+    fn a_tensor_of_another_shape_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let error = predict_json(
-            dir.path(),
-            Tensor::new(vec![1, 64, 64], vec![0.0; 4096]).unwrap(),
-        )
-        .unwrap_err();
+        let odd = Tensor::new(vec![1, 64, 64], vec![0.0; 4096]).unwrap();
+        let error = predict_json(dir.path(), odd.clone(), false).unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "a Hounsfield-unit tensor of shape [1, 64, 64] is neither a 2-axis image [64, 64] \
+                 nor a batch [1, 1, 64, 64]; pass --preprocessed"
+            ),
+            "{error}"
+        );
+        let error = predict_json(dir.path(), odd, true).unwrap_err();
         assert!(
             error
                 .to_string()
-                .contains("rank 3 is neither a 4-axis batch nor a 2-axis image"),
+                .contains("--preprocessed takes a model-ready batch of rank 4"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn hounsfield_units_passed_as_preprocessed_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, card) = explainme_onnx::builder::seeded_cnn(7).unwrap();
+        let hu = Tensor::new(card.input_shape(1), vec![180.0; 4096]).unwrap();
+        let error = predict_json(dir.path(), hu, true).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("far outside [0, 1]"),
+            "{error:#}"
         );
     }
 }

@@ -98,14 +98,20 @@ pub fn encode_tensor(tensor: &Tensor) -> Vec<u8> {
     out
 }
 
-/// Reads an `.npy` file as a tensor (e.g. a model input `[1, 64, 64, 1]`).
+/// Reads an `.npy` file as a tensor (e.g. a model input `[1, 64, 64, 1]`) within the default
+/// [`MemoryBudget`].
 pub fn read_tensor(path: impl AsRef<Path>) -> Result<Tensor> {
+    read_tensor_within(path, &MemoryBudget::default())
+}
+
+/// [`read_tensor`] under an explicit budget.
+pub fn read_tensor_within(path: impl AsRef<Path>, budget: &MemoryBudget) -> Result<Tensor> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
-    decode_tensor(&bytes)
+    decode_tensor_within(&bytes, budget)
 }
 
 /// Writes a tensor as an `.npy` file of `<f4`.
