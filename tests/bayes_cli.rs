@@ -262,3 +262,78 @@ fn kits19_learns_the_clinical_backbone() {
         "{arcs:?}"
     );
 }
+
+/// `bayes learn` on `csv` (written to a temp dir as `name`) must fail with one line on
+/// stderr holding `column N of …/name: <reason>`, before writing anything.
+fn learn_refuses(name: &str, csv: &str, column: usize, reason: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, csv).expect("write");
+    let out = dir.path().join("learned.bif");
+    one_line_error(
+        &[
+            "bayes",
+            "learn",
+            "--csv",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &format!("column {column} of {}: {reason}", path.display()),
+    );
+    assert!(!out.exists(), "no network file may be written");
+}
+
+/// A name BIF cannot carry is refused before learning, naming the column or state; before
+/// the fix these exited 0 with a BIF that `bayes query` could not read.
+#[test]
+fn learn_refuses_names_bif_cannot_carry() {
+    learn_refuses(
+        "spaced.csv",
+        "a b,c\nx,y\ny,x\n",
+        1,
+        "variable name `a b` cannot be written as BIF: it contains a space",
+    );
+    learn_refuses(
+        "comma.csv",
+        "a,c\n\"x,y\",y\nz,x\n",
+        1,
+        "state `x,y` of variable `a` cannot be written as BIF: it contains `,`",
+    );
+    learn_refuses(
+        "unnamed.csv",
+        "a,,c\nx,y,z\ny,x,z\n",
+        2,
+        "variable name `` cannot be written as BIF: it is empty",
+    );
+}
+
+/// A CSV whose file name BIF cannot carry still learns: the network is named `learned`, and
+/// the file it writes reads back.
+#[test]
+fn learn_from_a_spaced_file_name_writes_a_readable_network() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("my records.csv");
+    std::fs::write(&csv, "a,b\nx,u\ny,v\nx,u\ny,v\n").expect("write");
+    let out = dir.path().join("learned.bif");
+    let (ok, _, stderr) = explainme(&[
+        "bayes",
+        "learn",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let bif = std::fs::read_to_string(&out).expect("written");
+    assert!(bif.starts_with("network learned {"), "{bif}");
+    let (ok, _, stderr) = explainme(&[
+        "bayes",
+        "query",
+        "--bif",
+        out.to_str().unwrap(),
+        "--target",
+        "a",
+    ]);
+    assert!(ok, "{stderr}");
+}

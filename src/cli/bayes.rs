@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use explainme_bayes::explain::{Hypothesis, most_relevant_explanations, sensitivity};
+use explainme_bayes::io::bif::{check_network_name, check_variable};
 use explainme_bayes::learn::{Constraints, HillClimb, Parameters, Pc, Prior};
 use explainme_bayes::{BayesNet, Dataset, Evidence, JunctionTree, Score, VariableElimination};
 use explainme_budget::MemoryBudget;
@@ -63,7 +64,9 @@ pub enum PriorName {
 
 #[derive(Debug, clap::Args)]
 pub struct LearnArgs {
-    /// CSV with a header of variable names; cells are state names, empty = missing.
+    /// CSV with a header of variable names; cells are state names, empty = missing. Names
+    /// must be BIF words: variables ASCII letters, digits, `_` and `-`; states printable
+    /// ASCII without spaces or { } ( ) [ ] , ; | ".
     #[arg(long)]
     csv: PathBuf,
     /// Learn only the CPTs of this network's structure, with its states (no search).
@@ -269,6 +272,11 @@ fn learn(args: LearnArgs) -> anyhow::Result<()> {
         }
         None => {
             let data = Dataset::from_rows(table.columns(), table.rows().iter().cloned())?;
+            // Refuse names the network file cannot carry now, not after the search.
+            for (column, variable) in data.variables().iter().enumerate() {
+                check_variable(variable)
+                    .with_context(|| format!("column {} of {}", column + 1, args.csv.display()))?;
+            }
             let mut constraints = Constraints::new();
             if let Some(path) = &args.tiers {
                 constraints = constraints.tiers(read_tiers(path)?);
@@ -304,10 +312,13 @@ fn learn(args: LearnArgs) -> anyhow::Result<()> {
             (data, dag)
         }
     };
+    // The network is named after the CSV; a stem BIF cannot carry (`my records.csv`) gives
+    // the name `learned` rather than a refusal, since the name is only a label.
     let name = args
         .csv
         .file_stem()
         .and_then(|s| s.to_str())
+        .filter(|stem| check_network_name(stem).is_ok())
         .unwrap_or("learned");
     let net = Parameters::params()
         .prior(prior)

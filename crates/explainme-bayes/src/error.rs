@@ -20,6 +20,15 @@ pub enum Error {
     /// Two variables, or two states of one variable, share a name.
     #[error("duplicate name `{0}`")]
     Duplicate(String),
+    /// A network, variable or state name that BIF cannot carry
+    /// (see [`crate::io::bif::check_variable`] for the rule). `what` says which name it is
+    /// (``state `x,y` of variable `a` ``), `name` is the name itself.
+    #[error("{what} cannot be written as BIF: {reason}")]
+    BadName {
+        what: String,
+        name: String,
+        reason: String,
+    },
     /// A variable needs at least one state.
     #[error("variable `{0}` has no states")]
     NoStates(String),

@@ -12,6 +12,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::io::bif::{check_network_name, check_variable};
 
 /// A discrete variable with named states, in a fixed order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -272,7 +273,9 @@ pub struct BayesNet {
 }
 
 impl BayesNet {
-    /// Builds and validates a network: unique variable names, parents known, each CPT of
+    /// Builds and validates a network: names that BIF can carry ([`check_network_name`],
+    /// [`check_variable`]), so that every network can be written and read back), unique
+    /// variable names, parents known, each CPT of
     /// size `Π parent cardinalities × child cardinality` whose rows are probability
     /// distributions (finite, non-negative, summing to 1 within [`Cpt::ROW_SUM_TOLERANCE`]),
     /// and no directed cycle ([`Error::Cycle`] names a variable on it).
@@ -283,8 +286,11 @@ impl BayesNet {
                 reason: format!("{} variables but {} tables", variables.len(), cpts.len()),
             });
         }
+        let name = name.into();
+        check_network_name(&name)?;
         let mut index = HashMap::with_capacity(variables.len());
         for (i, variable) in variables.iter().enumerate() {
+            check_variable(variable)?;
             if index.insert(variable.name.clone(), i).is_some() {
                 return Err(Error::Duplicate(variable.name.clone()));
             }
@@ -310,7 +316,7 @@ impl BayesNet {
             }
         };
         Ok(Self {
-            name: name.into(),
+            name,
             graph,
             cpts,
             index,

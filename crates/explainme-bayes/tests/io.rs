@@ -2,7 +2,9 @@
 
 mod common;
 
-use explainme_bayes::{Error, read_bif, write_bif, write_dot, write_xmlbif};
+use explainme_bayes::{
+    BayesNet, Cpt, Error, Variable, read_bif, write_bif, write_dot, write_xmlbif,
+};
 
 #[test]
 fn all_shared_networks_round_trip_through_bif() {
@@ -190,7 +192,6 @@ fn nan_infinite_and_negative_entries_are_named_as_such() {
 /// The check lives in the network constructor, so a table built in code meets it too.
 #[test]
 fn the_constructor_refuses_what_the_reader_refuses() {
-    use explainme_bayes::{BayesNet, Cpt, Variable};
     let variable =
         |name: &str| Variable::new(name, vec!["x".into(), "y".into()]).expect("two states");
     let net = |values: Vec<f64>| {
@@ -236,4 +237,203 @@ fn all_shared_networks_pass_the_row_check() {
             }
         }
     }
+}
+
+/// A network `n` with one root variable named `name` over `states`, uniform.
+fn one_variable(network: &str, name: &str, states: &[&str]) -> explainme_bayes::Result<BayesNet> {
+    let variable = Variable::new(name, states.iter().map(|s| s.to_string()).collect())?;
+    let cpt = Cpt {
+        parents: vec![],
+        values: vec![1.0 / states.len() as f64; states.len()],
+    };
+    BayesNet::new(network, vec![variable], vec![cpt])
+}
+
+/// Names BIF cannot carry never make a network, so no file with them is ever written.
+#[test]
+fn names_bif_cannot_carry_are_refused_naming_the_offender() {
+    let refused =
+        |network: &str, name: &str, states: &[&str]| match one_variable(network, name, states) {
+            Err(error @ Error::BadName { .. }) => error.to_string(),
+            other => panic!("{name:?} {states:?} should be refused, got {other:?}"),
+        };
+    assert_eq!(
+        refused("n", "a b", &["x"]),
+        "variable name `a b` cannot be written as BIF: it contains a space; \
+         BIF names are ASCII letters, digits, `_` and `-`"
+    );
+    assert!(
+        refused("n", "", &["x"])
+            .starts_with("variable name `` cannot be written as BIF: it is empty")
+    );
+    assert_eq!(
+        refused("n", "s", &["ok", "x,y"]),
+        "state `x,y` of variable `s` cannot be written as BIF: it contains `,`; \
+         BIF states are printable ASCII without spaces or { } ( ) [ ] , ; | \""
+    );
+    assert!(
+        refused("n", "s", &[""])
+            .starts_with("state `` of variable `s` cannot be written as BIF: it is empty")
+    );
+    assert!(
+        refused("n", "s", &["a//b"]).contains("it contains `//`, which BIF reads as a comment")
+    );
+    assert!(refused("n", "s", &["tab\there"]).contains("it contains \\t"));
+    assert!(
+        refused("my net", "s", &["x"])
+            .starts_with("network name `my net` cannot be written as BIF")
+    );
+    for name in ["a.b", "größe", "a\"b", "x;", "(x)", "a|b", "a[1]", "/*c*/"] {
+        refused("n", name, &["x"]);
+    }
+    for state in [
+        "a b", "{x}", "(x)", "[x]", "x;", "a|b", "\"x\"", "é", "x\ny", "/*c",
+    ] {
+        refused("n", "s", &[state]);
+    }
+    // What the shared networks use is fine: child.bif's `<5`, `>=7.5`, `Asy/Patch`, `Transp.`.
+    assert!(
+        one_variable(
+            "n",
+            "Age-group_2",
+            &["<5", ">=7.5", "Asy/Patch", "Transp.", "12+", "-1"]
+        )
+        .is_ok()
+    );
+    // A quoted name our reader would take is refused at construction, naming it.
+    let quoted = "network n { } variable \"a b\" { type discrete [ 1 ] { x }; }
+        probability ( \"a b\" ) { table 1; }";
+    assert!(matches!(read_bif(quoted), Err(Error::BadName { name, .. }) if name == "a b"));
+}
+
+/// A tiny deterministic generator (SplitMix64) so the property test needs no dependency.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// A variable or network name (`state = false`) or a state name (`true`): mostly what BIF
+    /// carries, sometimes empty, sometimes with a character it cannot carry, sometimes a
+    /// keyword of the format.
+    fn name(&mut self, state: bool) -> String {
+        const KEYWORDS: [&str; 8] = [
+            "network",
+            "variable",
+            "probability",
+            "table",
+            "property",
+            "type",
+            "discrete",
+            "default",
+        ];
+        const WORD: &[char] = &['a', 'Z', 'q', '0', '9', '_', '-'];
+        const STATE: &[char] = &['<', '>', '=', '+', '.', '/', '*', '\'', '&', '#', '!'];
+        const HOSTILE: &[char] = &[
+            ' ', ',', '{', '}', '(', ')', '[', ']', ';', '|', '"', '\t', '\n', 'é', '\u{a0}', '.',
+        ];
+        match self.below(40) {
+            0 => return String::new(),
+            1..=3 => return KEYWORDS[self.below(KEYWORDS.len())].to_owned(),
+            _ => {}
+        }
+        let len = 1 + self.below(6);
+        (0..len)
+            .map(|_| match self.below(60) {
+                0 => HOSTILE[self.below(HOSTILE.len())],
+                1..=20 if state => STATE[self.below(STATE.len())],
+                _ => WORD[self.below(WORD.len())],
+            })
+            .collect()
+    }
+
+    /// A probability row over `k` states summing to 1 up to rounding, with exact zeros, tiny
+    /// and subnormal entries and the odd negative zero.
+    fn row(&mut self, k: usize) -> Vec<f64> {
+        let raw: Vec<f64> = (0..k)
+            .map(|i| match self.below(8) {
+                _ if i == 0 => 0.5,
+                0 => 0.0,
+                1 => 1e-300,
+                2 => f64::MIN_POSITIVE / 3.0,
+                _ => (self.next() >> 11) as f64 / (1u64 << 53) as f64 + 1e-3,
+            })
+            .collect();
+        let total: f64 = raw.iter().sum();
+        raw.iter()
+            .map(|&v| {
+                if v == 0.0 && self.below(2) == 0 {
+                    -0.0
+                } else {
+                    v / total
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whatever `write_bif` emits, `read_bif` reads back identically: names, state order, arcs
+/// and every bit of every table. Networks with names BIF cannot carry are refused before
+/// anything is written (and both outcomes occur in the sample).
+#[test]
+fn whatever_write_bif_emits_read_bif_reads_back_identically() {
+    let mut draw = Gen(8);
+    let (mut written, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        let n = 1 + draw.below(4);
+        let variables: Vec<Variable> = (0..n)
+            .filter_map(|_| {
+                let states = (0..1 + draw.below(3)).map(|_| draw.name(true)).collect();
+                Variable::new(draw.name(false), states).ok()
+            })
+            .collect();
+        let cpts: Vec<Cpt> = (0..variables.len())
+            .map(|child| {
+                let parents: Vec<usize> = (0..child).filter(|_| draw.below(2) == 0).collect();
+                let rows: usize = parents
+                    .iter()
+                    .map(|&p| variables[p].cardinality())
+                    .product();
+                let card = variables[child].cardinality();
+                Cpt {
+                    parents,
+                    values: (0..rows).flat_map(|_| draw.row(card)).collect(),
+                }
+            })
+            .collect();
+        let name = draw.name(false);
+        let net = match BayesNet::new(name, variables, cpts) {
+            Ok(net) => net,
+            Err(Error::BadName { .. } | Error::Duplicate(_)) => {
+                refused += 1;
+                continue;
+            }
+            Err(other) => panic!("unexpected {other}"),
+        };
+        written += 1;
+        let text = write_bif(&net);
+        let again = read_bif(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(again.name(), net.name(), "{text}");
+        assert_eq!(again.len(), net.len(), "{text}");
+        for v in 0..net.len() {
+            assert_eq!(again.variable(v), net.variable(v), "{text}");
+            assert_eq!(again.parents(v), net.parents(v), "{text}");
+            let bits = |c: &Cpt| c.values.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(again.cpt(v)), bits(net.cpt(v)), "{text}");
+        }
+        assert_eq!(write_bif(&again), text);
+    }
+    assert!(
+        written > 500 && refused > 500,
+        "{written} written, {refused} refused"
+    );
 }

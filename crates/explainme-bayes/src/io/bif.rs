@@ -5,6 +5,12 @@
 //! (ignored); it rejects missing or repeated rows, unknown states and cycles with typed
 //! errors. The writer prints numbers in Rust's shortest round-trip form, so write → read
 //! gives back bit-identical tables.
+//!
+//! BIF has no quoting that every reader honours (pgmpy's `BIFReader` turns `"` into spaces),
+//! so a name with a space, a comma or a brace cannot be written at all. Rather than escape
+//! names into something no other tool reads back, every name must be a plain BIF word
+//! ([`check_network_name`], [`check_variable`]); [`BayesNet::new`] enforces the rule, so
+//! [`write_bif`] cannot emit a file that [`read_bif`] — or pgmpy — reads back differently.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -91,6 +97,104 @@ fn tokenize(text: &str) -> Result<Vec<Token>> {
         }
     }
     Ok(tokens)
+}
+
+/// Characters a state cannot hold besides whitespace and non-ASCII: BIF's punctuation, and
+/// `"`, which our reader takes as quoting and pgmpy's as a space.
+const NOT_IN_STATE: &[char] = &['{', '}', '(', ')', '[', ']', ',', ';', '|', '"'];
+
+/// What a BIF variable or network name may hold: ASCII letters, digits, `_` and `-`. This is
+/// the word of the BIF specification (which also admits a leading digit in pgmpy) and what
+/// pgmpy's `BIFReader` reads in both its `variable` and `probability` blocks (it drops `.`
+/// in the latter).
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// What a BIF state may hold: printable ASCII except spaces and [`NOT_IN_STATE`]. pgmpy's
+/// states are pyparsing `printables` (ASCII) without `{ } ( ) ,` and spaces; our reader
+/// additionally ends a word at `[ ] ; |`.
+fn is_state_char(c: char) -> bool {
+    c.is_ascii_graphic() && !NOT_IN_STATE.contains(&c)
+}
+
+/// Why `name` is not a BIF word under `allowed`, or `None` when it is one.
+fn name_problem(name: &str, allowed: fn(char) -> bool) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".into());
+    }
+    if let Some(c) = name.chars().find(|&c| !allowed(c)) {
+        return Some(match c {
+            ' ' => "it contains a space".into(),
+            c if c.is_whitespace() || c.is_control() => {
+                format!("it contains {}", c.escape_default())
+            }
+            c => format!("it contains `{c}`"),
+        });
+    }
+    ["//", "/*"]
+        .into_iter()
+        .find(|opener| name.contains(opener))
+        .map(|opener| format!("it contains `{opener}`, which BIF reads as a comment"))
+}
+
+/// Checks that `name` can be a BIF network name: ASCII letters, digits, `_` and `-`.
+pub fn check_network_name(name: &str) -> Result<()> {
+    match name_problem(name, is_name_char) {
+        None => Ok(()),
+        Some(reason) => Err(Error::BadName {
+            what: format!("network name `{name}`"),
+            name: name.to_owned(),
+            reason: format!("{reason}; BIF names are ASCII letters, digits, `_` and `-`"),
+        }),
+    }
+}
+
+/// Checks that a variable can be written as BIF and read back unchanged, by this crate and by
+/// pgmpy: its name made of ASCII letters, digits, `_` and `-`; each state non-empty printable
+/// ASCII without spaces, `{ } ( ) [ ] , ; | "` or a comment opener (`//`, `/*`).
+///
+/// The one rule for names: [`BayesNet::new`] applies it to every variable, and callers
+/// that build a network from outside names (`explainme bayes learn` from CSV headers and
+/// cells) apply it first to refuse before any work is done.
+///
+/// ```
+/// use explainme_bayes::{Variable, io::bif::check_variable};
+/// let ok = Variable::new("size_cm", vec!["<4".into(), "4-7".into(), ">=7".into()])?;
+/// assert!(check_variable(&ok).is_ok());
+/// let spaced = Variable::new("tumour size", vec!["small".into()])?;
+/// assert_eq!(
+///     check_variable(&spaced).unwrap_err().to_string(),
+///     "variable name `tumour size` cannot be written as BIF: it contains a space; \
+///      BIF names are ASCII letters, digits, `_` and `-`"
+/// );
+/// # Ok::<(), explainme_bayes::Error>(())
+/// ```
+pub fn check_variable(variable: &Variable) -> Result<()> {
+    if let Some(reason) = name_problem(&variable.name, is_name_char) {
+        return Err(Error::BadName {
+            what: format!("variable name `{}`", variable.name),
+            name: variable.name.clone(),
+            reason: format!("{reason}; BIF names are ASCII letters, digits, `_` and `-`"),
+        });
+    }
+    for state in &variable.states {
+        if let Some(reason) = name_problem(state, is_state_char) {
+            return Err(Error::BadName {
+                what: format!("state `{state}` of variable `{}`", variable.name),
+                name: state.clone(),
+                reason: format!(
+                    "{reason}; BIF states are printable ASCII without spaces or {}",
+                    NOT_IN_STATE
+                        .iter()
+                        .map(char::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_error(line: usize, message: impl Into<String>) -> Error {
@@ -436,7 +540,9 @@ fn assemble(
     BayesNet::new(name, variables, cpts)
 }
 
-/// Writes a network as BIF, in the layout pgmpy writes.
+/// Writes a network as BIF, in the layout pgmpy writes. Every name of a [`BayesNet`] is a
+/// BIF word ([`check_variable`]) and every number is printed in shortest round-trip form, so
+/// [`read_bif`] gives back the same network, names and bits.
 pub fn write_bif(net: &BayesNet) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "network {} {{\n}}", net.name());
