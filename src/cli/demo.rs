@@ -35,9 +35,9 @@ const DEMO_CARD: &str = concat!(
 const MARKER_FILE: &str = ".explainme-demo";
 const SUMMARY_FILE: &str = "summary.json";
 /// Column holding the CNN's verdict at [`THRESHOLD`].
-const CNN: &str = "cnn_malignant";
+const CNN: &str = explainme_cohort::CNN_VERDICT;
 /// Column saying whether that verdict matches the truth.
-const CNN_CORRECT: &str = "cnn_correct";
+const CNN_CORRECT: &str = explainme_cohort::CNN_CORRECT;
 const TRUTH: &str = "malignant";
 
 #[derive(Debug, clap::Args)]

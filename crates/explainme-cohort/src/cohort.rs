@@ -26,8 +26,8 @@ pub struct Cohort {
     pub cases: Vec<Case>,
 }
 
-const CASE_ID: &str = "case_id";
-const IMAGE: &str = "image";
+pub(crate) const CASE_ID: &str = "case_id";
+pub(crate) const IMAGE: &str = "image";
 
 impl Cohort {
     /// Reads `schema.json` and `cases.csv` from `root`, checking every label against the

@@ -33,5 +33,7 @@ mod table;
 
 pub use cohort::{Case, Cohort};
 pub use error::{Error, Result};
-pub use schema::{Feature, FeatureKind, FeatureSchema, Role, interval_labels};
+pub use schema::{
+    CNN_CORRECT, CNN_VERDICT, Feature, FeatureKind, FeatureSchema, Role, interval_labels,
+};
 pub use table::Table;

@@ -12,6 +12,16 @@ use crate::error::read_text;
 use crate::table::{bin_of, parse_number};
 use crate::{Error, Result, Table};
 
+/// Column of the CNN's verdict (`yes`/`no`) in tables the explainer builds beside the
+/// clinician features; no feature may be called so (see [`FeatureSchema::validate`]).
+pub const CNN_VERDICT: &str = "cnn_malignant";
+/// Column saying whether the CNN's verdict matches the truth (`yes`/`no`).
+pub const CNN_CORRECT: &str = "cnn_correct";
+/// Names a feature cannot take: the cohort folder's own `cases.csv` columns, and every name
+/// starting with `cnn_`, kept for the columns the explainer derives from the CNN.
+const RESERVED: &[&str] = &[crate::cohort::CASE_ID, crate::cohort::IMAGE];
+const RESERVED_PREFIX: &str = "cnn_";
+
 /// The features of a cohort, in column order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureSchema {
@@ -214,9 +224,29 @@ impl FeatureSchema {
 
     /// Checks names are unique and non-empty, states exist and are unique, cut points increase.
     pub fn validate(&self) -> Result<()> {
+        if self.features.is_empty() {
+            return Err(Error::InvalidSchema(
+                "a schema needs at least one feature".to_owned(),
+            ));
+        }
         for (i, feature) in self.features.iter().enumerate() {
             if feature.name.is_empty() {
                 return Err(Error::InvalidSchema(format!("feature {i} has no name")));
+            }
+            if RESERVED.contains(&feature.name.as_str())
+                || feature.name.starts_with(RESERVED_PREFIX)
+            {
+                return Err(Error::InvalidSchema(format!(
+                    "feature `{}`: the names {} and every name starting with `{RESERVED_PREFIX}` \
+                     are reserved (cohort columns, and the CNN verdict columns such as \
+                     `{CNN_VERDICT}` that explainme adds)",
+                    feature.name,
+                    RESERVED
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
             }
             if self.features[..i].iter().any(|f| f.name == feature.name) {
                 return Err(Error::InvalidSchema(format!(
@@ -229,6 +259,13 @@ impl FeatureSchema {
                     if states.is_empty() {
                         return Err(Error::InvalidSchema(format!(
                             "feature `{}` has no states",
+                            feature.name
+                        )));
+                    }
+                    if let Some(j) = states.iter().position(|s| s.trim().is_empty()) {
+                        return Err(Error::InvalidSchema(format!(
+                            "feature `{}`: state {j} is empty (an empty cell means \
+                             \"not labelled\", so no state can be empty)",
                             feature.name
                         )));
                     }
@@ -297,6 +334,28 @@ mod tests {
         schema.validate().unwrap();
         assert_eq!(FeatureSchema::from_json(&schema.to_json()).unwrap(), schema);
         assert_eq!(schema.feature("malignant").unwrap().role, Role::Truth);
+    }
+
+    #[test]
+    fn empty_schemas_empty_states_and_reserved_names_are_refused() {
+        let refused = |json: &str| match FeatureSchema::from_json(json) {
+            Err(Error::InvalidSchema(message)) => message,
+            other => panic!("{json}: {other:?}"),
+        };
+        assert_eq!(
+            refused(r#"{"features":[]}"#),
+            "a schema needs at least one feature"
+        );
+        assert!(
+            refused(r#"{"features":[{"name":"fat","kind":"categorical","states":["yes",""]}]}"#)
+                .contains("feature `fat`: state 1 is empty")
+        );
+        for name in ["cnn_malignant", "cnn_probability", "case_id", "image"] {
+            let json = format!(
+                r#"{{"features":[{{"name":"{name}","kind":"categorical","states":["yes","no"]}}]}}"#
+            );
+            assert!(refused(&json).contains("are reserved"), "{name}");
+        }
     }
 
     #[test]
