@@ -77,8 +77,14 @@ impl Hasher for FxHasher {
     fn write_u64(&mut self, i: u64) {
         self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
+    /// The state rotated so that its well-mixed high bits land in the low ones, which
+    /// hashbrown takes as the bucket index: a multiply carries entropy only upwards, so
+    /// the raw state's low bits depend on the low bits of the input alone, and strings that
+    /// share their first bytes (`c1`, `c10`, `c100`, …, a case-id column) would fall into a
+    /// few hundred buckets and make building the item dictionary quadratic. rustc-hash 2
+    /// finishes the same way.
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 }
 
@@ -209,4 +215,28 @@ pub(crate) fn filter_kind(itemsets: Vec<Itemset>, kind: ItemsetKind) -> Vec<Item
         .zip(keep)
         .filter_map(|(set, keep)| keep.then_some(set))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    /// hashbrown picks the bucket from a hash's low bits and the tag from its top 7. Case
+    /// ids `c0` … `c99999` must spread over both as random hashes would (about 70,000 of
+    /// 2^17 buckets, all 128 tags), or building the dictionary of a case-id column probes
+    /// ever longer runs: with the raw state, they landed in a few hundred buckets.
+    #[test]
+    fn case_ids_spread_over_buckets_and_tags() {
+        let build = BuildHasherDefault::<FxHasher>::default();
+        let hashes: Vec<u64> = (0..100_000)
+            .map(|i| build.hash_one(format!("c{i}").as_str()))
+            .collect();
+        let buckets: HashSet<u64> = hashes.iter().map(|h| h & ((1 << 17) - 1)).collect();
+        let tags: HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert!(buckets.len() > 60_000, "{} buckets", buckets.len());
+        assert_eq!(tags.len(), 128);
+    }
 }
