@@ -6,6 +6,12 @@
 //! every recursion depth are kept in a pool and reused, so mining allocates almost nothing
 //! after the first descent. A tree that is a single path is enumerated directly.
 //!
+//! Each conditional tree numbers its own items, and the scratch arrays of a projection are
+//! cleared entry by entry, so that a projection costs the ancestors it visits and never the
+//! number of distinct items in the table: a case-id column gives a million items, each
+//! with a conditional tree of two or three nodes. The cap on the output is checked at every
+//! itemset, so it bounds the mining time as well.
+//!
 //! Closed and maximal itemsets are filtered from the complete list (see
 //! [`crate::itemset`]), which keeps this module one algorithm with one invariant: it reports
 //! every itemset whose count reaches `min_count`, each exactly once.
@@ -94,7 +100,11 @@ impl FpGrowthParams {
         }
         let n = transactions.len();
         let min_count = ((min_support * n as f64).ceil() as u32).max(1);
-        let (itemsets, truncated) = mine_all(
+        let Mined {
+            itemsets,
+            truncated,
+            ..
+        } = mine_all(
             transactions,
             min_count,
             self.max_len.unwrap_or(usize::MAX),
@@ -127,13 +137,23 @@ struct Node {
     next_same: u32,
 }
 
-/// An FP-tree in flat arrays. Node 0 is the root. Ranks increase strictly from the root
-/// down (paths are ascending), so ordering nodes by rank orders parents before children.
+/// An FP-tree in flat arrays. Node 0 is the root.
+///
+/// Ranks are local to the tree: `0..n_ranks()`, one per item that is frequent in it,
+/// numbered in the order of the global ranks (decreasing frequency in the whole table).
+/// So every per-rank array is as long as the tree's own item list, not the table's: the
+/// conditional tree of a rare item with two frequent ancestors has two ranks. With global
+/// ranks each conditional tree cost one slot per more frequent item of the table, which
+/// made mining quadratic in the number of distinct items. The numbering keeps the order,
+/// so ranks still increase strictly from the root down (ordering nodes by rank orders
+/// parents before children) and itemsets come out in the same order as with global ranks.
 #[derive(Default)]
 struct Tree {
     nodes: Vec<Node>,
     /// One child of each node (the last created), enough to walk a single path.
     first_child: Vec<u32>,
+    /// The item of each rank.
+    item: Vec<ItemId>,
     /// First node of each rank; the rest follow through `next_same`.
     head: Vec<u32>,
     /// Count of each rank in this tree (the sum over its node list).
@@ -143,13 +163,13 @@ struct Tree {
 }
 
 impl Tree {
-    fn reset(&mut self, n_ranks: usize) {
+    /// Leaves only the root and no rank, keeping the allocations for the next use.
+    fn reset(&mut self) {
         self.nodes.clear();
         self.first_child.clear();
+        self.item.clear();
         self.head.clear();
-        self.head.resize(n_ranks, NONE);
         self.support.clear();
-        self.support.resize(n_ranks, 0);
         self.branching = false;
         self.nodes.push(Node {
             rank: NONE,
@@ -158,6 +178,20 @@ impl Tree {
             next_same: NONE,
         });
         self.first_child.push(NONE);
+    }
+
+    /// Adds the next rank, for `item` with count `support`; items come in increasing
+    /// global rank.
+    fn push_rank(&mut self, item: ItemId, support: u32) -> u32 {
+        let rank = self.item.len() as u32;
+        self.item.push(item);
+        self.head.push(NONE);
+        self.support.push(support);
+        rank
+    }
+
+    fn n_ranks(&self) -> usize {
+        self.item.len()
     }
 
     /// Appends a new child of `parent`; the caller guarantees there is none of this rank.
@@ -215,8 +249,16 @@ struct Mark {
     attach: u32,
 }
 
-/// Scratch arrays for building conditional trees; `marks` is indexed by node of the tree
-/// being projected and is all zero between uses.
+/// When the ranks found among a projection's ancestors number at least `1 / DENSE` of the
+/// ranks they are drawn from, they are put in order by scanning those ranks (a cohort
+/// table with a few dozen items, every time); sparser ones are sorted, so that a
+/// projection never costs more than a constant times its ancestors.
+const DENSE: usize = 8;
+
+/// Scratch arrays for building conditional trees. `marks` is indexed by node and
+/// `bucket` and `local` by rank of the tree being projected; all three are all zero
+/// between uses and only the entries of the visited ancestors are touched, so that a
+/// projection costs what it visits and not the size of the tree it projects.
 #[derive(Default)]
 struct Scratch {
     /// Per node: the count of the projected item below it, and the node of the conditional
@@ -226,9 +268,12 @@ struct Scratch {
     /// Visited ancestors, then the same sorted by rank.
     touched: Vec<Ancestor>,
     by_rank: Vec<Ancestor>,
-    /// Per rank: frequency in the projection, then bucket offsets.
+    /// The ranks of the visited ancestors, each once, ascending.
+    ranks: Vec<u32>,
+    /// Per rank: the number of visited ancestors, then the end of its bucket in `by_rank`.
+    bucket: Vec<u32>,
+    /// Per rank: frequency in the projection.
     local: Vec<u32>,
-    offsets: Vec<u32>,
     /// Per node of the conditional tree: its child of the rank being copied (valid when
     /// `child_epoch` equals `epoch`).
     child_of: Vec<u32>,
@@ -236,49 +281,59 @@ struct Scratch {
     epoch: u32,
 }
 
-/// The recursion's state: output, limits, and the rank → item map.
-struct Miner<'a> {
+/// The recursion's state: output and limits.
+struct Miner {
     min_count: u32,
     max_len: usize,
     max_itemsets: usize,
-    item_of_rank: &'a [ItemId],
-    prefix: Vec<u32>,
+    /// The items of the trees above, which every itemset of the current tree extends.
+    prefix: Vec<ItemId>,
     out: Vec<Itemset>,
     truncated: bool,
     pool: Vec<Tree>,
     scratch: Scratch,
+    /// Elementary steps taken: cells counted, nodes and ancestors visited, rank slots
+    /// scanned. Mining must stay linear in its input and output, and the project never
+    /// asserts wall time, so the tests bound this count instead.
+    steps: u64,
 }
 
-impl Miner<'_> {
+/// What [`mine_all`] found, with the work it took.
+struct Mined {
+    itemsets: Vec<Itemset>,
+    truncated: bool,
+    /// [`Miner::steps`]; only the tests read it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    steps: u64,
+}
+
+impl Miner {
     /// Reports `prefix ∪ extra`; returns `false` once the cap is reached.
-    fn emit(&mut self, extra: &[u32], count: u32) -> bool {
+    fn emit(&mut self, extra: &[ItemId], count: u32) -> bool {
         if self.out.len() >= self.max_itemsets {
             self.truncated = true;
             return false;
         }
-        let mut items: Vec<ItemId> = self
-            .prefix
-            .iter()
-            .chain(extra)
-            .map(|&r| self.item_of_rank[r as usize])
-            .collect();
+        let mut items: Vec<ItemId> = self.prefix.iter().chain(extra).copied().collect();
         items.sort_unstable();
         self.out.push(Itemset { items, count });
         true
     }
 
-    /// Mines a tree whose ranks are all below `n_ranks`, under the current prefix.
-    fn mine(&mut self, tree: &Tree, n_ranks: usize) -> bool {
+    /// Mines a tree under the current prefix.
+    fn mine(&mut self, tree: &Tree) -> bool {
         if !tree.branching {
             return self.mine_single_path(tree);
         }
         let depth = self.prefix.len();
-        for rank in (0..n_ranks).rev() {
+        for rank in (0..tree.n_ranks()).rev() {
+            self.steps += 1;
             let support = tree.support[rank];
             if support < self.min_count {
                 continue;
             }
-            if !self.emit(&[rank as u32], support) {
+            let item = tree.item[rank];
+            if !self.emit(&[item], support) {
                 return false;
             }
             if depth + 1 >= self.max_len || rank == 0 {
@@ -287,8 +342,8 @@ impl Miner<'_> {
             let mut cond = self.pool.pop().unwrap_or_default();
             self.conditional_tree(tree, rank, &mut cond);
             let keep_going = if cond.nodes.len() > 1 {
-                self.prefix.push(rank as u32);
-                let ok = self.mine(&cond, rank);
+                self.prefix.push(item);
+                let ok = self.mine(&cond);
                 self.prefix.pop();
                 ok
             } else {
@@ -309,14 +364,24 @@ impl Miner<'_> {
     /// bucketed by rank, the counts of `rank`'s nodes are pushed up from the deepest rank to
     /// the shallowest, and then the frequent ancestors are copied from the shallowest rank
     /// down, merging equal prefixes (within one rank, a parent gets at most one child).
+    /// Nothing here is proportional to `rank` itself, only to the ancestors: the rarest
+    /// item of a table with a million distinct ones may have just one.
     fn conditional_tree(&mut self, tree: &Tree, rank: usize, cond: &mut Tree) {
+        let min_count = self.min_count;
         let s = &mut self.scratch;
         if s.marks.len() < tree.nodes.len() {
             s.marks.resize(tree.nodes.len(), Mark::default());
         }
+        if s.local.len() < rank {
+            // Grows once to the largest tree's ranks; cleared entry by entry below.
+            s.local.resize(rank, 0);
+            s.bucket.resize(rank, 0);
+        }
+        let mut steps = 0u64;
         s.touched.clear();
         let mut node = tree.head[rank];
         while node != NONE {
+            steps += 1;
             let n = tree.nodes[node as usize];
             // Collect the ancestors not seen yet (`attach` doubles as the visited mark).
             let mut up = n.parent;
@@ -335,25 +400,39 @@ impl Miner<'_> {
             }
             node = n.next_same;
         }
-        // Counting sort of the ancestors by rank.
-        s.offsets.clear();
-        s.offsets.resize(rank + 1, 0);
+        // The ranks that occur, each with its number of ancestors, then in ascending order.
+        s.ranks.clear();
         for a in &s.touched {
-            s.offsets[a.rank as usize + 1] += 1;
+            let n = &mut s.bucket[a.rank as usize];
+            if *n == 0 {
+                s.ranks.push(a.rank);
+            }
+            *n += 1;
         }
-        for r in 0..rank {
-            s.offsets[r + 1] += s.offsets[r];
+        if s.ranks.len() * DENSE >= rank {
+            steps += rank as u64;
+            s.ranks.clear();
+            s.ranks
+                .extend((0..rank as u32).filter(|&r| s.bucket[r as usize] != 0));
+        } else {
+            steps += s.ranks.len() as u64;
+            s.ranks.sort_unstable();
+        }
+        // Counting sort of the ancestors by rank: bucket starts, then placement.
+        let mut start = 0;
+        for &r in &s.ranks {
+            let count = s.bucket[r as usize];
+            s.bucket[r as usize] = start;
+            start += count;
         }
         s.by_rank.clear();
         s.by_rank.resize(s.touched.len(), Ancestor::default());
         for &a in &s.touched {
-            let slot = &mut s.offsets[a.rank as usize];
+            let slot = &mut s.bucket[a.rank as usize];
             s.by_rank[*slot as usize] = a;
             *slot += 1;
         }
         // Counts up, deepest rank first.
-        s.local.clear();
-        s.local.resize(rank, 0);
         for &n in s.by_rank.iter().rev() {
             let below = s.marks[n.node as usize].below;
             s.local[n.rank as usize] += below;
@@ -362,8 +441,9 @@ impl Miner<'_> {
             }
         }
         // Frequent ancestors copied down, shallowest rank first.
-        cond.reset(rank);
+        cond.reset();
         let mut current_rank = NONE;
+        let mut cond_rank = NONE;
         for &n in &s.by_rank {
             if n.rank != current_rank {
                 current_rank = n.rank;
@@ -372,13 +452,19 @@ impl Miner<'_> {
                     s.child_epoch.iter_mut().for_each(|e| *e = 0);
                     s.epoch = 1;
                 }
+                let local = s.local[n.rank as usize];
+                cond_rank = if local >= min_count {
+                    cond.push_rank(tree.item[n.rank as usize], local)
+                } else {
+                    NONE
+                };
             }
             let parent_attach = if n.parent == 0 {
                 0
             } else {
                 s.marks[n.parent as usize].attach - 1
             };
-            let attach = if s.local[n.rank as usize] >= self.min_count {
+            let attach = if cond_rank != NONE {
                 let p = parent_attach as usize;
                 if s.child_epoch.len() <= p {
                     s.child_epoch.resize(p + 1, 0);
@@ -387,7 +473,7 @@ impl Miner<'_> {
                 let child = if s.child_epoch[p] == s.epoch {
                     s.child_of[p]
                 } else {
-                    let child = cond.push_child(parent_attach, n.rank, 0);
+                    let child = cond.push_child(parent_attach, cond_rank, 0);
                     s.child_epoch[p] = s.epoch;
                     s.child_of[p] = child;
                     child
@@ -399,14 +485,15 @@ impl Miner<'_> {
             };
             s.marks[n.node as usize].attach = attach + 1;
         }
-        for r in 0..rank {
-            if s.local[r] >= self.min_count {
-                cond.support[r] = s.local[r];
-            }
+        for &r in &s.ranks {
+            s.local[r as usize] = 0;
+            s.bucket[r as usize] = 0;
         }
         for a in &s.touched {
             s.marks[a.node as usize] = Mark::default();
         }
+        // Bucketing, placement, counts up, copy down and clearing each read every ancestor.
+        self.steps += steps + 5 * s.touched.len() as u64;
     }
 
     /// A single path of nodes `p0 → … → pk`: every non-empty subset is frequent, with the
@@ -416,9 +503,10 @@ impl Miner<'_> {
         let mut node = tree.first_child[0];
         while node != NONE && tree.nodes[node as usize].count >= self.min_count {
             let n = tree.nodes[node as usize];
-            nodes.push((n.rank, n.count));
+            nodes.push((tree.item[n.rank as usize], n.count));
             node = tree.first_child[node as usize];
         }
+        self.steps += nodes.len() as u64 + 1;
         let room = self.max_len.saturating_sub(self.prefix.len());
         let mut chosen = Vec::new();
         for deepest in 0..nodes.len() {
@@ -430,16 +518,16 @@ impl Miner<'_> {
     }
 
     /// Emits every subset of `nodes[..deepest]` plus `nodes[deepest]`, of at most `room`
-    /// items.
+    /// items; `nodes` are `(item, count)` from the top of the path down.
     fn subsets_ending_at(
         &mut self,
-        nodes: &[(u32, u32)],
+        nodes: &[(ItemId, u32)],
         deepest: usize,
         room: usize,
-        chosen: &mut Vec<u32>,
+        chosen: &mut Vec<ItemId>,
     ) -> bool {
-        let (rank, count) = nodes[deepest];
-        chosen.push(rank);
+        let (item, count) = nodes[deepest];
+        chosen.push(item);
         let mut ok = chosen.len() > room || self.emit(chosen, count);
         if ok && chosen.len() < room {
             for earlier in (0..deepest).rev() {
@@ -459,11 +547,11 @@ impl Miner<'_> {
     /// extensions by nodes above `below`.
     fn extend_subsets(
         &mut self,
-        nodes: &[(u32, u32)],
+        nodes: &[(ItemId, u32)],
         below: usize,
         room: usize,
         count: u32,
-        chosen: &mut Vec<u32>,
+        chosen: &mut Vec<ItemId>,
     ) -> bool {
         if !self.emit(chosen, count) {
             return false;
@@ -495,10 +583,12 @@ fn mine_all(
     min_count: u32,
     max_len: usize,
     max_itemsets: usize,
-) -> (Vec<Itemset>, bool) {
+) -> Mined {
     let n_items = transactions.items().len();
     let mut frequency = vec![0u32; n_items];
+    let mut cells = 0u64;
     for row in transactions.rows() {
+        cells += row.len() as u64;
         for &item in row {
             frequency[item as usize] += 1;
         }
@@ -513,7 +603,10 @@ fn mine_all(
     }
 
     let mut tree = Tree::default();
-    tree.reset(item_of_rank.len());
+    tree.reset();
+    for &item in &item_of_rank {
+        tree.push_rank(item, 0);
+    }
     let mut stack = Vec::new();
     let mut path = Vec::new();
     if item_of_rank.len() <= 128 {
@@ -557,15 +650,19 @@ fn mine_all(
         min_count,
         max_len,
         max_itemsets,
-        item_of_rank: &item_of_rank,
         prefix: Vec::new(),
         out: Vec::new(),
         truncated: false,
         pool: Vec::new(),
         scratch: Scratch::default(),
+        steps: n_items as u64 + 2 * cells,
     };
-    miner.mine(&tree, item_of_rank.len());
-    (miner.out, miner.truncated)
+    miner.mine(&tree);
+    Mined {
+        itemsets: miner.out,
+        truncated: miner.truncated,
+        steps: miner.steps,
+    }
 }
 
 #[cfg(test)]
@@ -717,6 +814,90 @@ mod tests {
             assert_eq!(rule.count, expected[&union]);
             assert_eq!(rule.antecedent_count, expected[&rule.antecedent]);
         }
+    }
+
+    /// One row per case: a unique case id, one of four grades, one of two sides. Every
+    /// item is frequent at a count of 1, so there are `n + 6` of them.
+    fn case_ids(n: usize) -> Transactions {
+        let columns = ["case", "grade", "side"].map(String::from);
+        let rows: Vec<[Option<String>; 3]> = (0..n)
+            .map(|i| {
+                [
+                    Some(format!("c{i}")),
+                    Some(format!("g{}", i % 4)),
+                    Some(format!("s{}", i % 2)),
+                ]
+            })
+            .collect();
+        Transactions::from_rows(
+            &columns,
+            rows.iter().map(|r| r.iter().map(|c| c.as_deref())),
+        )
+        .unwrap()
+    }
+
+    /// Mining must cost a constant times its input plus its output. The conditional tree of
+    /// a case id has two ancestors (its grade and side), but with per-tree arrays as long as
+    /// the table's item list each one cost a slot per more frequent item: about n²/2 steps
+    /// here, where the bound allows 10 per cell and per itemset. Wall time is never
+    /// asserted (see ARCHITECTURE.md), so the miner counts its steps.
+    #[test]
+    fn work_is_linear_in_the_distinct_items() {
+        for n in [20_000, 40_000] {
+            let t = case_ids(n);
+            let min_count = 1;
+            let mined = mine_all(&t, min_count, usize::MAX, usize::MAX);
+            assert!(!mined.truncated);
+            // {case}, {case, grade}, {case, side}, {case, grade, side} per case, and the
+            // grade/side sets: 4 grades, 2 sides, 4 pairs (grade parity = side parity).
+            assert_eq!(mined.itemsets.len(), 4 * n + 10);
+            let cells: u64 = t.rows().iter().map(|row| row.len() as u64).sum();
+            let bound = 10 * (cells + mined.itemsets.len() as u64);
+            assert!(
+                mined.steps <= bound,
+                "{n} cases: {} steps, bound {bound}",
+                mined.steps
+            );
+        }
+    }
+
+    /// The cap bounds the work, not only the output: 25 items in every row and a case id
+    /// per row give more than 2^25 frequent itemsets, and mining stops at the 1000th.
+    /// With a cap of half the output of [`case_ids`], the work stays linear too.
+    #[test]
+    fn the_cap_stops_mining_early() {
+        let n = 2_000;
+        let columns: Vec<String> = (0..26).map(|c| format!("c{c}")).collect();
+        let ids: Vec<String> = (0..n).map(|i| format!("case{i}")).collect();
+        let rows = ids
+            .iter()
+            .map(|id| std::iter::repeat_n(Some("x"), 25).chain(std::iter::once(Some(id.as_str()))));
+        let t = Transactions::from_rows(&columns, rows).unwrap();
+        let cells = 26 * n as u64;
+        let mined = mine_all(&t, 1, usize::MAX, 1000);
+        assert!(mined.truncated);
+        assert_eq!(mined.itemsets.len(), 1000);
+        assert!(mined.steps <= 4 * cells + 10_000, "{} steps", mined.steps);
+        for kind in [ItemsetKind::All, ItemsetKind::Closed, ItemsetKind::Maximal] {
+            let found = FpGrowth::params()
+                .min_support(1e-6)
+                .max_itemsets(1000)
+                .kind(kind)
+                .mine(&t);
+            match kind {
+                ItemsetKind::All => assert!(found.is_ok_and(|f| f.truncated)),
+                _ => assert_eq!(found, Err(Error::TooManyItemsets { limit: 1000 })),
+            }
+        }
+
+        let n = 40_000;
+        let t = case_ids(n);
+        let cap = 2 * n;
+        let mined = mine_all(&t, 1, usize::MAX, cap);
+        assert!(mined.truncated);
+        assert_eq!(mined.itemsets.len(), cap);
+        let bound = 10 * (3 * n as u64 + cap as u64);
+        assert!(mined.steps <= bound, "{} steps, bound {bound}", mined.steps);
     }
 
     #[test]
