@@ -361,6 +361,52 @@ fn bad_arguments_give_one_line_errors() {
     }
 }
 
+/// `--cv-folds` is bounded by the labelled rows of the class column, and the error says
+/// so: 37 labelled rows (and 3 unlabelled, which do not count) allow 2 to 37 folds.
+#[test]
+fn cv_folds_are_bounded_by_the_labelled_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cases.csv");
+    let mut text = String::from("fat,malignant\n");
+    for i in 0..40 {
+        let fat = if i % 2 == 0 { "present" } else { "absent" };
+        let malignant = match i {
+            37.. => "",
+            _ if fat == "present" => "no",
+            _ => "yes",
+        };
+        text.push_str(&format!("{fat},{malignant}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let run = |folds: &str| {
+        explainme(&[
+            "rules",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--min-support",
+            "0.1",
+            "--min-confidence",
+            "0.5",
+            "--target",
+            "malignant=yes",
+            "--target",
+            "malignant=no",
+            "--cv-folds",
+            folds,
+        ])
+    };
+    assert_one_line_error(
+        &run("1000"),
+        "--cv-folds 1000 exceeds the 37 rows labelled in `malignant`",
+    );
+    assert_one_line_error(&run("38"), "--cv-folds 38 exceeds the 37 rows labelled");
+    assert_one_line_error(&run("1"), "--cv-folds must be at least 2, got 1");
+    let output = run("37");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("37-fold accuracy 1.000"), "{stderr}");
+}
+
 /// stdout and `--out` carry the same CSV, which is the importer's table; the binned one is
 /// the numeric one run through the recipe's schema.
 #[test]

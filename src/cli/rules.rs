@@ -461,7 +461,18 @@ fn classifier(
         .min_support(args.table.min_support)
         .min_confidence(args.min_confidence)
         .max_itemsets(args.table.max_itemsets);
-    let cv = params.cross_validate(t, class_column, folds, args.seed)?;
+    // The library's bounds, said in terms of the flag that set them.
+    let cv = params
+        .cross_validate(t, class_column, folds, args.seed)
+        .map_err(|e| match e {
+            explainme_rules::Error::TooManyFolds { folds, labelled } => anyhow::anyhow!(
+                "--cv-folds {folds} exceeds the {labelled} rows labelled in `{class_column}` (each fold needs at least one)"
+            ),
+            explainme_rules::Error::TooSmall { what: "folds", .. } => {
+                anyhow::anyhow!("--cv-folds must be at least 2, got {folds}")
+            }
+            e => e.into(),
+        })?;
     let list = params.fit(t, class_column)?;
     let class_items = t.column_items(column);
     let labelled = t

@@ -121,11 +121,17 @@ impl RuleListParams {
         if labelled.is_empty() {
             return Err(Error::NoClassLabels(class_column.to_owned()));
         }
-        if folds < 2 || folds > labelled.len() {
+        if folds < 2 {
             return Err(Error::TooSmall {
-                what: "folds (at least 2 and at most the labelled rows)",
+                what: "folds",
                 min: 2,
                 value: folds,
+            });
+        }
+        if folds > labelled.len() {
+            return Err(Error::TooManyFolds {
+                folds,
+                labelled: labelled.len(),
             });
         }
         shuffle(&mut labelled, seed);
@@ -376,14 +382,28 @@ mod tests {
             params.fit(&t, "grade"),
             Err(Error::UnknownColumn("grade".into()))
         );
-        assert!(matches!(
+        assert_eq!(
             params.cross_validate(&t, "malignant", 1, 0),
-            Err(Error::TooSmall { .. })
-        ));
-        assert!(matches!(
-            params.cross_validate(&t, "malignant", 41, 0),
-            Err(Error::TooSmall { .. })
-        ));
+            Err(Error::TooSmall {
+                what: "folds",
+                min: 2,
+                value: 1
+            })
+        );
+        // 40 labelled rows (the 41st has no class): 40 folds are leave-one-out, 41 too many.
+        assert!(params.cross_validate(&t, "malignant", 40, 0).is_ok());
+        let too_many = params.cross_validate(&t, "malignant", 1000, 0);
+        assert_eq!(
+            too_many,
+            Err(Error::TooManyFolds {
+                folds: 1000,
+                labelled: 40
+            })
+        );
+        assert_eq!(
+            too_many.unwrap_err().to_string(),
+            "1000 folds exceed the 40 labelled rows (each fold needs at least one)"
+        );
         let unlabelled = Transactions::from_rows(
             &["fat".to_string(), "malignant".to_string()],
             [[Some("present"), None]],

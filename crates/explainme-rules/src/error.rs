@@ -32,6 +32,10 @@ pub enum Error {
     },
     #[error("class column `{0}` has no labelled row")]
     NoClassLabels(String),
+    /// Cross-validation puts every labelled row in one test fold, so there can be no more
+    /// folds than labelled rows; the message names that bound, not only the minimum of 2.
+    #[error("{folds} folds exceed the {labelled} labelled rows (each fold needs at least one)")]
+    TooManyFolds { folds: usize, labelled: usize },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
