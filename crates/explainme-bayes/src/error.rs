@@ -57,9 +57,15 @@ pub enum Error {
     /// Knowledge constraints that no DAG can satisfy.
     #[error("contradictory constraints: {0}")]
     Constraints(String),
-    /// A computation whose tables would not fit in memory.
+    /// A request beyond a fixed limit of an algorithm, whatever the memory: more states than
+    /// the data codes hold, an explanation search over too many joint states.
     #[error("too large: {0}")]
     TooLarge(String),
+    /// An allocation sized by external data (a network file's tables, a sample size, an
+    /// inference factor) that would exceed the [`explainme_budget::MemoryBudget`]; refused
+    /// before allocating. The gRPC layer maps it to `RESOURCE_EXHAUSTED`.
+    #[error(transparent)]
+    OverBudget(#[from] explainme_budget::OverBudget),
 }
 
 /// Results of this crate.

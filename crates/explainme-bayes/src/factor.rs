@@ -5,9 +5,32 @@
 //! odometer over the result's assignment and strided indices into the operands, as in
 //! Koller & Friedman (2009, algorithm 10.A.1); there is no per-entry allocation or hashing.
 
+use std::fmt;
+
+use explainme_budget::{MemoryBudget, bytes_for};
 use serde::Serialize;
 
+use crate::error::Result;
 use crate::network::BayesNet;
+
+/// Checks, before it is allocated, that a table over variables of cardinalities `cards` (8
+/// bytes an entry), on top of `held` bytes the operation already keeps, fits `budget`;
+/// returns the table's bytes. Inference sizes its factors by the network's structure, which
+/// a small file can make astronomically large.
+pub(crate) fn check_table(
+    budget: &MemoryBudget,
+    what: impl fmt::Display,
+    cards: impl IntoIterator<Item = usize>,
+    held: u64,
+) -> Result<u64> {
+    let what = what.to_string();
+    let dims: Vec<u64> = cards.into_iter().map(|c| c as u64).collect();
+    // The table alone first: this also refuses a size that overflows 64 bits.
+    budget.check_elements(&what, &dims, 8)?;
+    let bytes = bytes_for(&dims, 8).unwrap_or(u64::MAX);
+    budget.check(what, held.saturating_add(bytes))?;
+    Ok(bytes)
+}
 
 /// A non-negative table over variables (ascending indices), e.g. a joint posterior.
 #[derive(Debug, Clone, PartialEq, Serialize)]

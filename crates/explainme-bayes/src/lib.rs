@@ -14,6 +14,13 @@
 //! [`learn::Constraints`]), [`cpdag`] (CPDAG, SHD) and [`explain`] (sensitivity, MRE).
 //! A missing cell is skipped per family, never per record (see [`Score`]).
 //!
+//! External data never decides an allocation unchecked: a network file's tables, a sample
+//! size and the factors inference forms are checked against an
+//! [`explainme_budget::MemoryBudget`] first and refused with [`Error::OverBudget`]. The
+//! `…_within` functions ([`read_bif_within`], [`forward_sample_within`],
+//! [`VariableElimination::within`], [`JunctionTree::within`]) take the budget; the others
+//! use the default 1 GiB.
+//!
 //! ```
 //! use explainme_bayes::{Evidence, VariableElimination, read_bif, write_bif};
 //!
@@ -48,7 +55,7 @@ pub use data::Dataset;
 pub use error::{Error, Result};
 pub use factor::Factor;
 pub use infer::{Assignment, Calibrated, Evidence, JunctionTree, VariableElimination, map, mpe};
-pub use io::{read_bif, write_bif, write_dot, write_xmlbif};
+pub use io::{read_bif, read_bif_within, write_bif, write_dot, write_xmlbif};
 pub use network::{BayesNet, Cpt, Dag, Variable};
-pub use sample::forward_sample;
+pub use sample::{forward_sample, forward_sample_within};
 pub use score::{Score, family_score, network_score};

@@ -1,11 +1,21 @@
 //! Forward (ancestral) sampling: variables in topological order, each drawn from its CPT
 //! row given the parents already drawn. Deterministic for a seed.
 
+use explainme_budget::MemoryBudget;
+
 use crate::data::Dataset;
+use crate::error::Result;
 use crate::network::BayesNet;
 use crate::rng::Rng;
 
+/// Bytes per sampled cell: [`Dataset`] codes each cell as a `u16`.
+const CELL_BYTES: u64 = 2;
+
 /// Draws `n` independent records from the joint distribution of `net`.
+///
+/// The records take `n × variables × 2` bytes, allocated at once: for an `n` that comes from
+/// outside (a command line, a request), use [`forward_sample_within`], which refuses an
+/// absurd `n` instead of aborting on the allocation.
 ///
 /// ```
 /// let net = explainme_bayes::read_bif(
@@ -21,7 +31,7 @@ use crate::rng::Rng;
 pub fn forward_sample(net: &BayesNet, n: usize, seed: u64) -> Dataset {
     let mut rng = Rng::seeded(seed);
     let cards = net.cardinalities();
-    let mut columns = vec![vec![0u16; n]; net.len()];
+    let mut columns: Vec<Vec<u16>> = (0..net.len()).map(|_| vec![0; n]).collect();
     let mut record = vec![0usize; net.len()];
     for row in 0..n {
         for &v in net.topological_order() {
@@ -47,4 +57,38 @@ pub fn forward_sample(net: &BayesNet, n: usize, seed: u64) -> Dataset {
         }
     }
     Dataset::from_columns(net.variables().cloned().collect(), columns, n)
+}
+
+/// [`forward_sample`] after checking that the `n × variables × 2` bytes of the records fit
+/// `budget`; an `n` that does not gives [`crate::Error::OverBudget`] before anything is
+/// allocated. The same seed gives the same records as [`forward_sample`].
+///
+/// ```
+/// use explainme_budget::MemoryBudget;
+/// let net = explainme_bayes::read_bif(
+///     "network n { } variable a { type discrete [ 2 ] { x, y }; }
+///      probability ( a ) { table 0.3, 0.7; }",
+/// )?;
+/// let budget = MemoryBudget::default();
+/// assert_eq!(
+///     explainme_bayes::forward_sample_within(&net, 1000, 42, &budget)?,
+///     explainme_bayes::forward_sample(&net, 1000, 42),
+/// );
+/// let absurd = explainme_bayes::forward_sample_within(&net, 100_000_000_000, 42, &budget);
+/// assert!(absurd.unwrap_err().to_string().contains("over the memory budget of 1 GiB"));
+/// # Ok::<(), explainme_bayes::Error>(())
+/// ```
+pub fn forward_sample_within(
+    net: &BayesNet,
+    n: usize,
+    seed: u64,
+    budget: &MemoryBudget,
+) -> Result<Dataset> {
+    // A network of no variables still yields `n` (empty) records: count one cell each.
+    budget.check_elements(
+        format!("{n} sampled records of {} variables", net.len()),
+        &[n as u64, net.len().max(1) as u64],
+        CELL_BYTES,
+    )?;
+    Ok(forward_sample(net, n, seed))
 }

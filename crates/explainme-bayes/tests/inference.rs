@@ -30,7 +30,7 @@ fn posteriors_equal_pgmpy_to_1e9() {
     for name in ["asia", "child", "alarm"] {
         let net = common::network(name);
         let ve = VariableElimination::new(&net);
-        let tree = JunctionTree::new(&net);
+        let tree = JunctionTree::new(&net).expect("compiles");
         for case in cases()
             .iter()
             .filter(|c| c["network"] == name && c["kind"] == "marginal")
@@ -116,7 +116,7 @@ fn probability_of_evidence_agrees_between_engines() {
     let by_ve = VariableElimination::new(&net)
         .probability_of_evidence(&evidence)
         .expect("VE");
-    let tree = JunctionTree::new(&net);
+    let tree = JunctionTree::new(&net).expect("compiles");
     let by_tree = tree
         .calibrate(&evidence)
         .expect("JT")
@@ -148,7 +148,7 @@ fn bad_evidence_gives_typed_errors() {
         ve.marginal(0, &impossible),
         Err(Error::ImpossibleEvidence)
     ));
-    let tree = JunctionTree::new(&net);
+    let tree = JunctionTree::new(&net).expect("compiles");
     assert!(matches!(
         tree.calibrate(&impossible),
         Err(Error::ImpossibleEvidence)

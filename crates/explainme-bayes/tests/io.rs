@@ -437,3 +437,17 @@ fn whatever_write_bif_emits_read_bif_reads_back_identically() {
         "{written} written, {refused} refused"
     );
 }
+
+#[test]
+fn unterminated_comments_and_strings_are_named() {
+    let comment = "network c { } /* variable a";
+    assert_eq!(
+        read_bif(comment).unwrap_err().to_string(),
+        "parse error at line 1: unterminated comment"
+    );
+    let string = "network c { }\nvariable \"a { type discrete [ 1 ] { x }; }";
+    assert_eq!(
+        read_bif(string).unwrap_err().to_string(),
+        "parse error at line 2: unterminated string"
+    );
+}

@@ -2,9 +2,15 @@
 //! join the maximal cliques by a maximum-weight spanning tree on separator sizes, and
 //! calibrate with one collect and one distribute pass per evidence set. After calibration
 //! every single-variable marginal is a sum over one clique table.
+//!
+//! Clique tables are sized by the triangulated structure, which a small network file can
+//! make astronomically large, so compiling checks them against a [`MemoryBudget`] and can
+//! fail: [`JunctionTree::new`] returns a `Result`.
+
+use explainme_budget::MemoryBudget;
 
 use crate::error::{Error, Result};
-use crate::factor::Factor;
+use crate::factor::{Factor, check_table};
 use crate::infer::order::Interaction;
 use crate::infer::{Evidence, check_targets};
 use crate::network::BayesNet;
@@ -21,7 +27,7 @@ use crate::network::BayesNet;
 ///      probability ( rain ) { table 0.2, 0.8; }
 ///      probability ( wet | rain ) { (yes) 0.9, 0.1; (no) 0.1, 0.9; }",
 /// )?;
-/// let tree = JunctionTree::new(&net);
+/// let tree = JunctionTree::new(&net)?;
 /// let calibrated = tree.calibrate(&Evidence::parse(&net, "wet=yes")?)?;
 /// assert!((calibrated.marginal(0)[0] - 0.18 / 0.26).abs() < 1e-12);
 /// # Ok::<(), explainme_bayes::Error>(())
@@ -37,6 +43,10 @@ pub struct JunctionTree<'a> {
     initial: Vec<Factor>,
     /// The smallest clique holding each variable, to read marginals from.
     home: Vec<usize>,
+    budget: MemoryBudget,
+    /// Bytes of the clique tables and of the separator messages, for calibration's check.
+    clique_bytes: u64,
+    separator_bytes: u64,
 }
 
 /// A junction tree calibrated under one evidence set.
@@ -48,11 +58,19 @@ pub struct Calibrated<'a> {
 }
 
 impl<'a> JunctionTree<'a> {
-    /// Compiles the tree for `net`.
-    pub fn new(net: &'a BayesNet) -> Self {
+    /// Compiles the tree for `net` within the default [`MemoryBudget`] (1 GiB); see
+    /// [`JunctionTree::within`].
+    pub fn new(net: &'a BayesNet) -> Result<Self> {
+        Self::within(net, &MemoryBudget::default())
+    }
+
+    /// Compiles the tree for `net`. The clique tables must fit `budget` (and, at each
+    /// calibration, a copy of them and the separator messages), or compiling fails with
+    /// [`Error::OverBudget`] before they are allocated.
+    pub fn within(net: &'a BayesNet, budget: &MemoryBudget) -> Result<Self> {
         let n = net.len();
         let cards = net.cardinalities();
-        let mut moral = Interaction::new(n);
+        let mut moral = Interaction::new(n, budget)?;
         for v in 0..n {
             let mut family = net.parents(v).to_vec();
             family.push(v);
@@ -70,7 +88,24 @@ impl<'a> JunctionTree<'a> {
                 cliques.push(clique);
             }
         }
+        let mut clique_bytes: u64 = 0;
+        let largest = cliques.iter().map(Vec::len).max().unwrap_or(0);
+        for clique in &cliques {
+            clique_bytes += check_table(
+                budget,
+                format_args!(
+                    "the junction tree's {} clique tables (the largest over {largest} variables)",
+                    cliques.len()
+                ),
+                clique.iter().map(|&v| cards[v]),
+                clique_bytes,
+            )?;
+        }
         let (order, parent, separators) = spanning_tree(&cliques);
+        let separator_bytes = separators
+            .iter()
+            .map(|s| s.iter().map(|&v| cards[v] as u64).product::<u64>() * 8)
+            .sum();
         let mut initial: Vec<Factor> = cliques
             .iter()
             .map(|c| Factor::ones(c.clone(), c.iter().map(|&v| cards[v]).collect()))
@@ -97,7 +132,7 @@ impl<'a> JunctionTree<'a> {
                     .unwrap_or(0)
             })
             .collect();
-        Self {
+        Ok(Self {
             net,
             cliques,
             order,
@@ -105,7 +140,10 @@ impl<'a> JunctionTree<'a> {
             separators,
             initial,
             home,
-        }
+            budget: *budget,
+            clique_bytes,
+            separator_bytes,
+        })
     }
 
     /// The cliques (ascending variable indices each).
@@ -116,6 +154,13 @@ impl<'a> JunctionTree<'a> {
     /// Enters `evidence` and passes messages to the root and back: two passes over the tree.
     pub fn calibrate(&'a self, evidence: &Evidence) -> Result<Calibrated<'a>> {
         check_targets(self.net, &[], evidence)?;
+        self.budget.check(
+            format_args!(
+                "junction tree calibration: a copy of {} clique tables and their messages",
+                self.cliques.len()
+            ),
+            self.clique_bytes.saturating_add(self.separator_bytes),
+        )?;
         let mut potentials = self.initial.clone();
         for (v, s) in evidence.iter() {
             potentials[self.home[v]].restrict_in_place(v, s);

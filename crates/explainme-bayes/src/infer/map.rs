@@ -28,7 +28,7 @@ pub fn map(
 ) -> Result<Assignment> {
     let net = ve.network();
     check_targets(net, variables, evidence)?;
-    let mut reduced = ve.reduced(variables, evidence);
+    let mut reduced = ve.reduced(variables, evidence)?;
     let weights = reduced.weights.clone();
     let sum_phase: Vec<bool> = reduced
         .vars
@@ -37,15 +37,19 @@ pub fn map(
         .collect();
     for (local, _) in reduced.graph.eliminate(&sum_phase, &weights) {
         let var = reduced.vars[local];
-        reduced.eliminate(var, Factor::sum_out);
+        reduced.eliminate(var, Factor::sum_out, 0)?;
     }
     let max_phase: Vec<bool> = sum_phase.iter().map(|s| !s).collect();
-    let mut trace = Vec::new();
+    // The max-products are kept for the traceback: each new one must fit beside them.
+    let mut trace: Vec<(usize, Factor)> = Vec::new();
+    let mut traced: u64 = 0;
     for (local, _) in reduced.graph.eliminate(&max_phase, &weights) {
         let var = reduced.vars[local];
-        trace.push((var, reduced.eliminate(var, Factor::max_out)));
+        let product = reduced.eliminate(var, Factor::max_out, traced)?;
+        traced = traced.saturating_add(8 * product.values().len() as u64);
+        trace.push((var, product));
     }
-    let best = reduced.remaining_product(Vec::new(), Vec::new()).total();
+    let best = reduced.remaining_product(Vec::new())?.total();
     let evidence_probability = ve.probability_of_evidence(evidence)?;
     if best <= 0.0 {
         return Err(Error::ImpossibleEvidence);

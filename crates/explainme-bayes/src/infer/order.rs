@@ -1,8 +1,12 @@
 //! Greedy elimination orders on an interaction graph: min-fill, ties broken by the weight
 //! (table size) of the clique the elimination creates, then by index for determinism.
 
+use explainme_budget::MemoryBudget;
+
+use crate::error::Result;
+
 /// An undirected graph over `n` local vertices as an adjacency matrix (n is at most a few
-/// hundred in every use).
+/// hundred in every real network; a file with 10^5 variables is refused by the budget).
 pub(crate) struct Interaction {
     n: usize,
     adjacent: Vec<bool>,
@@ -10,12 +14,18 @@ pub(crate) struct Interaction {
 }
 
 impl Interaction {
-    pub(crate) fn new(n: usize) -> Self {
-        Self {
+    /// The graph without edges; its `n²` bytes are checked against `budget` first.
+    pub(crate) fn new(n: usize, budget: &MemoryBudget) -> Result<Self> {
+        budget.check_elements(
+            format!("the interaction graph of {n} variables"),
+            &[n as u64, n as u64],
+            1,
+        )?;
+        Ok(Self {
             n,
             adjacent: vec![false; n * n],
             alive: vec![true; n],
-        }
+        })
     }
 
     /// Connects every pair in `clique`.

@@ -1,7 +1,13 @@
 //! Variable elimination with barren-variable pruning and a min-fill order per query.
+//!
+//! The factors an elimination forms are sized by the network's structure, not by its file:
+//! a few dozen binary variables can make a factor of 2^40 entries. Each is checked against
+//! the engine's [`MemoryBudget`] before it is allocated.
+
+use explainme_budget::MemoryBudget;
 
 use crate::error::{Error, Result};
-use crate::factor::Factor;
+use crate::factor::{Factor, check_table};
 use crate::infer::order::Interaction;
 use crate::infer::{Evidence, ancestral_set, check_targets};
 use crate::network::BayesNet;
@@ -27,24 +33,53 @@ use crate::network::BayesNet;
 pub struct VariableElimination<'a> {
     net: &'a BayesNet,
     cpts: Vec<Factor>,
+    budget: MemoryBudget,
 }
 
 /// A query's factors after pruning barren variables and entering evidence, with the
 /// interaction graph over the remaining unobserved variables (local indices into `vars`).
-pub(crate) struct Reduced {
+pub(crate) struct Reduced<'a> {
+    net: &'a BayesNet,
+    budget: MemoryBudget,
     pub(crate) factors: Vec<Factor>,
     pub(crate) vars: Vec<usize>,
     pub(crate) graph: Interaction,
     pub(crate) weights: Vec<f64>,
 }
 
-impl Reduced {
-    /// Eliminates `var` with `combine` (Σ or max) and returns the product it combined.
+/// `variables` sorted, without repeats: the scope of a product.
+fn union(variables: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let mut scope: Vec<usize> = variables.into_iter().collect();
+    scope.sort_unstable();
+    scope.dedup();
+    scope
+}
+
+impl Reduced<'_> {
+    /// Eliminates `var` with `combine` (Σ or max) and returns the product it combined. The
+    /// product is checked against the budget first, on top of `held` bytes the caller keeps.
     pub(crate) fn eliminate(
         &mut self,
         var: usize,
         combine: fn(&Factor, usize) -> Factor,
-    ) -> Factor {
+        held: u64,
+    ) -> Result<Factor> {
+        let scope = union(
+            self.factors
+                .iter()
+                .filter(|f| f.contains(var))
+                .flat_map(|f| f.variables().iter().copied()),
+        );
+        check_table(
+            &self.budget,
+            format_args!(
+                "variable elimination: the factor over {} variables formed by eliminating `{}`",
+                scope.len(),
+                self.net.variable(var).name
+            ),
+            scope.iter().map(|&v| self.net.variable(v).cardinality()),
+            held,
+        )?;
         let mut product: Option<Factor> = None;
         let mut k = 0;
         while k < self.factors.len() {
@@ -60,22 +95,54 @@ impl Reduced {
         }
         let product = product.unwrap_or_else(|| Factor::scalar(1.0));
         self.factors.push(combine(&product, var));
-        product
+        Ok(product)
     }
 
-    /// The product of all factors left, over at least `scope`.
-    pub(crate) fn remaining_product(&self, scope: Vec<usize>, cards: Vec<usize>) -> Factor {
-        self.factors
+    /// The product of all factors left, over at least `scope` (ascending), checked against
+    /// the budget first.
+    pub(crate) fn remaining_product(&self, scope: Vec<usize>) -> Result<Factor> {
+        let all = union(
+            self.factors
+                .iter()
+                .flat_map(|f| f.variables().iter().copied())
+                .chain(scope.iter().copied()),
+        );
+        check_table(
+            &self.budget,
+            format_args!(
+                "variable elimination: the joint factor over {} variables",
+                all.len()
+            ),
+            all.iter().map(|&v| self.net.variable(v).cardinality()),
+            0,
+        )?;
+        let cards = scope
             .iter()
-            .fold(Factor::ones(scope, cards), |acc, f| acc.product(f))
+            .map(|&v| self.net.variable(v).cardinality())
+            .collect();
+        Ok(self
+            .factors
+            .iter()
+            .fold(Factor::ones(scope, cards), |acc, f| acc.product(f)))
     }
 }
 
 impl<'a> VariableElimination<'a> {
-    /// Prepares elimination on `net`.
+    /// Prepares elimination on `net`, within the default [`MemoryBudget`] (1 GiB per
+    /// factor); see [`VariableElimination::within`].
     pub fn new(net: &'a BayesNet) -> Self {
+        Self::within(net, &MemoryBudget::default())
+    }
+
+    /// Prepares elimination on `net`; every factor a query forms must fit `budget`, or the
+    /// query fails with [`Error::OverBudget`] before allocating it.
+    pub fn within(net: &'a BayesNet, budget: &MemoryBudget) -> Self {
         let cpts = (0..net.len()).map(|v| Factor::from_cpt(net, v)).collect();
-        Self { net, cpts }
+        Self {
+            net,
+            cpts,
+            budget: *budget,
+        }
     }
 
     /// The network queried.
@@ -83,7 +150,12 @@ impl<'a> VariableElimination<'a> {
         self.net
     }
 
-    pub(crate) fn reduced(&self, keep: &[usize], evidence: &Evidence) -> Reduced {
+    /// The budget every factor of a query must fit.
+    pub fn budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    pub(crate) fn reduced(&self, keep: &[usize], evidence: &Evidence) -> Result<Reduced<'a>> {
         let relevant = ancestral_set(
             self.net,
             keep.iter().copied().chain(evidence.iter().map(|(v, _)| v)),
@@ -94,7 +166,7 @@ impl<'a> VariableElimination<'a> {
             local[v] = vars.len();
             vars.push(v);
         }
-        let mut graph = Interaction::new(vars.len());
+        let mut graph = Interaction::new(vars.len(), &self.budget)?;
         let mut factors = Vec::new();
         for v in (0..self.net.len()).filter(|&v| relevant[v]) {
             let mut f = self.cpts[v].clone();
@@ -111,32 +183,30 @@ impl<'a> VariableElimination<'a> {
             .iter()
             .map(|&v| self.net.variable(v).cardinality() as f64)
             .collect();
-        Reduced {
+        Ok(Reduced {
+            net: self.net,
+            budget: self.budget,
             factors,
             vars,
             graph,
             weights,
-        }
+        })
     }
 
     /// The joint posterior P(targets | evidence) as a normalised factor over the targets
     /// (ascending), together with P(evidence).
     pub fn joint(&self, targets: &[usize], evidence: &Evidence) -> Result<(Factor, f64)> {
         check_targets(self.net, targets, evidence)?;
-        let mut reduced = self.reduced(targets, evidence);
+        let mut reduced = self.reduced(targets, evidence)?;
         let eliminate: Vec<bool> = reduced.vars.iter().map(|v| !targets.contains(v)).collect();
         let weights = reduced.weights.clone();
         for (local, _) in reduced.graph.eliminate(&eliminate, &weights) {
             let var = reduced.vars[local];
-            reduced.eliminate(var, Factor::sum_out);
+            reduced.eliminate(var, Factor::sum_out, 0)?;
         }
         let mut scope = targets.to_vec();
         scope.sort_unstable();
-        let cards = scope
-            .iter()
-            .map(|&v| self.net.variable(v).cardinality())
-            .collect();
-        let mut joint = reduced.remaining_product(scope, cards);
+        let mut joint = reduced.remaining_product(scope)?;
         let evidence_probability = joint.normalize();
         if evidence_probability <= 0.0 || !evidence_probability.is_finite() {
             return Err(Error::ImpossibleEvidence);

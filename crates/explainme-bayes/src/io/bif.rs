@@ -15,88 +15,124 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
+use explainme_budget::{MemoryBudget, bytes_for};
+
 use crate::error::{Error, Result};
 use crate::io::parent_configurations;
 use crate::network::{BayesNet, Cpt, Variable, check_cpt};
 
-#[derive(Debug, Clone, PartialEq)]
-struct Token {
-    text: String,
+/// One token of BIF text, borrowed from it: the reader never copies the text into tokens,
+/// so parsing costs little beyond the tables it builds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Token<'t> {
+    text: &'t str,
     line: usize,
 }
 
 const PUNCTUATION: &[char] = &['{', '}', '(', ')', '[', ']', ',', ';', '|'];
 
-fn tokenize(text: &str) -> Result<Vec<Token>> {
-    let mut tokens = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    let mut line = 1;
-    while let Some((_, c)) = chars.next() {
-        match c {
-            '\n' => line += 1,
-            c if c.is_whitespace() => {}
-            '/' if chars.peek().map(|p| p.1) == Some('/') => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        line += 1;
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek().map(|p| p.1) == Some('*') => {
-                chars.next();
-                let mut previous = ' ';
-                let mut closed = false;
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        line += 1;
-                    }
-                    if previous == '*' && c == '/' {
-                        closed = true;
-                        break;
-                    }
-                    previous = c;
-                }
-                if !closed {
-                    return Err(parse_error(line, "unterminated comment"));
-                }
-            }
-            '"' => {
-                let mut word = String::new();
-                let mut closed = false;
-                for (_, c) in chars.by_ref() {
-                    if c == '"' {
-                        closed = true;
-                        break;
-                    }
-                    if c == '\n' {
-                        line += 1;
-                    }
-                    word.push(c);
-                }
-                if !closed {
-                    return Err(parse_error(line, "unterminated string"));
-                }
-                tokens.push(Token { text: word, line });
-            }
-            c if PUNCTUATION.contains(&c) => tokens.push(Token {
-                text: c.to_string(),
-                line,
-            }),
-            c => {
-                let mut word = c.to_string();
-                while let Some(&(_, next)) = chars.peek() {
-                    if next.is_whitespace() || PUNCTUATION.contains(&next) || next == '"' {
-                        break;
-                    }
-                    word.push(next);
-                    chars.next();
-                }
-                tokens.push(Token { text: word, line });
-            }
+/// Splits BIF text into words, punctuation and quoted strings on demand, skipping
+/// whitespace and `//` / `/* */` comments. An error (an unterminated comment or string) is
+/// sticky: every later call reports it again, so a lookahead cannot lose it.
+struct Lexer<'t> {
+    text: &'t str,
+    chars: std::iter::Peekable<std::str::CharIndices<'t>>,
+    line: usize,
+    failed: Option<(usize, &'static str)>,
+}
+
+impl<'t> Lexer<'t> {
+    fn new(text: &'t str) -> Self {
+        Self {
+            text,
+            chars: text.char_indices().peekable(),
+            line: 1,
+            failed: None,
         }
     }
-    Ok(tokens)
+
+    fn peek_char(&mut self) -> Option<char> {
+        self.chars.peek().map(|&(_, c)| c)
+    }
+
+    fn token(&mut self) -> Result<Option<Token<'t>>> {
+        if self.failed.is_none() {
+            match self.scan() {
+                Err(failure) => self.failed = Some(failure),
+                Ok(token) => return Ok(token),
+            }
+        }
+        let (line, message) = self.failed.unwrap_or((self.line, "unreadable text"));
+        Err(parse_error(line, message))
+    }
+
+    fn scan(&mut self) -> Result<Option<Token<'t>>, (usize, &'static str)> {
+        while let Some((start, c)) = self.chars.next() {
+            match c {
+                '\n' => self.line += 1,
+                c if c.is_whitespace() => {}
+                '/' if self.peek_char() == Some('/') => {
+                    for (_, c) in self.chars.by_ref() {
+                        if c == '\n' {
+                            self.line += 1;
+                            break;
+                        }
+                    }
+                }
+                '/' if self.peek_char() == Some('*') => {
+                    self.chars.next();
+                    let mut previous = ' ';
+                    let mut closed = false;
+                    for (_, c) in self.chars.by_ref() {
+                        if c == '\n' {
+                            self.line += 1;
+                        }
+                        if previous == '*' && c == '/' {
+                            closed = true;
+                            break;
+                        }
+                        previous = c;
+                    }
+                    if !closed {
+                        return Err((self.line, "unterminated comment"));
+                    }
+                }
+                '"' => {
+                    let line = self.line;
+                    for (end, c) in self.chars.by_ref() {
+                        match c {
+                            '"' => {
+                                return Ok(Some(Token {
+                                    text: &self.text[start + 1..end],
+                                    line,
+                                }));
+                            }
+                            '\n' => self.line += 1,
+                            _ => {}
+                        }
+                    }
+                    return Err((self.line, "unterminated string"));
+                }
+                c => {
+                    let mut end = start + c.len_utf8();
+                    if !PUNCTUATION.contains(&c) {
+                        while let Some(&(at, next)) = self.chars.peek() {
+                            if next.is_whitespace() || PUNCTUATION.contains(&next) || next == '"' {
+                                break;
+                            }
+                            end = at + next.len_utf8();
+                            self.chars.next();
+                        }
+                    }
+                    return Ok(Some(Token {
+                        text: &self.text[start..end],
+                        line: self.line,
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// Characters a state cannot hold besides whitespace and non-ASCII: BIF's punctuation, and
@@ -204,31 +240,63 @@ fn parse_error(line: usize, message: impl Into<String>) -> Error {
     }
 }
 
-struct Parser {
-    tokens: Vec<Token>,
-    at: usize,
+/// A recursive-descent parser over a [`Lexer`] with one token of lookahead. It keeps a
+/// tally of what the parsed blocks hold until they are assembled (`held`, bytes, estimated
+/// generously) and checks it against the budget as it grows, so a huge text cannot make the
+/// reader allocate far beyond the text itself.
+struct Parser<'t> {
+    lexer: Lexer<'t>,
+    peeked: Option<Token<'t>>,
+    last_line: usize,
+    budget: &'t MemoryBudget,
+    held: u64,
 }
 
-impl Parser {
-    fn line(&self) -> usize {
-        self.tokens
-            .get(self.at)
-            .or(self.tokens.last())
-            .map_or(1, |t| t.line)
+/// Estimated bytes held per parsed name (a `&str` or `String` plus allocator slack), per
+/// number and per list.
+const NAME_BYTES: u64 = 40;
+const NUMBER_BYTES: u64 = 8;
+const LIST_BYTES: u64 = 48;
+
+impl<'t> Parser<'t> {
+    fn new(text: &'t str, budget: &'t MemoryBudget) -> Self {
+        Self {
+            lexer: Lexer::new(text),
+            peeked: None,
+            last_line: 1,
+            budget,
+            held: 0,
+        }
     }
 
-    fn next(&mut self) -> Result<&str> {
-        let line = self.line();
-        let token = self
-            .tokens
-            .get(self.at)
-            .ok_or_else(|| parse_error(line, "unexpected end of file"))?;
-        self.at += 1;
-        Ok(&token.text)
+    fn fill(&mut self) -> Result<Option<Token<'t>>> {
+        if self.peeked.is_none() {
+            self.peeked = self.lexer.token()?;
+        }
+        Ok(self.peeked)
     }
 
-    fn peek(&self) -> Option<&str> {
-        self.tokens.get(self.at).map(|t| t.text.as_str())
+    /// The line of the next token, or of the last one at the end of the text.
+    fn line(&mut self) -> usize {
+        match self.fill() {
+            Ok(Some(token)) => token.line,
+            _ => self.last_line,
+        }
+    }
+
+    fn next(&mut self) -> Result<&'t str> {
+        match self.fill()? {
+            Some(token) => {
+                self.peeked = None;
+                self.last_line = token.line;
+                Ok(token.text)
+            }
+            None => Err(parse_error(self.last_line, "unexpected end of file")),
+        }
+    }
+
+    fn peek(&mut self) -> Result<Option<&'t str>> {
+        Ok(self.fill()?.map(|t| t.text))
     }
 
     fn expect(&mut self, wanted: &str) -> Result<()> {
@@ -244,7 +312,7 @@ impl Parser {
         }
     }
 
-    fn word(&mut self) -> Result<String> {
+    fn word(&mut self) -> Result<&'t str> {
         let line = self.line();
         let found = self.next()?;
         if found.len() == 1 && PUNCTUATION.contains(&found.chars().next().unwrap_or(' ')) {
@@ -253,7 +321,7 @@ impl Parser {
                 format!("expected a name, found `{found}`"),
             ));
         }
-        Ok(found.to_owned())
+        Ok(found)
     }
 
     fn number(&mut self) -> Result<f64> {
@@ -264,11 +332,23 @@ impl Parser {
             .map_err(|_| parse_error(line, format!("expected a number, found `{found}`")))
     }
 
+    /// Counts `bytes` more as held until assembly; over the budget is an error.
+    fn hold(&mut self, bytes: u64) -> Result<()> {
+        self.held = self.held.saturating_add(bytes);
+        let line = self.last_line;
+        Ok(self.budget.check(
+            format!("the parsed blocks of the BIF text (to line {line})"),
+            self.held,
+        )?)
+    }
+
     /// Names separated by commas until `close`, consuming it.
-    fn list(&mut self, close: &str) -> Result<Vec<String>> {
+    fn list(&mut self, close: &str) -> Result<Vec<&'t str>> {
         let mut items = Vec::new();
+        self.hold(LIST_BYTES)?;
         loop {
             items.push(self.word()?);
+            self.hold(NAME_BYTES)?;
             let line = self.line();
             match self.next()? {
                 "," => {}
@@ -286,8 +366,10 @@ impl Parser {
     /// Numbers separated by commas until `;`, consuming it.
     fn numbers(&mut self) -> Result<Vec<f64>> {
         let mut values = Vec::new();
+        self.hold(LIST_BYTES)?;
         loop {
             values.push(self.number()?);
+            self.hold(NUMBER_BYTES)?;
             let line = self.line();
             match self.next()? {
                 "," => {}
@@ -308,15 +390,16 @@ impl Parser {
     }
 }
 
-struct RawProbability {
+struct RawProbability<'t> {
     line: usize,
-    child: String,
-    parents: Vec<String>,
+    child: &'t str,
+    parents: Vec<&'t str>,
     table: Option<Vec<f64>>,
-    rows: Vec<(Vec<String>, Vec<f64>)>,
+    rows: Vec<(Vec<&'t str>, Vec<f64>)>,
 }
 
-/// Parses a BIF document into a validated [`BayesNet`].
+/// Parses a BIF document into a validated [`BayesNet`], within the default
+/// [`MemoryBudget`] (1 GiB); see [`read_bif_within`].
 ///
 /// ```
 /// let net = explainme_bayes::read_bif(
@@ -328,21 +411,38 @@ struct RawProbability {
 /// # Ok::<(), explainme_bayes::Error>(())
 /// ```
 pub fn read_bif(text: &str) -> Result<BayesNet> {
-    let mut parser = Parser {
-        tokens: tokenize(text)?,
-        at: 0,
-    };
+    read_bif_within(text, &MemoryBudget::default())
+}
+
+/// Parses a BIF document into a validated [`BayesNet`], refusing with
+/// [`Error::OverBudget`] — before allocating — a network whose tables would not fit
+/// `budget`. A few hundred bytes of BIF can declare a table of 10^18 entries (eight parents
+/// of a hundred states), so every table's size, `Π cardinalities × 8` bytes computed without
+/// overflow, is checked first, and so is the running total of the network.
+///
+/// ```
+/// use explainme_budget::MemoryBudget;
+/// let text = "network n { }
+///     variable rain { type discrete [ 2 ] { yes, no }; }
+///     probability ( rain ) { table 0.2, 0.8; }";
+/// assert!(explainme_bayes::read_bif_within(text, &MemoryBudget::new(1 << 20)).is_ok());
+/// let refused = explainme_bayes::read_bif_within(text, &MemoryBudget::new(8)).unwrap_err();
+/// assert!(refused.to_string().contains("over the memory budget of 8 bytes"), "{refused}");
+/// # Ok::<(), explainme_bayes::Error>(())
+/// ```
+pub fn read_bif_within(text: &str, budget: &MemoryBudget) -> Result<BayesNet> {
+    let mut parser = Parser::new(text, budget);
     let mut name = String::from("unknown");
     let mut variables = Vec::new();
     let mut probabilities = Vec::new();
-    while let Some(keyword) = parser.peek() {
+    while let Some(keyword) = parser.peek()? {
         let line = parser.line();
         match keyword {
             "network" => {
                 parser.next()?;
-                name = parser.word()?;
+                name = parser.word()?.to_owned();
                 parser.expect("{")?;
-                while parser.peek() == Some("property") {
+                while parser.peek()? == Some("property") {
                     parser.skip_property()?;
                 }
                 parser.expect("}")?;
@@ -388,6 +488,7 @@ pub fn read_bif(text: &str) -> Result<BayesNet> {
                 let states = states.ok_or_else(|| {
                     parse_error(line, format!("variable `{var_name}` has no type"))
                 })?;
+                let states = states.into_iter().map(str::to_owned).collect();
                 variables.push(Variable::new(var_name, states)?);
             }
             "probability" => {
@@ -431,13 +532,17 @@ pub fn read_bif(text: &str) -> Result<BayesNet> {
             t => return Err(parse_error(line, format!("unexpected `{t}`"))),
         }
     }
-    assemble(name, variables, probabilities)
+    assemble(name, variables, probabilities, budget, parser.held)
 }
 
+/// Turns the parsed blocks into CPTs; `held` is what the blocks themselves hold, counted
+/// against `budget` together with the tables.
 fn assemble(
     name: String,
     variables: Vec<Variable>,
-    probabilities: Vec<RawProbability>,
+    probabilities: Vec<RawProbability<'_>>,
+    budget: &MemoryBudget,
+    held: u64,
 ) -> Result<BayesNet> {
     let index: HashMap<&str, usize> = variables
         .iter()
@@ -451,8 +556,9 @@ fn assemble(
             .ok_or_else(|| Error::UnknownVariable(name.to_owned()))
     };
     let mut cpts: Vec<Option<Cpt>> = vec![None; variables.len()];
+    let mut total = held;
     for raw in probabilities {
-        let child = lookup(&raw.child)?;
+        let child = lookup(raw.child)?;
         let parents = raw
             .parents
             .iter()
@@ -463,12 +569,44 @@ fn assemble(
             .iter()
             .map(|&p| variables[p].cardinality())
             .collect();
-        let rows: usize = cards.iter().product();
+        // The table (8 bytes an entry) and which rows were given (1 byte a row), checked
+        // before either is allocated.
+        let mut dims: Vec<u64> = cards.iter().map(|&c| c as u64).collect();
+        let rows_bytes = bytes_for(&dims, 1);
+        dims.push(child_card as u64);
+        let table = format!(
+            "the probability table of `{}` (line {}, {} parent{})",
+            raw.child,
+            raw.line,
+            parents.len(),
+            if parents.len() == 1 { "" } else { "s" }
+        );
+        budget.check_elements(&table, &dims, 8)?;
+        let bytes = bytes_for(&dims, 8)
+            .zip(rows_bytes)
+            .and_then(|(t, r)| t.checked_add(r))
+            .unwrap_or(u64::MAX);
+        total = total.saturating_add(bytes);
+        budget.check(
+            format!(
+                "the tables of the network up to `{}` (line {})",
+                raw.child, raw.line
+            ),
+            total,
+        )?;
         let bad = |reason: String| Error::BadCpt {
-            variable: raw.child.clone(),
+            variable: raw.child.to_owned(),
             reason: format!("{reason} (line {})", raw.line),
         };
-        let mut values = vec![0.0; rows * child_card];
+        // Within the budget, so within u64; only a 32-bit target with a budget over 4 GiB
+        // could still overflow `usize` here.
+        let rows = cards.iter().try_fold(1usize, |acc, &c| acc.checked_mul(c));
+        let Some((rows, entries)) = rows.and_then(|r| Some((r, r.checked_mul(child_card)?))) else {
+            return Err(bad(
+                "the table does not fit this platform's address space".into()
+            ));
+        };
+        let mut values = vec![0.0; entries];
         // Which rows the block gives; the values themselves may be anything (NaN included)
         // until the table is checked as a whole.
         let mut given = vec![raw.table.is_some(); rows];

@@ -8,7 +8,7 @@ pub mod bif;
 pub mod dot;
 pub mod xmlbif;
 
-pub use bif::{read_bif, write_bif};
+pub use bif::{read_bif, read_bif_within, write_bif};
 pub use dot::write_dot;
 pub use xmlbif::write_xmlbif;
 
