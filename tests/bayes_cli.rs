@@ -337,3 +337,153 @@ fn learn_from_a_spaced_file_name_writes_a_readable_network() {
     ]);
     assert!(ok, "{stderr}");
 }
+
+/// A few KB of BIF whose child has eight parents of 100 states: its table would take
+/// 8 × 10^18 bytes. Before the fix the process aborted on the allocation.
+fn huge_table_bif(dir: &std::path::Path) -> PathBuf {
+    let variable = |name: &str| {
+        let states: Vec<String> = (0..100).map(|s| format!("s{s}")).collect();
+        format!(
+            "variable {name} {{ type discrete [ 100 ] {{ {} }}; }}\n",
+            states.join(",")
+        )
+    };
+    let parents: Vec<String> = (0..8).map(|p| format!("p{p}")).collect();
+    let mut text = String::from("network huge { }\n");
+    for p in &parents {
+        text.push_str(&variable(p));
+    }
+    text.push_str(&variable("child"));
+    text.push_str(&format!(
+        "probability ( child | {} ) {{ table 0.01; }}\n",
+        parents.join(", ")
+    ));
+    let path = dir.join("huge.bif");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn a_bif_declaring_a_huge_table_is_one_line_naming_variable_and_budget() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bif = huge_table_bif(dir.path());
+    let bif = bif.to_str().unwrap();
+    for command in [
+        &["bayes", "query", "--bif", bif, "--target", "child"][..],
+        &[
+            "bayes",
+            "sample",
+            "--bif",
+            bif,
+            "--n",
+            "10",
+            "--out",
+            "/dev/null",
+        ],
+    ] {
+        one_line_error(
+            command,
+            "the probability table of `child` (line 11, 8 parents) would need 6.9 EiB, \
+             over the memory budget of 1 GiB",
+        );
+    }
+    one_line_error(
+        &[
+            "--memory-budget",
+            "64MiB",
+            "bayes",
+            "query",
+            "--bif",
+            bif,
+            "--target",
+            "child",
+        ],
+        "over the memory budget of 64 MiB",
+    );
+}
+
+#[test]
+fn sampling_an_absurd_n_is_one_quick_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("records.csv");
+    let started = std::time::Instant::now();
+    one_line_error(
+        &[
+            "bayes",
+            "sample",
+            "--bif",
+            &asia(),
+            "--n",
+            "100000000000",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "100000000000 sampled records of 8 variables would need 1.5 TiB, \
+         over the memory budget of 1 GiB",
+    );
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    assert!(!out.exists());
+}
+
+/// Small tables whose moral graph is one clique of ten 10-state roots: the junction tree
+/// (and elimination with every child observed) would need 74.5 GiB.
+#[test]
+fn inference_beyond_the_budget_is_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut text = String::from("network crown { }\n");
+    let mut probabilities = String::new();
+    let states = |k: usize| {
+        (0..k)
+            .map(|s| format!("s{s}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for r in 0..10 {
+        text.push_str(&format!(
+            "variable r{r} {{ type discrete [ 10 ] {{ {} }}; }}\n",
+            states(10)
+        ));
+        probabilities.push_str(&format!(
+            "probability ( r{r} ) {{ table {}; }}\n",
+            ["0.1"; 10].join(",")
+        ));
+    }
+    let mut evidence = Vec::new();
+    for a in 0..10 {
+        for b in a + 1..10 {
+            text.push_str(&format!(
+                "variable c{a}_{b} {{ type discrete [ 2 ] {{ {} }}; }}\n",
+                states(2)
+            ));
+            probabilities.push_str(&format!(
+                "probability ( c{a}_{b} | r{a}, r{b} ) {{ table {}; }}\n",
+                ["0.5"; 200].join(",")
+            ));
+            evidence.push(format!("c{a}_{b}=s0"));
+        }
+    }
+    let bif = dir.path().join("crown.bif");
+    std::fs::write(&bif, text + &probabilities).expect("write");
+    let bif = bif.to_str().unwrap();
+    one_line_error(
+        &[
+            "bayes", "query", "--bif", bif, "--target", "r0", "--engine", "jt",
+        ],
+        "the junction tree's 46 clique tables (the largest over 10 variables) would need \
+         74.5 GiB, over the memory budget of 1 GiB",
+    );
+    let evidence = evidence.join(",");
+    one_line_error(
+        &[
+            "bayes",
+            "query",
+            "--bif",
+            bif,
+            "--target",
+            "r0",
+            "--evidence",
+            &evidence,
+        ],
+        "variable elimination: the factor over 10 variables formed by eliminating `r",
+    );
+}

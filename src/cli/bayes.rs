@@ -1,8 +1,10 @@
 //! `explainme bayes learn|sample|query|explain`: Bayesian networks over categorical records.
 //!
-//! Glue only: CSV files are read through `explainme-cohort`'s `Table`, everything else is
-//! `explainme-bayes`. Networks are read as BIF; written as BIF, XMLBIF (`.xml`, `.xmlbif`)
-//! or DOT (`.dot`) by the extension of `--out`.
+//! Glue only: CSV files are read through `explainme-cohort`'s `Table` (sampled records are
+//! streamed out with the same `csv` writer), everything else is `explainme-bayes`. Networks
+//! are read as BIF; written as BIF, XMLBIF (`.xml`, `.xmlbif`) or DOT (`.dot`) by the
+//! extension of `--out`. Network files, sample sizes and inference factors are all held to
+//! the global `--memory-budget`.
 
 use std::path::{Path, PathBuf};
 
@@ -31,12 +33,12 @@ pub enum Command {
 }
 
 /// Runs a `bayes` subcommand; `budget` bounds the tables a network file or a sample size asks for.
-pub fn run(command: Command, _budget: MemoryBudget) -> anyhow::Result<()> {
+pub fn run(command: Command, budget: MemoryBudget) -> anyhow::Result<()> {
     match command {
-        Command::Learn(args) => learn(args),
-        Command::Sample(args) => sample(args),
-        Command::Query(args) => query(args),
-        Command::Explain(args) => explain(args),
+        Command::Learn(args) => learn(args, &budget),
+        Command::Sample(args) => sample(args, &budget),
+        Command::Query(args) => query(args, &budget),
+        Command::Explain(args) => explain(args, &budget),
     }
 }
 
@@ -153,8 +155,8 @@ pub struct CaseArgs {
 }
 
 impl CaseArgs {
-    fn load(&self) -> anyhow::Result<(BayesNet, Evidence)> {
-        let net = read_network(&self.bif)?;
+    fn load(&self, budget: &MemoryBudget) -> anyhow::Result<(BayesNet, Evidence)> {
+        let net = read_network(&self.bif, budget)?;
         let evidence = Evidence::parse(&net, &self.evidence)?;
         Ok((net, evidence))
     }
@@ -195,10 +197,10 @@ pub struct ExplainArgs {
     output: OutputArgs,
 }
 
-fn read_network(path: &Path) -> anyhow::Result<BayesNet> {
+fn read_network(path: &Path, budget: &MemoryBudget) -> anyhow::Result<BayesNet> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    explainme_bayes::read_bif(&text).with_context(|| format!("{}", path.display()))
+    explainme_bayes::read_bif_within(&text, budget).with_context(|| format!("{}", path.display()))
 }
 
 fn read_table(path: &Path) -> anyhow::Result<Table> {
@@ -246,7 +248,7 @@ struct Learned {
     out: String,
 }
 
-fn learn(args: LearnArgs) -> anyhow::Result<()> {
+fn learn(args: LearnArgs, budget: &MemoryBudget) -> anyhow::Result<()> {
     let table = read_table(&args.csv)?;
     let prior = match args.prior {
         PriorName::Mle => Prior::Mle,
@@ -260,7 +262,7 @@ fn learn(args: LearnArgs) -> anyhow::Result<()> {
     };
     let (data, dag) = match &args.structure {
         Some(path) => {
-            let structure = read_network(path)?;
+            let structure = read_network(path, budget)?;
             let names: Vec<&str> = structure.variables().map(|v| v.name.as_str()).collect();
             let selected = table.select(&names)?;
             let data = Dataset::with_variables(
@@ -359,12 +361,22 @@ fn learn(args: LearnArgs) -> anyhow::Result<()> {
     })
 }
 
-fn sample(args: SampleArgs) -> anyhow::Result<()> {
-    let net = read_network(&args.bif)?;
-    let (columns, rows) = explainme_bayes::forward_sample(&net, args.n, args.seed).to_records();
-    let mut bytes = Vec::new();
-    Table::new(columns, rows)?.write_csv(&mut bytes)?;
-    write_to(Some(&args.out), &bytes)
+/// The records are drawn into memory (2 bytes a cell, checked against the budget before
+/// anything is drawn, so an absurd `--n` is one quick error) and streamed to the CSV row by
+/// row, never held as text.
+fn sample(args: SampleArgs, budget: &MemoryBudget) -> anyhow::Result<()> {
+    let net = read_network(&args.bif, budget)?;
+    let data = explainme_bayes::forward_sample_within(&net, args.n, args.seed, budget)?;
+    let cannot_write = || format!("cannot write {}", args.out.display());
+    let file = std::fs::File::create(&args.out).with_context(cannot_write)?;
+    let mut csv = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    csv.write_record(net.variables().map(|v| v.name.as_str()))
+        .with_context(cannot_write)?;
+    for row in 0..data.n_rows() {
+        csv.write_record(data.row_states(row).into_iter().map(|s| s.unwrap_or("")))
+            .with_context(cannot_write)?;
+    }
+    csv.flush().with_context(cannot_write)
 }
 
 #[derive(Serialize)]
@@ -382,8 +394,8 @@ struct QueryResult {
     map: Option<(Vec<(String, String)>, f64)>,
 }
 
-fn query(args: QueryArgs) -> anyhow::Result<()> {
-    let (net, evidence) = args.case.load()?;
+fn query(args: QueryArgs, budget: &MemoryBudget) -> anyhow::Result<()> {
+    let (net, evidence) = args.case.load(budget)?;
     let targets = args
         .target
         .split(',')
@@ -391,7 +403,7 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let (probability_of_evidence, posteriors) = match args.engine {
         Engine::Ve => {
-            let ve = VariableElimination::new(&net);
+            let ve = VariableElimination::within(&net, budget);
             let posteriors = targets
                 .iter()
                 .map(|&t| ve.marginal(t, &evidence))
@@ -399,7 +411,7 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
             (ve.probability_of_evidence(&evidence)?, posteriors)
         }
         Engine::Jt => {
-            let tree = JunctionTree::new(&net);
+            let tree = JunctionTree::within(&net, budget)?;
             let calibrated = tree.calibrate(&evidence)?;
             (
                 calibrated.probability_of_evidence(),
@@ -418,7 +430,8 @@ fn query(args: QueryArgs) -> anyhow::Result<()> {
     let map = match args.map {
         false => None,
         true => {
-            let found = explainme_bayes::map(&VariableElimination::new(&net), &targets, &evidence)?;
+            let ve = VariableElimination::within(&net, budget);
+            let found = explainme_bayes::map(&ve, &targets, &evidence)?;
             let states = found
                 .states
                 .iter()
@@ -478,8 +491,8 @@ struct Explanation {
     most_relevant: Vec<HypothesisView>,
 }
 
-fn explain(args: ExplainArgs) -> anyhow::Result<()> {
-    let (net, evidence) = args.case.load()?;
+fn explain(args: ExplainArgs, budget: &MemoryBudget) -> anyhow::Result<()> {
+    let (net, evidence) = args.case.load(budget)?;
     let (variable, state) = args.target.split_once('=').with_context(|| {
         format!(
             "--target `{}` is not of the form variable=state",
@@ -487,7 +500,7 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         )
     })?;
     let (target, target_state) = net.resolve(variable.trim(), state.trim())?;
-    let ve = VariableElimination::new(&net);
+    let ve = VariableElimination::within(&net, budget);
     let effect = sensitivity(&ve, target, target_state, &evidence)?;
     let explanatory: Vec<usize> = match &args.explanatory {
         Some(list) => list
