@@ -4,13 +4,9 @@ use explainme_cohort::FeatureSchema;
 use explainme_store::{NewCase, Store};
 use tonic::{Status, Streaming};
 
-use super::{Api, stored};
+use super::{Api, paging, stored};
 use crate::convert::cases::{CaseInput, check_labels, encoded_image, labels, summary};
 use crate::pb;
-
-/// ListCases page size when the request leaves it at 0, and the most it may ask for.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1000;
 
 pub async fn upsert(
     api: &Api,
@@ -22,10 +18,11 @@ pub async fn upsert(
         let pb::UpsertCaseRequest { case } = message;
         let case = case
             .ok_or_else(|| Status::invalid_argument(format!("message {index}: case is missing")))?;
-        let input = CaseInput::try_from(case)
-            .map_err(|s| Status::invalid_argument(format!("message {index}: {}", s.message())))?;
+        let input = CaseInput::decode(case, &api.budget)
+            .map_err(|s| Status::new(s.code(), format!("message {index}: {}", s.message())))?;
+        let max_message_bytes = api.max_message_bytes;
         let created = api
-            .with_store(move |store| store_case(store, &input))
+            .with_store(move |store| store_case(store, input, max_message_bytes))
             .await
             .map_err(|s| Status::new(s.code(), format!("message {index}: {}", s.message())))?;
         if created {
@@ -43,8 +40,13 @@ pub async fn upsert(
     Ok(response)
 }
 
-/// Checks the case against its schema and its cohort, then stores it; `true` when new.
-fn store_case(store: &mut Store, case: &CaseInput) -> Result<bool, Status> {
+/// Checks the case against its schema and its cohort, and that GetCase can answer it within
+/// `max_message_bytes`, then stores it; `true` when new.
+fn store_case(
+    store: &mut Store,
+    mut case: CaseInput,
+    max_message_bytes: usize,
+) -> Result<bool, Status> {
     let schema = schema(store, &case.schema)?;
     if let Some(existing) = stored(store.cohort_schema(&case.cohort))?
         && existing != case.schema
@@ -55,6 +57,13 @@ fn store_case(store: &mut Store, case: &CaseInput) -> Result<bool, Status> {
         )));
     }
     check_labels(&case.schema, &schema, &case.labels)?;
+    let answer = case.answer_len(&schema);
+    if answer > max_message_bytes {
+        return Err(Status::resource_exhausted(format!(
+            "case: GetCase would answer {answer} bytes for it, over the server's message limit \
+             of {max_message_bytes} bytes; store a smaller image or raise --max-message-bytes"
+        )));
+    }
     let masks: Vec<(&str, &[u8], &str)> = case
         .masks
         .iter()
@@ -105,21 +114,25 @@ pub async fn list(
         page_size,
         page_token,
     } = request;
-    let limit = match usize::try_from(page_size).unwrap_or(MAX_PAGE) {
-        0 => DEFAULT_PAGE,
-        n => n.min(MAX_PAGE),
-    };
+    let limit = paging::page_size(page_size);
+    let after = paging::after(&cohort, page_token)?;
+    let max_message_bytes = api.max_message_bytes;
     api.with_store(move |store| {
-        let after = (!page_token.is_empty()).then_some(page_token.as_str());
-        let page = stored(store.cases_page(&cohort, after, limit))?;
-        let mut cases = Vec::with_capacity(page.cases.len());
-        for record in page.cases {
+        let page = stored(store.cases_page(&cohort, after.as_deref(), limit))?;
+        let mut cases = Vec::with_capacity(page.items.len());
+        for record in page.items {
             let schema = schema(store, &record.schema)?;
             cases.push(summary(&schema, record));
         }
+        let (cases, cut) = paging::fit(cases, max_message_bytes);
+        let last = if cut {
+            cases.last().map(|c| c.case_id.clone())
+        } else {
+            page.next_after
+        };
         Ok(pb::ListCasesResponse {
+            next_page_token: last.map_or_else(String::new, |key| paging::token(&cohort, &key)),
             cases,
-            next_page_token: page.next_after.unwrap_or_default(),
         })
     })
     .await

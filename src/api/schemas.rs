@@ -4,7 +4,7 @@
 use explainme_cohort::FeatureSchema;
 use tonic::Status;
 
-use super::{Api, stored};
+use super::{Api, paging, stored};
 use crate::convert::common::identifier;
 use crate::convert::schemas::named_schema;
 use crate::pb;
@@ -22,7 +22,7 @@ pub async fn put(
     let (record, created) = api
         .with_store(move |store| stored(store.put_feature_schema(&name, &json)))
         .await?;
-    tracing::info!(name = %record.name, created, "feature schema stored");
+    tracing::info!(name = ?record.name, created, "feature schema stored");
     Ok(pb::PutFeatureSchemaResponse {
         schema: Some(named_schema(record)?),
         created,
@@ -44,14 +44,35 @@ pub async fn get(
     named_schema(record)
 }
 
-pub async fn list(api: &Api) -> Result<pb::ListFeatureSchemasResponse, Status> {
-    let records = api
-        .with_store(|store| stored(store.feature_schemas()))
+/// The scope of ListFeatureSchemas page tokens.
+const SCHEMAS: &str = "schemas";
+
+pub async fn list(
+    api: &Api,
+    request: pb::ListFeatureSchemasRequest,
+) -> Result<pb::ListFeatureSchemasResponse, Status> {
+    let pb::ListFeatureSchemasRequest {
+        page_size,
+        page_token,
+    } = request;
+    let limit = paging::page_size(page_size);
+    let after = paging::after(SCHEMAS, page_token)?;
+    let page = api
+        .with_store(move |store| stored(store.feature_schemas_page(after.as_deref(), limit)))
         .await?;
+    let schemas = page
+        .items
+        .into_iter()
+        .map(named_schema)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (schemas, cut) = paging::fit(schemas, api.max_message_bytes);
+    let last = if cut {
+        schemas.last().map(|s| s.name.clone())
+    } else {
+        page.next_after
+    };
     Ok(pb::ListFeatureSchemasResponse {
-        schemas: records
-            .into_iter()
-            .map(named_schema)
-            .collect::<Result<_, _>>()?,
+        next_page_token: last.map_or_else(String::new, |key| paging::token(SCHEMAS, &key)),
+        schemas,
     })
 }

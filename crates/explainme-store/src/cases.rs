@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use crate::{Error, NOW, Result, Store};
+use crate::{Error, NOW, Page, Result, Store};
 
 /// A case to insert or replace.
 #[derive(Debug, Clone, Copy)]
@@ -49,15 +49,6 @@ pub struct CaseRecord {
     pub masks: BTreeMap<String, StoredImage>,
     /// When it was last stored, RFC 3339 UTC.
     pub updated_at: String,
-}
-
-/// One page of a cohort's cases.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CasesPage {
-    /// The cases, ordered by id.
-    pub cases: Vec<CaseRecord>,
-    /// The last id of this page when more cases follow it.
-    pub next_after: Option<String>,
 }
 
 impl Store {
@@ -142,28 +133,30 @@ impl Store {
     }
 
     /// Up to `limit` cases of `cohort` with ids after `after`, ordered by id.
-    pub fn cases_page(&self, cohort: &str, after: Option<&str>, limit: usize) -> Result<CasesPage> {
+    pub fn cases_page(
+        &self,
+        cohort: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<CaseRecord>> {
         let mut statement = self.conn.prepare(
             "SELECT * FROM cases WHERE cohort = ?1 AND case_id > ?2 ORDER BY case_id LIMIT ?3",
         )?;
-        // One extra row tells whether another page follows.
-        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
         let rows = statement
             .query_map(
-                params![cohort, after.unwrap_or(""), fetch],
+                params![cohort, after.unwrap_or(""), Page::<()>::fetch(limit)],
                 CaseRow::from_row,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let more = rows.len() > limit;
-        let cases = rows
-            .into_iter()
-            .take(limit)
-            .map(|row| self.complete(row))
-            .collect::<Result<Vec<_>>>()?;
-        let next_after = more
-            .then(|| cases.last().map(|c| c.case_id.clone()))
-            .flatten();
-        Ok(CasesPage { cases, next_after })
+        let rows = Page::of(rows, limit, |row| row.case_id.clone());
+        Ok(Page {
+            items: rows
+                .items
+                .into_iter()
+                .map(|row| self.complete(row))
+                .collect::<Result<Vec<_>>>()?,
+            next_after: rows.next_after,
+        })
     }
 
     /// The feature schema the cohort's cases follow, if the cohort has any case.
@@ -342,8 +335,8 @@ mod tests {
             };
             store.upsert_case(&case).unwrap();
         }
-        let ids = |page: &CasesPage| {
-            page.cases
+        let ids = |page: &Page<CaseRecord>| {
+            page.items
                 .iter()
                 .map(|c| c.case_id.clone())
                 .collect::<Vec<_>>()
@@ -359,7 +352,7 @@ mod tests {
             .unwrap();
         assert_eq!(ids(&last), ["c5"]);
         assert_eq!(last.next_after, None);
-        assert!(store.cases_page("other", None, 2).unwrap().cases.is_empty());
+        assert!(store.cases_page("other", None, 2).unwrap().items.is_empty());
     }
 
     #[test]

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use blobs::{BlobStore, sha256_hex};
-pub use cases::{CaseRecord, CasesPage, NewCase, StoredImage};
+pub use cases::{CaseRecord, NewCase, StoredImage};
 pub use models::{ModelRecord, NewModel};
 pub use schemas::SchemaRecord;
 
@@ -86,6 +86,33 @@ pub enum Error {
 
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One page of an ordered listing (cases of a cohort, feature schemas).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items, in key order.
+    pub items: Vec<T>,
+    /// The last key of this page when more items follow it.
+    pub next_after: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Rows to fetch for a page of `limit`: one extra tells whether another page follows.
+    fn fetch(limit: usize) -> i64 {
+        i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX)
+    }
+
+    /// The page of the first `limit` of `rows` (fetched with [`Page::fetch`]).
+    fn of(mut rows: Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Page<T> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_after = if more { rows.last().map(key) } else { None };
+        Page {
+            items: rows,
+            next_after,
+        }
+    }
+}
 
 /// The data directory: the SQLite database and the blob files.
 ///

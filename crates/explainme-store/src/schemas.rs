@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use crate::{NOW, Result, Store};
+use crate::{NOW, Page, Result, Store};
 
 /// A stored feature schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,13 +66,22 @@ impl Store {
             .optional()?)
     }
 
-    /// Every stored schema, ordered by name.
-    pub fn feature_schemas(&self) -> Result<Vec<SchemaRecord>> {
+    /// Up to `limit` schemas with names after `after`, ordered by name.
+    pub fn feature_schemas_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<SchemaRecord>> {
         let mut statement = self
             .conn
-            .prepare("SELECT * FROM feature_schemas ORDER BY name")?;
-        let rows = statement.query_map([], SchemaRecord::from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .prepare("SELECT * FROM feature_schemas WHERE name > ?1 ORDER BY name LIMIT ?2")?;
+        let rows = statement
+            .query_map(
+                params![after.unwrap_or(""), Page::<()>::fetch(limit)],
+                SchemaRecord::from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Page::of(rows, limit, |s| s.name.clone()))
     }
 }
 
@@ -90,13 +99,19 @@ mod tests {
         let (replaced, created) = store.put_feature_schema("renal", r#"{"a":2}"#).unwrap();
         assert!(!created);
         assert_eq!(replaced.schema_json, r#"{"a":2}"#);
-        let names: Vec<_> = store
-            .feature_schemas()
-            .unwrap()
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
-        assert_eq!(names, ["adrenal", "renal"]);
+        let names = |page: Page<SchemaRecord>| -> Vec<String> {
+            page.items.into_iter().map(|s| s.name).collect()
+        };
+        assert_eq!(
+            names(store.feature_schemas_page(None, 10).unwrap()),
+            ["adrenal", "renal"]
+        );
+        let first = store.feature_schemas_page(None, 1).unwrap();
+        assert_eq!(first.next_after.as_deref(), Some("adrenal"));
+        let second = store.feature_schemas_page(first.next_after.as_deref(), 1);
+        let second = second.unwrap();
+        assert_eq!(second.next_after, None);
+        assert_eq!(names(second), ["renal"]);
         assert_eq!(store.feature_schema("liver").unwrap(), None);
     }
 }
