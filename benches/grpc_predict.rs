@@ -37,6 +37,7 @@ fn setup() -> Setup {
             listen: "127.0.0.1:0".parse().expect("loopback address"),
             data_dir: data_dir.path().to_path_buf(),
             max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
+            memory_budget: explainme_budget::MemoryBudget::default(),
         })
         .await
         .expect("server binds");

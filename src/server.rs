@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use explainme_budget::MemoryBudget;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
@@ -24,7 +25,10 @@ pub struct ServerConfig {
     /// The data directory (SQLite database and blobs); created if missing.
     pub data_dir: PathBuf,
     /// Largest message accepted or sent, in bytes; larger ones fail with RESOURCE_EXHAUSTED.
+    /// At least [`ServerConfig::MIN_MAX_MESSAGE_BYTES`].
     pub max_message_bytes: usize,
+    /// What one request may allocate for external data, and the cap on ONNX Runtime's arena.
+    pub memory_budget: MemoryBudget,
 }
 
 impl ServerConfig {
@@ -32,6 +36,8 @@ impl ServerConfig {
     pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
     /// 64 MiB: room for an ONNX model of a few million parameters or a batch of CT crops.
     pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+    /// 64 KiB: below it not even a small PNG case or a model card fits an answer.
+    pub const MIN_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 }
 
 /// A server with its data directory open and its socket bound, not yet serving.
@@ -44,8 +50,24 @@ pub struct BoundServer {
 
 /// Opens the data directory (applying migrations) and binds the listening socket.
 pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
-    let api = Api::open(&config.data_dir, config.max_message_bytes)
-        .with_context(|| format!("cannot open data directory {}", config.data_dir.display()))?;
+    if config.max_message_bytes < ServerConfig::MIN_MAX_MESSAGE_BYTES {
+        anyhow::bail!(
+            "--max-message-bytes {} is below the minimum of {} bytes",
+            config.max_message_bytes,
+            ServerConfig::MIN_MAX_MESSAGE_BYTES
+        );
+    }
+    // Started before serving, so its memory cap is the configured budget (and a missing
+    // library is logged at start-up, not at the first Predict).
+    if let Err(error) = explainme_onnx::init_runtime_within(&config.memory_budget) {
+        tracing::warn!(error = ?error.to_string(), "ONNX Runtime is not available");
+    }
+    let api = Api::open(
+        &config.data_dir,
+        config.max_message_bytes,
+        config.memory_budget,
+    )
+    .with_context(|| format!("cannot open data directory {}", config.data_dir.display()))?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

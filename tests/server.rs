@@ -213,7 +213,7 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
 
     let wrong_card = TINY_CARD.replace(r#""input": "x""#, r#""input": "image""#);
     let mismatch = client
-        .register_model(register("wrong card", tiny_model(), &wrong_card))
+        .register_model(register("wrong-card", tiny_model(), &wrong_card))
         .await
         .unwrap_err();
     assert_eq!(mismatch.code(), Code::InvalidArgument, "{mismatch:?}");

@@ -185,7 +185,7 @@ async fn schemas_and_cases_are_validated_stored_and_survive_a_restart() {
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
     let listed = client
-        .list_feature_schemas(pb::ListFeatureSchemasRequest {})
+        .list_feature_schemas(pb::ListFeatureSchemasRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -413,14 +413,14 @@ async fn schemas_and_cases_are_validated_stored_and_survive_a_restart() {
         .unwrap();
     assert_eq!((replaced.created, replaced.replaced), (0, 1));
     let large = pb::Case {
-        image: hounsfield(&[32, 32], vec![40.0; 32 * 32]),
+        image: hounsfield(&[160, 160], vec![40.0; 160 * 160]),
         ..case("c900", vec![])
     };
     upsert(&mut client, vec![large]).await.unwrap();
     restarted.stop().await;
 
     // A smaller limit after the fact: a stored case too large to send is refused up front.
-    let strict = Running::start(dir.path(), 2048).await;
+    let strict = Running::start(dir.path(), ServerConfig::MIN_MAX_MESSAGE_BYTES).await;
     let mut client = strict.client();
     let small = client
         .get_case(pb::GetCaseRequest {

@@ -6,6 +6,7 @@
 
 mod cases;
 mod models;
+mod paging;
 mod pending;
 mod schemas;
 
@@ -13,6 +14,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use explainme_budget::MemoryBudget;
 use explainme_store::Store;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
@@ -27,22 +29,30 @@ pub struct Api {
     store: Arc<Mutex<Store>>,
     sessions: Arc<models::SessionCache>,
     max_message_bytes: usize,
+    /// What one request may allocate for external data (decoded images, inference).
+    budget: MemoryBudget,
 }
 
 impl Api {
-    /// Opens the data directory; responses above `max_message_bytes` are refused.
-    pub fn open(data_dir: &Path, max_message_bytes: usize) -> Result<Api, explainme_store::Error> {
+    /// Opens the data directory; responses above `max_message_bytes` are refused, and so are
+    /// requests whose decoding or inference would allocate more than `budget`.
+    pub fn open(
+        data_dir: &Path,
+        max_message_bytes: usize,
+        budget: MemoryBudget,
+    ) -> Result<Api, explainme_store::Error> {
         Ok(Api {
             store: Arc::new(Mutex::new(Store::open(data_dir)?)),
             sessions: Arc::new(models::SessionCache::default()),
             max_message_bytes,
+            budget,
         })
     }
 
     /// Wraps a handler's answer, refusing with RESOURCE_EXHAUSTED one too large to send:
     /// decided before encoding, because tonic would fail mid-stream with OUT_OF_RANGE.
     fn respond<T: prost::Message>(&self, answer: Result<T, Status>) -> Result<Response<T>, Status> {
-        let response = answer?;
+        let response = answer.map_err(bounded)?;
         let size = response.encoded_len();
         if size > self.max_message_bytes {
             return Err(Status::resource_exhausted(format!(
@@ -63,6 +73,27 @@ impl Api {
             .await
             .map_err(join_error)?
     }
+}
+
+/// The most bytes of an error message sent: gRPC carries it in a header, and a message that
+/// echoes a huge user value (a 5 MB name, a long state) would make the client's HTTP/2 stack
+/// drop the connection instead of reporting the error.
+const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
+
+/// `status` with its message cut to [`MAX_ERROR_MESSAGE_BYTES`], on a character boundary.
+fn bounded(status: Status) -> Status {
+    let message = status.message();
+    if message.len() <= MAX_ERROR_MESSAGE_BYTES {
+        return status;
+    }
+    let mut cut = MAX_ERROR_MESSAGE_BYTES;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Status::new(
+        status.code(),
+        format!("{}… ({} bytes in all)", &message[..cut], message.len()),
+    )
 }
 
 /// Locks the store; a panic in another call cannot leave SQLite half-written (transactions
@@ -134,9 +165,9 @@ impl ExplainerService for Api {
 
     async fn list_feature_schemas(
         &self,
-        _request: Request<pb::ListFeatureSchemasRequest>,
+        request: Request<pb::ListFeatureSchemasRequest>,
     ) -> Result<Response<pb::ListFeatureSchemasResponse>, Status> {
-        self.respond(schemas::list(self).await)
+        self.respond(schemas::list(self, request.into_inner()).await)
     }
 
     async fn upsert_cases(

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use explainme_onnx::{Model, ModelCard, Session};
+use explainme_onnx::{Model, ModelCard, Session, Tensor};
 use explainme_store::{ModelRecord, NewModel};
 use tonic::Status;
 
@@ -83,16 +83,27 @@ pub async fn register(
     // "validated by loading" step: nothing is stored unless all of it succeeds.
     let (registration, session) = blocking(move || {
         let registration = Registration::try_from(request)?;
+        let runs = |e: explainme_onnx::Error| match e {
+            // ONNX Runtime refusing a graph that decoded is a bad model, not a server fault.
+            explainme_onnx::Error::Runtime { .. } => Status::invalid_argument(format!("onnx: {e}")),
+            e => onnx_status("card_json", e),
+        };
         let session = Session::new(
             &registration.model,
             &registration.card,
             &registration.card.feature_layers,
         )
-        .map_err(|e| match e {
-            // ONNX Runtime refusing a graph that decoded is a bad model, not a server fault.
-            explainme_onnx::Error::Runtime { .. } => Status::invalid_argument(format!("onnx: {e}")),
-            e => onnx_status("card_json", e),
-        })?;
+        .map_err(runs)?;
+        // One trial run on a blank case, within the memory budget: a model that cannot run
+        // (a second graph input, an output of the wrong kind, a graph that expands past the
+        // budget) is refused now, not at its first Predict.
+        let (blank, _) = registration.card.input_range();
+        let trial = Tensor::new(
+            registration.card.input_shape(1),
+            vec![blank; registration.card.input_size.iter().product()],
+        )
+        .map_err(runs)?;
+        session.predict(&trial).map_err(runs)?;
         Ok((registration, session))
     })
     .await?;
@@ -112,7 +123,7 @@ pub async fn register(
             }))
         })
         .await?;
-    tracing::info!(model_id = %record.id, name = %record.name, created, "model registered");
+    tracing::info!(model_id = %record.id, name = ?record.name, created, "model registered");
     // Built with the card's default layers: the session a Predict without `layers` uses.
     api.sessions.insert(
         (record.id.clone(), LayerChoice::CardDefaults),
@@ -180,7 +191,7 @@ pub async fn delete(
         return Err(not_found(&model_id));
     }
     api.sessions.forget_model(&model_id);
-    tracing::info!(%model_id, "model deleted");
+    tracing::info!(model_id = ?model_id, "model deleted");
     Ok(pb::DeleteModelResponse {})
 }
 
@@ -237,7 +248,7 @@ fn stored_model_status(record: &ModelRecord, error: explainme_onnx::Error) -> St
     match error {
         explainme_onnx::Error::RuntimeMissing(_) => onnx_status("model_id", error),
         _ => {
-            tracing::error!(model_id = %record.id, %error, "stored model no longer loads");
+            tracing::error!(model_id = ?record.id, error = ?error.to_string(), "stored model no longer loads");
             Status::internal(format!("stored model {} does not load: {error}", record.id))
         }
     }

@@ -65,7 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let budget = cli.memory_budget;
     match cli.command {
         Command::Demo(args) => demo::run(args, budget),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(args, budget),
         Command::Models(command) => models::run(command, budget),
         Command::Predict(args) => predict::run(args, budget),
         Command::Phantom(args) => phantom::run(args),

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use explainme_budget::MemoryBudget;
 
 use crate::server::{self, ServerConfig};
 
@@ -24,8 +25,9 @@ pub struct Args {
     pub max_message_bytes: usize,
 }
 
-/// Starts logging and a multi-threaded runtime, then serves.
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// Starts logging and a multi-threaded runtime, then serves; `memory_budget` bounds what one
+/// request may allocate (`explainme --memory-budget 2GiB serve …`).
+pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
     let Args {
         listen,
         data_dir,
@@ -47,6 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             listen,
             data_dir,
             max_message_bytes,
+            memory_budget,
         },
         server::shutdown_signal(),
     ))

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use explainme_cohort::{FeatureKind, FeatureSchema};
-use explainme_imaging::{Format, Image, Shape};
+use explainme_imaging::{Format, Image, MemoryBudget, Shape};
 use explainme_store::{CaseRecord, StoredImage};
+use prost::Message;
 use tonic::Status;
 
 use super::common::{identifier, tensor};
@@ -37,10 +38,9 @@ pub struct CaseInput {
     pub masks: Vec<(String, EncodedFile)>,
 }
 
-impl TryFrom<pb::Case> for CaseInput {
-    type Error = Status;
-
-    fn try_from(value: pb::Case) -> Result<Self, Status> {
+impl CaseInput {
+    /// Checks a case from the wire, decoding its image and masks within `budget`.
+    pub fn decode(value: pb::Case, budget: &MemoryBudget) -> Result<Self, Status> {
         let pb::Case {
             cohort,
             case_id,
@@ -52,7 +52,7 @@ impl TryFrom<pb::Case> for CaseInput {
         let cohort = identifier("case.cohort", cohort)?;
         let case_id = identifier("case.case_id", case_id)?;
         let schema = identifier("case.schema", schema)?;
-        let (image, shape) = image_file("case.image", image, Decode::Image)?;
+        let (image, shape) = image_file("case.image", image, Decode::Image, budget)?;
         let mut by_feature = BTreeMap::new();
         for (i, pb::Label { feature, value }) in labels.into_iter().enumerate() {
             let raw = match value {
@@ -79,7 +79,8 @@ impl TryFrom<pb::Case> for CaseInput {
                     "{field}: concept {concept:?} has two masks"
                 )));
             }
-            let (file, mask_shape) = image_file(&format!("{field}.mask"), mask, Decode::Mask)?;
+            let (file, mask_shape) =
+                image_file(&format!("{field}.mask"), mask, Decode::Mask, budget)?;
             if mask_shape != shape {
                 return Err(Status::invalid_argument(format!(
                     "{field}.mask: shape {:?} is not the image's {:?}",
@@ -97,6 +98,53 @@ impl TryFrom<pb::Case> for CaseInput {
             labels: by_feature,
             masks: mask_files,
         })
+    }
+
+    /// The encoded size of the GetCase answer this case would give, measured on the answer
+    /// itself: its files are moved into a `pb::Case` and back, never copied.
+    pub fn answer_len(&mut self, schema: &FeatureSchema) -> usize {
+        let answer = pb::Case {
+            cohort: std::mem::take(&mut self.cohort),
+            case_id: std::mem::take(&mut self.case_id),
+            schema: std::mem::take(&mut self.schema),
+            image: Some(encoded_file(
+                self.image.format,
+                std::mem::take(&mut self.image.bytes),
+            )),
+            labels: labels(schema, &self.labels),
+            masks: self
+                .masks
+                .iter_mut()
+                .map(|(concept, file)| pb::ConceptMask {
+                    concept: std::mem::take(concept),
+                    mask: Some(encoded_file(file.format, std::mem::take(&mut file.bytes))),
+                })
+                .collect(),
+        };
+        let len = answer.encoded_len();
+        let pb::Case {
+            cohort,
+            case_id,
+            schema: schema_name,
+            image,
+            labels: _,
+            masks,
+        } = answer;
+        (self.cohort, self.case_id, self.schema) = (cohort, case_id, schema_name);
+        self.image.bytes = image.map(file_bytes).unwrap_or_default();
+        for ((concept, file), mask) in self.masks.iter_mut().zip(masks) {
+            *concept = mask.concept;
+            file.bytes = mask.mask.map(file_bytes).unwrap_or_default();
+        }
+        len
+    }
+}
+
+/// The bytes of an encoded image message (empty for an inline tensor, which files never are).
+fn file_bytes(image: pb::Image) -> Vec<u8> {
+    match image.source {
+        Some(pb::image::Source::Encoded(pb::EncodedImage { data, .. })) => data,
+        _ => Vec::new(),
     }
 }
 
@@ -125,14 +173,21 @@ enum Decode {
     Mask,
 }
 
-/// Reads an image or mask message into storable bytes, decoding it once to prove it is
-/// readable, and returns its grid shape. A Hounsfield tensor is stored as `.npy`.
+/// Reads an image or mask message into storable bytes, decoding it once within `budget` to
+/// prove it is readable (finite voxels, sane header), and returns its grid shape. A Hounsfield
+/// tensor is stored as `.npy`.
 fn image_file(
     field: &str,
     image: Option<pb::Image>,
     decode: Decode,
+    budget: &MemoryBudget,
 ) -> Result<(EncodedFile, Shape), Status> {
-    let invalid = |e: explainme_imaging::Error| Status::invalid_argument(format!("{field}: {e}"));
+    let invalid = |e: explainme_imaging::Error| match e {
+        explainme_imaging::Error::OverBudget(_) => {
+            Status::resource_exhausted(format!("{field}: {e}"))
+        }
+        e => Status::invalid_argument(format!("{field}: {e}")),
+    };
     let source = image
         .and_then(|pb::Image { source }| source)
         .ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
@@ -172,11 +227,11 @@ fn image_file(
                 })?;
             let shape = match decode {
                 Decode::Image => {
-                    explainme_imaging::decode_image(&data, Some(format)).map(|image| image.shape())
+                    explainme_imaging::decode_image_within(&data, Some(format), budget)
+                        .map(|image| image.shape())
                 }
-                Decode::Mask => {
-                    explainme_imaging::decode_mask(&data, Some(format)).map(|mask| mask.shape())
-                }
+                Decode::Mask => explainme_imaging::decode_mask_within(&data, Some(format), budget)
+                    .map(|mask| mask.shape()),
             }
             .map_err(invalid)?;
             let file = EncodedFile {
@@ -190,9 +245,14 @@ fn image_file(
 
 /// A stored image back to the wire, as the file it was stored as.
 pub fn encoded_image(stored: &StoredImage, data: Vec<u8>) -> pb::Image {
+    encoded_file(&stored.format, data)
+}
+
+/// A file of the store's format `name` as a wire image.
+fn encoded_file(name: &str, data: Vec<u8>) -> pb::Image {
     let format = FORMATS
         .iter()
-        .find(|(_, name, _)| *name == stored.format)
+        .find(|(_, stored, _)| *stored == name)
         .map_or(pb::ImageFormat::Unspecified, |(_, _, wire)| *wire);
     pb::Image {
         source: Some(pb::image::Source::Encoded(pb::EncodedImage {

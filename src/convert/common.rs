@@ -15,8 +15,20 @@ pub fn identifier(field: &str, value: String) -> Result<String, Status> {
         Ok(value)
     } else {
         Err(Status::invalid_argument(format!(
-            "{field}: {value:?} must be 1 to 128 letters, digits, `_`, `-` or `.`"
+            "{field}: {} must be 1 to 128 letters, digits, `_`, `-` or `.`",
+            quoted(&value)
         )))
+    }
+}
+
+/// A user-supplied string for an error message or a log line: escaped (a newline cannot
+/// forge a line) and cut to 64 characters with its length, since gRPC sends the message
+/// as a header and a 5 MB echo would break the connection.
+pub fn quoted(value: &str) -> String {
+    const SHOWN: usize = 64;
+    match value.char_indices().nth(SHOWN) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &value[..cut], value.len()),
     }
 }
 
@@ -58,4 +70,18 @@ pub fn store_error(error: explainme_store::Error) -> Status {
 pub fn join_error(error: tokio::task::JoinError) -> Status {
     tracing::error!(%error, "blocking task failed");
     Status::internal(format!("internal task failed: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_strings_are_escaped_and_cut() {
+        assert_eq!(quoted("a\nb"), r#""a\nb""#);
+        let long = "n".repeat(5 << 20);
+        let shown = quoted(&long);
+        assert!(shown.len() < 100, "{shown}");
+        assert!(shown.ends_with("… (5242880 bytes)"), "{shown}");
+    }
 }

@@ -5,6 +5,7 @@ use explainme_onnx::{Dim, Layout, ModelCard, ModelSummary, Prediction, ShapeSour
 use explainme_store::ModelRecord;
 use tonic::Status;
 
+use super::common::identifier;
 use crate::pb;
 
 /// A registration request, parsed: the model decoded and the card read, not yet checked
@@ -34,6 +35,8 @@ impl TryFrom<pb::RegisterModelRequest> for Registration {
             .map_err(|e| Status::invalid_argument(format!("onnx: {e}")))?;
         let card = ModelCard::from_json(&card_json)
             .map_err(|e| Status::invalid_argument(format!("card_json: {e}")))?;
+        // Names are logged and shown in reports: the rule of case ids keeps them one short line.
+        let name = identifier("name", name)?;
         Ok(Registration {
             name,
             onnx,
@@ -50,15 +53,17 @@ pub fn onnx_status(field: &str, error: explainme_onnx::Error) -> Status {
     use explainme_onnx::Error as E;
     match error {
         E::RuntimeMissing(_) => Status::failed_precondition(error.to_string()),
+        E::OverBudget(_) => Status::resource_exhausted(format!("{field}: {error}")),
         E::MalformedModel(_)
         | E::CardSyntax(_)
         | E::CardMismatch { .. }
         | E::UnknownTensor(_)
         | E::ShapeMismatch { .. }
         | E::NonFinite { .. }
+        | E::OutOfRange { .. }
         | E::Unsupported(_) => Status::invalid_argument(format!("{field}: {error}")),
         _ => {
-            tracing::error!(%error, "model failure");
+            tracing::error!(error = ?error.to_string(), "model failure");
             Status::internal(error.to_string())
         }
     }

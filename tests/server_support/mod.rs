@@ -5,6 +5,7 @@ use std::path::Path;
 
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
 use explainme::server::{self, ServerConfig};
+use explainme_budget::MemoryBudget;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -17,10 +18,20 @@ pub struct Running {
 
 impl Running {
     pub async fn start(data_dir: &Path, max_message_bytes: usize) -> Running {
+        Running::start_within(data_dir, max_message_bytes, MemoryBudget::default()).await
+    }
+
+    /// [`Running::start`] with a memory budget of its own.
+    pub async fn start_within(
+        data_dir: &Path,
+        max_message_bytes: usize,
+        memory_budget: MemoryBudget,
+    ) -> Running {
         let bound = server::bind(ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.to_path_buf(),
             max_message_bytes,
+            memory_budget,
         })
         .await
         .unwrap();
