@@ -260,7 +260,7 @@ fn main() {
         String::new(),
     ));
 
-    let (compile, tree) = timed(21, || JunctionTree::new(&alarm));
+    let (compile, tree) = timed(21, || JunctionTree::new(&alarm).expect("ALARM compiles"));
     let (calibrate, _) = timed(201, || {
         tree.calibrate(&evidence)
             .expect("calibrates")

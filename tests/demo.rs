@@ -93,11 +93,32 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
     std::fs::create_dir_all(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
     let refused = Command::new(env!("CARGO_BIN_EXE_explainme"))
-        .args(["demo", "--cases", "10", "--out"])
+        .args(["demo", "--cases", "100", "--out"])
         .arg(&foreign)
         .output()
         .unwrap();
     assert!(!refused.status.success());
     assert_eq!(String::from_utf8_lossy(&refused.stderr).lines().count(), 1);
     assert!(foreign.join("notes.txt").is_file());
+}
+
+/// `demo --cases 3` failed half-way ("no item `malignant=no` occurs") and left a half-written
+/// folder; now it is refused in one line before anything is written.
+#[test]
+fn a_cohort_too_small_for_the_demo_is_refused_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("small");
+    let refused = Command::new(env!("CARGO_BIN_EXE_explainme"))
+        .args(["demo", "--cases", "3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--cases 3 is too few for the demo"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }

@@ -229,13 +229,15 @@ pub fn score_cohort(
         let images = chunk
             .iter()
             .map(|case| {
-                let path = cohort.image_path(case);
-                let mut image = explainme_imaging::read_image(&path)
-                    .with_context(|| format!("case `{}`", case.id))?;
-                if image.shape() != target {
-                    image = explainme_imaging::resize(&image, target)?;
-                }
-                Ok(Tensor::new(card.input_size.clone(), image.into_voxels())?)
+                // Every per-case failure names the case, not its position in the batch.
+                let model_input = || -> anyhow::Result<Tensor> {
+                    let mut image = explainme_imaging::read_image(cohort.image_path(case))?;
+                    if image.shape() != target {
+                        image = explainme_imaging::resize(&image, target)?;
+                    }
+                    Ok(Tensor::new(card.input_size.clone(), image.into_voxels())?)
+                };
+                model_input().with_context(|| format!("case `{}`", case.id))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let prediction = session.predict(&card.preprocess(&images)?)?;
