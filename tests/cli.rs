@@ -30,3 +30,106 @@ fn a_closed_stdout_is_not_an_error() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+fn explainme(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_explainme"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const DEMO_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/models/renal_cnn.onnx");
+const DEMO_CARD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/models/renal_cnn.card.json"
+);
+
+/// `evaluate` named a broken image by its batch position ("image 0"); it names the case now,
+/// and a NaN voxel in an `.npy` is refused as such.
+#[test]
+fn evaluate_names_the_case_whose_image_is_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("cohort");
+    let cohort_arg = cohort.to_str().unwrap();
+    let made = explainme(&[
+        "phantom", "--cases", "3", "--seed", "1", "--out", cohort_arg,
+    ]);
+    assert!(made.status.success());
+    let mut nan = vec![40.0f32; 64 * 64];
+    nan[7] = f32::NAN;
+    let tensor = explainme_imaging::Tensor::new(vec![64, 64], nan).unwrap();
+    explainme_imaging::codec::npy::write_tensor(cohort.join("images/case_00002.npy"), &tensor)
+        .unwrap();
+    let csv = std::fs::read_to_string(cohort.join("cases.csv")).unwrap();
+    let csv = csv.replace("images/case_00002.png", "images/case_00002.npy");
+    std::fs::write(cohort.join("cases.csv"), csv).unwrap();
+
+    let run = explainme(&[
+        "evaluate", "--model", DEMO_MODEL, "--card", DEMO_CARD, "--cohort", cohort_arg,
+    ]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("case `case_00002`"), "{stderr}");
+    assert!(
+        stderr.contains("non-finite voxel (NaN) at flat index 7"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("image 0"), "{stderr}");
+}
+
+/// A graph that expands a 1×1 input to 60000² (14.4 GB) made `models inspect` hang while
+/// ONNX Runtime allocated; now the capped arena refuses at once, in one line. ONNX Runtime's
+/// own (colourised, multi-line) log lines never reach stderr.
+#[test]
+fn models_inspect_refuses_a_graph_that_expands_past_the_budget() {
+    use explainme_onnx::builder::GraphBuilder;
+    use explainme_onnx::{Dim, proto};
+    use prost::Message;
+    let mut g = GraphBuilder::new("expand");
+    g.input("x", &[Dim::Fixed(1), Dim::Fixed(1)])
+        .node("Expand", &["x", "shape"], &["big"], vec![])
+        .node("ReduceMax", &["big"], &["y"], vec![])
+        .output("y", &[Dim::Fixed(1), Dim::Fixed(1)])
+        // An initializer no node reads: ONNX Runtime warns about it on its own logger.
+        .weight("unused", &[1], vec![0.0]);
+    let mut model = g.build();
+    model
+        .graph
+        .as_mut()
+        .unwrap()
+        .initializer
+        .push(proto::TensorProto {
+            name: Some("shape".into()),
+            dims: vec![2],
+            data_type: Some(7),
+            int64_data: vec![60_000, 60_000],
+            ..Default::default()
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("expand.onnx");
+    std::fs::write(&path, model.encode_to_vec()).unwrap();
+
+    let run = explainme(&["models", "inspect", path.to_str().unwrap()]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("over the memory budget of 1 GiB"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no terminal colour codes: {stderr:?}"
+    );
+
+    let small = explainme(&[
+        "--memory-budget",
+        "64MiB",
+        "models",
+        "inspect",
+        path.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&small.stderr);
+    assert!(stderr.contains("memory budget of 64 MiB"), "{stderr}");
+}
