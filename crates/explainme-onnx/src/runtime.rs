@@ -125,7 +125,8 @@ fn log_to_tracing(level: LogLevel, category: &str, _id: &str, location: &str, me
         LogLevel::Warning => {
             tracing::warn!(target: "onnxruntime", category, location, "{message}")
         }
-        LogLevel::Info => tracing::info!(target: "onnxruntime", category, location, "{message}"),
+        // ONNX Runtime's "info" is chatty (every arena extension): debug level here.
+        LogLevel::Info => tracing::debug!(target: "onnxruntime", category, location, "{message}"),
         LogLevel::Verbose => {
             tracing::trace!(target: "onnxruntime", category, location, "{message}")
         }

@@ -187,9 +187,22 @@ impl Session {
         })?;
         let input = TensorRef::from_array_view((batch.shape.clone(), batch.data.as_slice()))
             .map_err(Error::runtime("creating the input tensor"))?;
-        let outputs = runner
-            .run(ort::inputs![self.card.input.as_str() => input])
-            .map_err(Error::runtime("running the model"))?;
+        let inputs = ort::inputs![self.card.input.as_str() => input];
+        // A large run hands its arena memory back when it ends, so one big request does not
+        // leave the process holding its peak for good.
+        let shrink;
+        let outputs = if (cases as u64).saturating_mul(self.case_bytes) > SHRINK_AFTER_BYTES {
+            let mut options =
+                ort::session::RunOptions::new().map_err(Error::runtime("configuring the run"))?;
+            options
+                .set("memory.enable_memory_arena_shrinkage", "cpu:0")
+                .map_err(Error::runtime("configuring the run"))?;
+            shrink = options;
+            runner.run_with_options(inputs, &shrink)
+        } else {
+            runner.run(inputs)
+        }
+        .map_err(Error::runtime("running the model"))?;
 
         let read = |name: &str| -> Result<Tensor> {
             let value = outputs.get(name).ok_or_else(|| Error::Runtime {
@@ -332,6 +345,10 @@ impl Prediction {
         }
     }
 }
+
+/// Runs estimated above this many bytes give their arena memory back when they end; smaller
+/// ones keep it for the next run, which is faster.
+const SHRINK_AFTER_BYTES: u64 = 64 << 20;
 
 /// Bytes of one case of a tensor: its fixed extents, symbolic and unknown ones (the batch)
 /// counted as 1, times its element size (4 when not declared). A tensor of unknown rank
