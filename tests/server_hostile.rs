@@ -210,7 +210,11 @@ async fn what_is_stored_can_be_answered_under_a_small_message_limit() {
         .unwrap();
     let fits = |n: usize| {
         pb::UpsertCaseRequest {
-            case: Some(case("big", "renal", hounsfield(&[1, n as u64], vec![0.0; n]))),
+            case: Some(case(
+                "big",
+                "renal",
+                hounsfield(&[1, n as u64], vec![0.0; n]),
+            )),
         }
         .encoded_len()
             <= limit - 64
@@ -218,7 +222,11 @@ async fn what_is_stored_can_be_answered_under_a_small_message_limit() {
     let n = (1..limit / 4).rev().find(|&n| fits(n)).unwrap();
     let error = upsert(
         &mut client,
-        vec![case("big", "renal", hounsfield(&[1, n as u64], vec![0.0; n]))],
+        vec![case(
+            "big",
+            "renal",
+            hounsfield(&[1, n as u64], vec![0.0; n]),
+        )],
     )
     .await
     .unwrap_err();
@@ -401,7 +409,9 @@ async fn models_that_cannot_run_are_refused_at_registration() {
         .unwrap_err();
     assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
     assert!(
-        error.message().contains("does not fit the memory budget of"),
+        error
+            .message()
+            .contains("does not fit the memory budget of"),
         "{}",
         error.message()
     );
@@ -517,7 +527,11 @@ async fn errors_that_would_echo_huge_values_are_cut_short() {
     .unwrap_err();
     assert_eq!(label.code(), Code::InvalidArgument, "{label:?}");
     for status in [lookup, label] {
-        assert!(status.message().len() < 1200, "{} bytes", status.message().len());
+        assert!(
+            status.message().len() < 1200,
+            "{} bytes",
+            status.message().len()
+        );
     }
     running.stop().await;
 }
