@@ -102,7 +102,7 @@ pub async fn register(
             registration.card.input_shape(1),
             vec![blank; registration.card.input_size.iter().product()],
         )
-        .map_err(runs)?;
+        .map_err(|e| runs(e.into()))?;
         session.predict(&trial).map_err(runs)?;
         Ok((registration, session))
     })

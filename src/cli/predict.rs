@@ -50,7 +50,6 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let (model, card) = super::models::load_model(&model, &card, budget)?;
     let values = explainme_imaging::codec::npy::read_tensor_within(&tensor, &budget)
         .with_context(|| format!("cannot read {}", tensor.display()))?;
-    let values = Tensor::new(values.shape, values.data)?;
     let spatial = card.dims.count();
     let rank = values.shape.len();
     let is_batch = rank == spatial + 2 && values.shape[1..] == card.input_shape(1)[1..];
@@ -128,8 +127,7 @@ mod tests {
         let (model, card) = explainme_onnx::builder::seeded_cnn(7)?;
         std::fs::write(dir.join("m.onnx"), model.to_bytes())?;
         std::fs::write(dir.join("m.card.json"), card.to_json())?;
-        let input = explainme_imaging::Tensor::new(tensor.shape, tensor.data)?;
-        explainme_imaging::codec::npy::write_tensor(dir.join("t.npy"), &input)?;
+        explainme_imaging::codec::npy::write_tensor(dir.join("t.npy"), &tensor)?;
         run(
             Args {
                 model: dir.join("m.onnx"),

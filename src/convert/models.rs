@@ -61,6 +61,7 @@ pub fn onnx_status(field: &str, error: explainme_onnx::Error) -> Status {
         | E::ShapeMismatch { .. }
         | E::NonFinite { .. }
         | E::OutOfRange { .. }
+        | E::Tensor(_)
         | E::Unsupported(_) => Status::invalid_argument(format!("{field}: {error}")),
         _ => {
             tracing::error!(error = ?error.to_string(), "model failure");
@@ -189,7 +190,7 @@ impl TryFrom<pb::PredictRequest> for PredictInput {
             (false, false) => LayerChoice::Only(layers),
         };
         let (shape, data) = super::common::tensor("input", input)?;
-        let batch = Tensor::new(shape, data).map_err(|e| onnx_status("input", e))?;
+        let batch = Tensor::new(shape, data).map_err(|e| onnx_status("input", e.into()))?;
         Ok(PredictInput {
             model_id,
             batch,

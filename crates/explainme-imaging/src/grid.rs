@@ -264,6 +264,8 @@ impl<T: Clone> Grid<T> {
 }
 
 /// A tensor of any rank: the `(shape, Vec<f32>)` form models consume and `.npy` files hold.
+/// The one tensor type of explainme: explainme-onnx feeds and returns it (DESIGN.md: crates
+/// exchange `(shape, Vec<f32>)`, never ndarray types of different versions).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
     /// Extents, outermost first (C order).
@@ -286,6 +288,16 @@ impl Tensor {
             )));
         }
         Ok(Tensor { shape, data })
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when the tensor holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
     }
 }
 

@@ -437,7 +437,7 @@ impl ModelCard {
         let mut data = Vec::with_capacity(images.len() * self.input_size.iter().product::<usize>());
         for (i, image) in images.iter().enumerate() {
             let name = format!("image {i}");
-            image.check_len(&name)?;
+            crate::tensor::check_len(image, &name)?;
             if image.shape != self.input_size {
                 return Err(Error::ShapeMismatch {
                     tensor: name,
@@ -445,7 +445,7 @@ impl ModelCard {
                     got: image.shape.clone(),
                 });
             }
-            image.check_finite(&name)?;
+            crate::tensor::check_finite(image, &name)?;
             data.extend(image.data.iter().map(|&hu| {
                 let hu = hu.clamp(low, high);
                 match self.preprocessing.normalisation {
@@ -455,7 +455,7 @@ impl ModelCard {
                 }
             }));
         }
-        Tensor::new(self.input_shape(images.len()), data)
+        Ok(Tensor::new(self.input_shape(images.len()), data)?)
     }
 }
 

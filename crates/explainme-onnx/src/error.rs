@@ -81,6 +81,9 @@ pub enum Error {
     /// input or batch too large), or ONNX Runtime's capped arena refused a tensor.
     #[error(transparent)]
     OverBudget(#[from] explainme_budget::OverBudget),
+    /// A tensor whose values do not match its shape (explainme-imaging's check).
+    #[error(transparent)]
+    Tensor(#[from] explainme_imaging::Error),
     /// The ONNX Runtime shared library could not be found or loaded.
     #[error("{0}")]
     RuntimeMissing(String),

@@ -56,7 +56,8 @@ pub mod proto {
 
 pub use card::{Intensity, ModelCard, Normalisation, OutputKind, Preprocessing, SpatialDims};
 pub use error::{Error, Result};
+pub use explainme_imaging::Tensor;
 pub use model::{Dim, Model, ModelSummary, NodeInfo, ShapeSource, TensorInfo};
 pub use runtime::{init_runtime, init_runtime_within};
 pub use session::{Activation, Prediction, Session};
-pub use tensor::{ChannelStat, Layout, Tensor};
+pub use tensor::{ChannelStat, Layout, channel_stats};

@@ -66,9 +66,9 @@ pub struct Activation {
 
 impl Activation {
     /// Per-case, per-channel mean and maximum along this tensor's own channel axis
-    /// (see [`Tensor::channel_stats`]).
+    /// (see [`channel_stats`](crate::channel_stats)).
     pub fn channel_stats(&self) -> Result<Vec<Vec<ChannelStat>>> {
-        self.tensor.channel_stats(self.layout)
+        crate::channel_stats(&self.tensor, self.layout)
     }
 }
 
@@ -212,10 +212,10 @@ impl Session {
             let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| {
                 Error::Unsupported(format!("output `{name}` is not a float tensor: {e}"))
             })?;
-            Tensor::new(
+            Ok(Tensor::new(
                 shape.iter().map(|&d| d.max(0) as usize).collect(),
                 data.to_vec(),
-            )
+            )?)
         };
         let scores = read(&self.output)?;
         let (probabilities, classes) = self.interpret(&scores, cases)?;
@@ -240,7 +240,7 @@ impl Session {
 
     /// Checks the batch against the card and the graph's fixed axes; returns the batch size.
     fn check_batch(&self, batch: &Tensor) -> Result<usize> {
-        batch.check_len(&self.card.input)?;
+        crate::tensor::check_len(batch, &self.card.input)?;
         let cases = batch.shape.first().copied().unwrap_or(0);
         let expected = self.card.input_shape(cases);
         let graph_fits = self.input_dims.as_ref().is_none_or(|dims| {
@@ -271,7 +271,7 @@ impl Session {
                 got: batch.shape.clone(),
             });
         }
-        batch.check_finite(&self.card.input)?;
+        crate::tensor::check_finite(batch, &self.card.input)?;
         let (low, high) = self.card.input_range();
         let margin = (high - low) / 2.0;
         if let Some(index) = batch
@@ -303,7 +303,7 @@ impl Session {
                 got: scores.shape.clone(),
             });
         }
-        scores.check_finite(&self.output)?;
+        crate::tensor::check_finite(scores, &self.output)?;
         Ok(scores
             .data
             .chunks_exact(per_case)

@@ -19,7 +19,9 @@
 //! ```
 
 use explainme_onnx::builder::{GraphBuilder, int, ints};
-use explainme_onnx::{Dim, Error, Layout, Model, ModelCard, Session, ShapeSource, Tensor, builder};
+use explainme_onnx::{
+    Dim, Error, Layout, Model, ModelCard, Session, ShapeSource, Tensor, builder, channel_stats,
+};
 
 const CASE_A: [f32; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
 const CASE_B: [f32; 9] = [0.0; 9];
@@ -202,7 +204,7 @@ fn flat_stats(stats: &[Vec<explainme_onnx::ChannelStat>]) -> Vec<f32> {
 }
 
 fn assert_stats(tensor: &Tensor, layout: Layout, want: &[f32]) {
-    assert_close(&flat_stats(&tensor.channel_stats(layout).unwrap()), want);
+    assert_close(&flat_stats(&channel_stats(tensor, layout).unwrap()), want);
 }
 
 #[test]
@@ -316,7 +318,7 @@ fn nhwc_tf2onnx_prediction_and_activations_match_hand_arithmetic() {
     assert_eq!(mean.shape, [2, 2]);
     assert_close(&mean.data, &[10.0, 1.5, 0.0, 10.0]);
     // a dense [N, F] layer has one "channel" per feature, whose mean and max are the value
-    let dense_stats = mean.channel_stats(Layout::Nhwc).unwrap();
+    let dense_stats = channel_stats(mean, Layout::Nhwc).unwrap();
     assert_eq!((dense_stats[0][1].mean, dense_stats[0][1].max), (1.5, 1.5));
 }
 
