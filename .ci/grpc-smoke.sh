@@ -110,7 +110,7 @@ print(json.dumps({"model_id": sys.argv[1], "input": {"shape": [1, 1, 64, 64], "d
 PY
 predicted="$(grpc -d @ "$ADDR" explainme.v1.ExplainerService/Predict <"$WORK/predict.json")" ||
     fail "Predict failed"
-cli="$("$EXPLAINME" predict --model "$MODEL" --card "$CARD" --tensor "$WORK/input.npy" --format json)" ||
+cli="$("$EXPLAINME" predict --model "$MODEL" --card "$CARD" --tensor "$WORK/input.npy" --preprocessed --format json)" ||
     fail "explainme predict failed"
 summary="$(python3 - "$predicted" "$cli" <<'PY'
 import json, sys
