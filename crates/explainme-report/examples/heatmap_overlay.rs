@@ -4,7 +4,7 @@
 //!
 //! `cargo run -p explainme-report --example heatmap_overlay -- [OUT_DIR]` (default `/tmp`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use explainme_imaging::{Grid, Image, Mask, Shape, Spacing, Window, resize};
 use explainme_phantom::{Dims, Phantom};
@@ -45,6 +45,15 @@ fn blob(shape: Shape, centre: [f64; 3], sigma: f64) -> Result<Grid<f32>, explain
     })
 }
 
+/// Writes the picture (the library returns bytes; files are the caller's business).
+fn save(out: &Path, name: &str, overlay: &Overlay) -> std::io::Result<()> {
+    let path = out.join(name);
+    std::fs::write(&path, &overlay.png)?;
+    let (w, h, peak) = (overlay.width, overlay.height, overlay.peak);
+    println!("{}: {w}×{h}, peak {peak:?}", path.display());
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/tmp".into()));
 
@@ -57,17 +66,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let overlay = Overlay::params()
         .window(Window::ABDOMEN)
-        .title("occlusion, class malignant")
+        .title("blob map at 32x32, resized")
         .render(&image, &map, Some(&lesion))?;
-    let path = out.join("overlay_2d.png");
-    std::fs::write(&path, &overlay.png)?;
-    println!(
-        "{}: {}×{}, peak {:?}",
-        path.display(),
-        overlay.width,
-        overlay.height,
-        overlay.peak
-    );
+    save(&out, "overlay_2d.png", &overlay)?;
 
     let (volume, lesion) = case(Dims::Three, 48, 0)?;
     let [cz, cy, cx] = lesion.centroid().ok_or("empty lesion")?;
@@ -76,18 +77,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let overlay = Overlay::params()
         .colormap(Colormap::INFERNO)
         .opacity(0.6)
-        .threshold(0.1)
-        .title("RISE, 3D phantom")
+        .title("48^3 phantom, inferno")
         .render(&volume, &map, Some(&lesion))?;
-    let path = out.join("overlay_3d.png");
-    std::fs::write(&path, &overlay.png)?;
-    println!(
-        "{}: {}×{}, peak {:?}",
-        path.display(),
-        overlay.width,
-        overlay.height,
-        overlay.peak
-    );
+    save(&out, "overlay_3d.png", &overlay)?;
 
     // The same volume with thick slices (16 of 8 mm): the panels keep the anatomy's aspect,
     // and the map stays at the model's 48³.
@@ -95,14 +87,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let overlay = Overlay::params()
         .title("16 slices of 8 mm")
         .render(&thick, &map, None)?;
-    let path = out.join("overlay_3d_thick.png");
-    std::fs::write(&path, &overlay.png)?;
-    println!(
-        "{}: {}×{}, peak {:?}",
-        path.display(),
-        overlay.width,
-        overlay.height,
-        overlay.peak
-    );
+    save(&out, "overlay_3d_thick.png", &overlay)?;
     Ok(())
 }

@@ -417,6 +417,26 @@ fn a_3d_panel_keeps_the_voxel_aspect_in_mm() {
 }
 
 #[test]
+fn a_one_slice_volume_still_draws_three_panels() {
+    let ct = Image::filled(Shape::d3(1, 20, 30), 0.0).unwrap();
+    let map = cone(ct.shape(), [0, 5, 25], 4.0);
+    let overlay = Overlay::params().render(&ct, &map, None).unwrap();
+    // Longest side 30 voxels: zoom ⌈256 / 30⌉ = 9; the single slice is 9 px tall.
+    let sizes: Vec<(u32, u32)> = overlay
+        .panels
+        .iter()
+        .map(|p| (p.rect.width, p.rect.height))
+        .collect();
+    assert_eq!(sizes, [(270, 180), (270, 9), (180, 9)]);
+    assert_eq!(overlay.peak, [0, 5, 25]);
+    let picture = Picture::decode(&overlay.png);
+    assert_eq!(
+        (picture.width, picture.height),
+        (overlay.width, overlay.height)
+    );
+}
+
+#[test]
 fn the_same_input_draws_the_same_bytes() {
     let (image, lesion) = phantom(Dims::Two, 64);
     let map = cone(image.shape(), [0, 30, 30], 7.0);

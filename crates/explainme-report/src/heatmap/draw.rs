@@ -407,7 +407,9 @@ fn paint_colour_bar(
     for ((text, _), row) in labels.iter().zip(rows) {
         let centre = y + i64::from(row);
         canvas.fill(x + i64::from(bar.width) + 1, centre, 4, 1, INK);
-        let text_y = (centre - glyph / 2).clamp(0, i64::from(canvas.height()) - glyph);
+        let text_y = (centre - glyph / 2)
+            .min(i64::from(canvas.height()) - glyph)
+            .max(0);
         canvas.text(labels_x.into(), text_y, text, scale, INK);
     }
 }
