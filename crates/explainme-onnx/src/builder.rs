@@ -88,6 +88,18 @@ impl GraphBuilder {
         self
     }
 
+    /// Adds an `int64` initializer, such as a `Reshape` target shape or `Squeeze` axes.
+    pub fn int64s(&mut self, name: &str, shape: &[usize], values: &[i64]) -> &mut Self {
+        self.graph.initializer.push(proto::TensorProto {
+            name: Some(name.to_owned()),
+            dims: shape.iter().map(|&d| d as i64).collect(),
+            data_type: Some(DataType::Int64 as i32),
+            int64_data: values.to_vec(),
+            ..Default::default()
+        });
+        self
+    }
+
     /// Appends a node; it is named after its first output.
     pub fn node(
         &mut self,
@@ -143,6 +155,16 @@ pub fn int(name: &str, value: i64) -> proto::AttributeProto {
         name: Some(name.into()),
         r#type: Some(AttributeType::Int as i32),
         i: Some(value),
+        ..Default::default()
+    }
+}
+
+/// A float attribute such as `alpha` or `epsilon`.
+pub fn float(name: &str, value: f32) -> proto::AttributeProto {
+    proto::AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Float as i32),
+        f: Some(value),
         ..Default::default()
     }
 }
@@ -280,7 +302,8 @@ pub fn seeded_cnn(seed: u64) -> Result<(Model, ModelCard)> {
                 width: 400.0,
             },
             normalisation: Normalisation::Unit,
-        },
+        }
+        .into(),
         output: OutputKind::SigmoidProbability,
         class_names: vec!["benign".into(), "malignant".into()],
         positive_class: "malignant".into(),

@@ -42,10 +42,12 @@
 
 pub mod builder;
 mod card;
+mod draft;
 mod error;
 mod model;
 mod runtime;
 mod session;
+mod surgery;
 mod tensor;
 
 /// Prost types generated from the vendored official `onnx.proto` (package `onnx`).
@@ -54,10 +56,14 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/onnx.rs"));
 }
 
-pub use card::{Intensity, ModelCard, Normalisation, OutputKind, Preprocessing, SpatialDims};
+pub use card::{
+    InputChannels, Intensity, ModelCard, Normalisation, OutputKind, Preprocessing, SpatialDims,
+};
+pub use draft::{Draft, DraftNote, DraftSource, draft_card};
 pub use error::{Error, Result};
 pub use explainme_imaging::Tensor;
 pub use model::{Dim, Model, ModelSummary, NodeInfo, ShapeSource, TensorInfo};
 pub use runtime::{init_runtime, init_runtime_within};
 pub use session::{Activation, Prediction, Session};
+pub use surgery::Batching;
 pub use tensor::{ChannelStat, Layout, channel_stats};

@@ -385,6 +385,16 @@ fn tensor_info(value: &proto::ValueInfoProto) -> TensorInfo {
     }
 }
 
+/// The declared dims of a tensor value; `None` when it declares no shape.
+pub(crate) fn tensor_dims(value: &proto::ValueInfoProto) -> Option<Vec<Dim>> {
+    match value.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(type_proto::Value::TensorType(t)) => {
+            t.shape.as_ref().map(|s| s.dim.iter().map(dim).collect())
+        }
+        _ => None,
+    }
+}
+
 fn dim(d: &proto::tensor_shape_proto::Dimension) -> Dim {
     match &d.value {
         Some(dimension::Value::DimValue(n)) => Dim::Fixed(*n),

@@ -17,7 +17,8 @@ use crate::model::{DISCOVERED_MARK, value_info};
 use explainme_budget::MemoryBudget;
 
 use crate::{
-    ChannelStat, Dim, Error, Layout, Model, ModelCard, Result, Tensor, TensorInfo, runtime,
+    Batching, ChannelStat, Dim, Error, Layout, Model, ModelCard, Result, Tensor, TensorInfo,
+    runtime,
 };
 
 /// A model ready to run, with its feature layers exposed.
@@ -37,6 +38,8 @@ pub struct Session {
     activation_bytes: u64,
     /// The runtime's memory budget, which batches are split to fit.
     budget: MemoryBudget,
+    /// How batches reach the graph (a fixed batch of 1 made symbolic, or one case per run).
+    batching: Batching,
 }
 
 /// What a batch run returns.
@@ -76,19 +79,42 @@ impl Session {
     /// Validates the card against the model, exposes `layers` and starts ONNX Runtime.
     ///
     /// `layers` may be empty (prediction only); pass `&card.feature_layers` for the
-    /// card's defaults. Fails with [`Error::CardMismatch`], [`Error::UnknownTensor`],
-    /// [`Error::RuntimeMissing`] or [`Error::Runtime`].
+    /// card's defaults. An export with a fixed batch of 1 is made batchable by graph
+    /// surgery where the graph allows, else run one case at a time
+    /// ([`Model::symbolic_batch`]; [`batching`](Self::batching) says which). Fails with
+    /// [`Error::CardMismatch`], [`Error::UnknownTensor`], [`Error::Unsupported`] (a batch
+    /// fixed above 1), [`Error::RuntimeMissing`] or [`Error::Runtime`].
     pub fn new(model: &Model, card: &ModelCard, layers: &[String]) -> Result<Session> {
         card.validate(model)?;
         let output = card.prediction_output(model)?.name.clone();
-        let input_dims = model.tensor(&card.input).and_then(|t| t.shape.clone());
-        let edited = model.expose(layers)?;
+        let (mut batching, rewritten) = model.symbolic_batch(&card.input)?;
         let known = model.channel_layouts(card.layout);
         let layouts = layers
             .iter()
             .map(|l| known.get(l).copied().unwrap_or(card.layout))
             .collect();
-        let runner = ort_session(&edited.to_bytes())?;
+        let mut runs = rewritten.as_ref().unwrap_or(model);
+        let runner = match ort_session(&runs.expose(layers)?.to_bytes()) {
+            // ONNX Runtime checks the rewritten graph again; if it disagrees, the original
+            // still runs, one case at a time.
+            Err(Error::Runtime { message, .. }) if rewritten.is_some() => {
+                batching = Batching::OneByOne {
+                    reason: format!(
+                        "ONNX Runtime refused the graph with a symbolic batch ({message})"
+                    ),
+                };
+                runs = model;
+                ort_session(&model.expose(layers)?.to_bytes())?
+            }
+            runner => runner?,
+        };
+        let mut input_dims = runs.tensor(&card.input).and_then(|t| t.shape.clone());
+        if let (Batching::OneByOne { .. }, Some(Some(first))) =
+            (&batching, input_dims.as_mut().map(|d| d.first_mut()))
+        {
+            // Any batch is accepted and fed case by case.
+            *first = Dim::Symbolic("N".into());
+        }
         let summary = model.summary();
         let all = summary
             .inputs
@@ -111,7 +137,15 @@ impl Session {
             case_bytes: all.map(case_tensor_bytes).sum::<u64>() + activation_bytes,
             activation_bytes,
             budget: runtime::runtime()?.budget,
+            batching,
         })
+    }
+
+    /// How batches reach the graph: [`Batching::Native`], [`Batching::MadeSymbolic`] (an
+    /// export with a fixed batch of 1, rewritten) or [`Batching::OneByOne`] (with the
+    /// reason), for answers to say which.
+    pub fn batching(&self) -> &Batching {
+        &self.batching
     }
 
     /// The layers whose activations every prediction returns.
@@ -170,8 +204,12 @@ impl Session {
     }
 
     /// How many cases one ONNX Runtime run takes at most: a quarter of the memory budget's
-    /// worth (leaving the rest of the shared, capped arena to other requests), at least one.
+    /// worth (leaving the rest of the shared, capped arena to other requests), at least one;
+    /// exactly one with [`Batching::OneByOne`].
     pub fn cases_per_run(&self) -> usize {
+        if matches!(self.batching, Batching::OneByOne { .. }) {
+            return 1;
+        }
         let cases = self
             .budget
             .items_within(self.case_bytes.saturating_mul(4))
@@ -272,30 +310,16 @@ impl Session {
             });
         }
         crate::tensor::check_finite(batch, &self.card.input)?;
-        let (low, high) = self.card.input_range();
-        let margin = (high - low) / 2.0;
-        if let Some(index) = batch
-            .data
-            .iter()
-            .position(|&v| v < low - margin || v > high + margin)
-        {
-            return Err(Error::OutOfRange {
-                tensor: self.card.input.clone(),
-                index,
-                value: batch.data[index],
-                low,
-                high,
-            });
-        }
+        self.card.check_range(batch)?;
         Ok(cases)
     }
 
     /// Turns the prediction output into positive-class probabilities and class indices.
     fn interpret(&self, scores: &Tensor, cases: usize) -> Result<(Vec<f32>, Vec<usize>)> {
-        let per_case = match self.card.output {
-            OutputKind::SigmoidProbability | OutputKind::SigmoidLogit => 1,
-            OutputKind::Softmax => self.card.class_names.len(),
-        };
+        let per_case = self
+            .card
+            .output
+            .values_per_case(self.card.class_names.len());
         if scores.len() != cases * per_case || scores.shape.first() != Some(&cases) {
             return Err(Error::ShapeMismatch {
                 tensor: self.output.clone(),
@@ -307,26 +331,19 @@ impl Session {
         Ok(scores
             .data
             .chunks_exact(per_case)
-            .map(|row| match self.card.output {
-                OutputKind::Softmax => {
-                    let best =
-                        (0..row.len()).fold(0, |best, k| if row[k] > row[best] { k } else { best });
-                    (row[self.positive], best)
-                }
-                kind => {
-                    // The sigmoid is the probability of class_names[1].
-                    let second = if kind == OutputKind::SigmoidLogit {
-                        1.0 / (1.0 + (-row[0]).exp())
-                    } else {
-                        row[0]
-                    };
-                    let probability = if self.positive == 1 {
-                        second
-                    } else {
-                        1.0 - second
-                    };
-                    (probability, usize::from(second >= 0.5))
-                }
+            .map(|row| {
+                // Sigmoid outputs: the sigmoid is the probability of class_names[1], and
+                // a tie goes to it.
+                let p = self.card.output.class_probabilities(row);
+                let best = match self.card.output {
+                    OutputKind::SigmoidProbability | OutputKind::SigmoidLogit => {
+                        usize::from(p[1] >= 0.5)
+                    }
+                    OutputKind::Softmax | OutputKind::SoftmaxLogits => {
+                        (0..p.len()).fold(0, |best, k| if p[k] > p[best] { k } else { best })
+                    }
+                };
+                (p[self.positive], best)
             })
             .unzip())
     }
