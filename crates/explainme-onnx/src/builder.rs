@@ -8,6 +8,10 @@
 //!
 //! It is not an exporter: no shape inference, no function bodies, no sub-graphs.
 
+mod foreign;
+
+pub use foreign::{DENSE, SIDE, batch_folding_head, residual_block, softmax_head, three_windows};
+
 use crate::card::{Intensity, Normalisation, OutputKind, Preprocessing, SpatialDims};
 use crate::model::value_info;
 use crate::proto::{self, attribute_proto::AttributeType, tensor_proto::DataType};
