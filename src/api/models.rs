@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use explainme_onnx::{Model, ModelCard, Session, Tensor};
+use explainme_onnx::{Model, ModelCard, Session};
 use explainme_store::{ModelRecord, NewModel};
 use tonic::Status;
 
@@ -97,12 +97,7 @@ pub async fn register(
         // One trial run on a blank case, within the memory budget: a model that cannot run
         // (a second graph input, an output of the wrong kind, a graph that expands past the
         // budget) is refused now, not at its first Predict.
-        let (blank, _) = registration.card.input_range();
-        let trial = Tensor::new(
-            registration.card.input_shape(1),
-            vec![blank; registration.card.input_size.iter().product()],
-        )
-        .map_err(|e| runs(e.into()))?;
+        let trial = registration.card.blank_input(1).map_err(runs)?;
         session.predict(&trial).map_err(runs)?;
         Ok((registration, session))
     })

@@ -52,7 +52,14 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", tensor.display()))?;
     let spatial = card.dims.count();
     let rank = values.shape.len();
-    let is_batch = rank == spatial + 2 && values.shape[1..] == card.input_shape(1)[1..];
+    // A batch of HU images has one channel whatever the model takes: the card makes the rest.
+    let mut hu_batch = card.input_shape(1);
+    let channel_axis = match card.layout {
+        explainme_onnx::Layout::Nchw => 1,
+        explainme_onnx::Layout::Nhwc => hu_batch.len() - 1,
+    };
+    hu_batch[channel_axis] = 1;
+    let is_batch = rank == spatial + 2 && values.shape[1..] == hu_batch[1..];
     let batch = match (preprocessed, rank) {
         (true, _) if rank == spatial + 2 => values,
         (true, _) => bail!(

@@ -72,8 +72,7 @@ const ACTIVATION_OPS: &[&str] = &[
     "Clip",
 ];
 
-/// Operators looked through when following the output back to its last meaningful op, or
-/// the input forward to its first.
+/// Operators looked through when following the output back to its last meaningful op.
 const PASS_THROUGH_OPS: &[&str] = &[
     "Identity",
     "Reshape",
@@ -157,7 +156,7 @@ pub fn draft_card(model: &Model) -> Result<Draft> {
     } else {
         SpatialDims::Three
     };
-    let (layout, layout_source, why) = match first_layout_evidence(model, &input.name) {
+    let (layout, layout_source, why) = match first_layout_evidence(model, &input.name, dims) {
         Some((layout, why)) => (layout, DraftSource::Graph, why),
         None => {
             let (layout, why) = layout_from_shape(dims);
@@ -393,25 +392,41 @@ pub fn draft_card(model: &Model) -> Result<Draft> {
     })
 }
 
-/// The layout the graph itself shows: the input (through pass-through and element-wise
-/// operators) reaching a channels-first operator means NCHW, reaching a `Transpose` that
-/// moves the last axis to position 1 (tf2onnx's NHWC → NCHW) means NHWC.
-fn first_layout_evidence(model: &Model, input: &str) -> Option<(Layout, String)> {
+/// The layout the graph itself shows: the input (through element-wise operators) reaching
+/// a channels-first operator means NCHW; reaching a `Transpose` that moves the last axis to
+/// position 1 (tf2onnx's NHWC → NCHW), or a `Reshape` that does the same to a one-channel
+/// input (what tf2onnx's optimiser makes of that transpose), means NHWC.
+fn first_layout_evidence(model: &Model, input: &str, dims: &[Dim]) -> Option<(Layout, String)> {
     let graph = model.proto().graph.as_ref()?;
+    let constants = crate::surgery::constants(graph);
     let mut readers: HashMap<&str, Vec<&crate::proto::NodeProto>> = HashMap::new();
     for node in &graph.node {
         for i in &node.input {
             readers.entry(i.as_str()).or_default().push(node);
         }
     }
+    let rank = dims.len();
+    let fixed: Vec<Option<i64>> = dims
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    // The input's extents with the last axis moved to position 1.
+    let mut channels_first = fixed.clone();
+    let last = channels_first.remove(rank - 1);
+    channels_first.insert(1, last);
     let mut frontier = vec![input];
     for _ in 0..8 {
         let mut next = Vec::new();
         for tensor in frontier {
             for node in readers.get(tensor).into_iter().flatten() {
-                if node.input.first().map(String::as_str) != Some(tensor)
-                    && !matches!(node.op_type(), "Add" | "Sub" | "Mul" | "Div")
-                {
+                let elementwise = matches!(
+                    node.op_type(),
+                    "Add" | "Sub" | "Mul" | "Div" | "Identity" | "Cast"
+                );
+                if node.input.first().map(String::as_str) != Some(tensor) && !elementwise {
                     continue;
                 }
                 match node.op_type() {
@@ -427,23 +442,40 @@ fn first_layout_evidence(model: &Model, input: &str) -> Option<(Layout, String)>
                     }
                     "Transpose" => {
                         let perm = &node.attribute.iter().find(|a| a.name() == "perm")?.ints;
-                        let rank = perm.len() as i64;
-                        return (rank >= 4 && perm.get(1) == Some(&(rank - 1))).then(|| {
+                        return (perm.len() == rank && perm.get(1) == Some(&(rank as i64 - 1)))
+                            .then(|| {
+                                (
+                                    Layout::Nhwc,
+                                    format!(
+                                        "the input is transposed channels-last to channels-first \
+                                         by `{}` (perm {perm:?}), as tf2onnx does for Keras models",
+                                        node.name()
+                                    ),
+                                )
+                            });
+                    }
+                    "Reshape" => {
+                        let target = constants.get(node.input.get(1)?)?.ints.as_ref()?;
+                        let moves_last_to_1 = target.len() == rank
+                            && fixed[rank - 1] == Some(1)
+                            && fixed[1] != Some(1)
+                            && target[1..]
+                                .iter()
+                                .zip(&channels_first[1..])
+                                .all(|(&t, &d)| d == Some(t));
+                        return moves_last_to_1.then(|| {
                             (
                                 Layout::Nhwc,
                                 format!(
-                                    "the input is transposed channels-last to channels-first by \
-                                     `{}` (perm {perm:?}), as tf2onnx does for Keras models",
+                                    "the one-channel input is reshaped channels-last to \
+                                     channels-first by `{}` (to {target:?}), as tf2onnx does for \
+                                     Keras models",
                                     node.name()
                                 ),
                             )
                         });
                     }
-                    op if PASS_THROUGH_OPS.contains(&op)
-                        || matches!(op, "Add" | "Sub" | "Mul" | "Div") =>
-                    {
-                        next.extend(node.output.iter().map(String::as_str));
-                    }
+                    _ if elementwise => next.extend(node.output.iter().map(String::as_str)),
                     _ => {}
                 }
             }

@@ -265,9 +265,9 @@ struct Facts<'a> {
 }
 
 /// A tensor whose value the graph fixes: an initializer or a `Constant` node's output.
-struct Constant {
-    dims: Vec<i64>,
-    ints: Option<Vec<i64>>,
+pub(crate) struct Constant {
+    pub(crate) dims: Vec<i64>,
+    pub(crate) ints: Option<Vec<i64>>,
 }
 
 type Rule = std::result::Result<Option<usize>, String>;
@@ -693,7 +693,7 @@ impl Facts<'_> {
 
 /// Initializers and `Constant` node outputs, with their integer values when they are
 /// integer tensors.
-fn constants(graph: &proto::GraphProto) -> HashMap<String, Constant> {
+pub(crate) fn constants(graph: &proto::GraphProto) -> HashMap<String, Constant> {
     let mut found: HashMap<String, Constant> = graph
         .initializer
         .iter()
