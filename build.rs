@@ -27,6 +27,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .type_attribute("explainme.v1.PredictResponse", SERIALIZE)
         .type_attribute("explainme.v1.ItemPrediction", SERIALIZE)
         .type_attribute("explainme.v1.LayerActivation", SERIALIZE)
+        .type_attribute("explainme.v1.Batching", SERIALIZE)
+        .field_attribute(
+            "explainme.v1.Batching.mode",
+            "#[serde(serialize_with = \"crate::pb::serialize_batching_mode\")]",
+        )
         .field_attribute(
             "explainme.v1.LayerActivation.layout",
             "#[serde(serialize_with = \"crate::pb::serialize_channel_layout\")]",

@@ -19,3 +19,13 @@ pub(crate) fn serialize_channel_layout<S: serde::Serializer>(
         .map_or("CHANNEL_LAYOUT_UNSPECIFIED", |layout| layout.as_str_name());
     serializer.serialize_str(name)
 }
+
+/// `BatchingMode` by name in `explainme predict --format json`, as for channel layouts.
+pub(crate) fn serialize_batching_mode<S: serde::Serializer>(
+    value: &i32,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let name = BatchingMode::try_from(*value)
+        .map_or("BATCHING_MODE_UNSPECIFIED", |mode| mode.as_str_name());
+    serializer.serialize_str(name)
+}

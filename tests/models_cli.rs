@@ -126,6 +126,10 @@ fn drafted_cards_of_foreign_exports_validate_run_and_say_how_they_batch() {
     .unwrap();
     // 200 HU through the drafted windows: means [0.9, 1, 0.389] × [10, 8, 13] → class 0.
     assert_eq!(predicted["items"][0]["class_index"], 0, "{predicted}");
+    assert_eq!(
+        predicted["batching"]["mode"], "BATCHING_MODE_MADE_SYMBOLIC",
+        "{predicted}"
+    );
     assert_eq!(card.class_names, ["class_0", "class_1", "class_2"]);
 }
 

@@ -168,7 +168,7 @@ pub async fn predict(
         let result = session
             .predict(&batch)
             .map_err(|e| onnx_status("input", e))?;
-        prediction(session.card(), result)
+        prediction(session.card(), session.batching(), result)
     })
     .await
 }

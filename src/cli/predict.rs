@@ -90,14 +90,26 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     };
     let layers = layers.unwrap_or_else(|| card.feature_layers.clone());
     let session = Session::new(&model, &card, &layers)?;
-    let response = crate::convert::models::prediction(&card, session.predict(&batch)?)
-        .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+    let response =
+        crate::convert::models::prediction(&card, session.batching(), session.predict(&batch)?)
+            .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
     output.emit(&response, text)
 }
 
-/// One block per batch item: verdict, then one line per channel of each layer.
+/// One block per batch item: verdict, then one line per channel of each layer; last, how
+/// the batch reached the graph.
 fn text(response: &pb::PredictResponse) -> String {
     let mut out = String::new();
+    if let Some(pb::Batching { mode, reason }) = &response.batching {
+        let mode = pb::BatchingMode::try_from(*mode).unwrap_or(pb::BatchingMode::Unspecified);
+        let (name, detail) = match mode {
+            pb::BatchingMode::Native => ("native", ""),
+            pb::BatchingMode::MadeSymbolic => ("made symbolic (the export fixed it at 1)", ""),
+            pb::BatchingMode::OneByOne => ("one case per run: ", reason.as_str()),
+            pb::BatchingMode::Unspecified => ("unspecified", ""),
+        };
+        out.push_str(&format!("batching: {name}{detail}\n"));
+    }
     for (i, item) in response.items.iter().enumerate() {
         out.push_str(&format!(
             "item {i}: {} (class {}), positive-class probability {:.6}\n",

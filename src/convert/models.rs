@@ -1,7 +1,9 @@
 //! Models: registration input, listings, graph descriptions, predictions, and the mapping
 //! of `explainme_onnx::Error` to status codes.
 
-use explainme_onnx::{Dim, Layout, ModelCard, ModelSummary, Prediction, ShapeSource, Tensor};
+use explainme_onnx::{
+    Batching, Dim, Layout, ModelCard, ModelSummary, Prediction, ShapeSource, Tensor,
+};
 use explainme_store::ModelRecord;
 use tonic::Status;
 
@@ -200,7 +202,11 @@ impl TryFrom<pb::PredictRequest> for PredictInput {
 }
 
 /// The Predict answer: per batch item, the verdict and each layer's per-channel statistics.
-pub fn prediction(card: &ModelCard, prediction: Prediction) -> Result<pb::PredictResponse, Status> {
+pub fn prediction(
+    card: &ModelCard,
+    batching: &Batching,
+    prediction: Prediction,
+) -> Result<pb::PredictResponse, Status> {
     let Prediction {
         probabilities,
         classes,
@@ -247,5 +253,21 @@ pub fn prediction(card: &ModelCard, prediction: Prediction) -> Result<pb::Predic
                 .collect(),
         })
         .collect();
-    Ok(pb::PredictResponse { items })
+    Ok(pb::PredictResponse {
+        items,
+        batching: Some(self::batching(batching)),
+    })
+}
+
+/// How the batch reached the graph, for the Predict answer.
+pub fn batching(batching: &Batching) -> pb::Batching {
+    let (mode, reason) = match batching {
+        Batching::Native => (pb::BatchingMode::Native, String::new()),
+        Batching::MadeSymbolic => (pb::BatchingMode::MadeSymbolic, String::new()),
+        Batching::OneByOne { reason } => (pb::BatchingMode::OneByOne, reason.clone()),
+    };
+    pb::Batching {
+        mode: mode as i32,
+        reason,
+    }
 }
