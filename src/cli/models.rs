@@ -73,14 +73,20 @@ pub fn load_model(
     Ok((model, card))
 }
 
-fn inspect(args: InspectArgs, budget: MemoryBudget) -> anyhow::Result<()> {
-    let InspectArgs { model, output } = args;
+/// Loads a model and measures the layer shapes it does not declare (one run on zeros).
+fn load_measured(model: &Path, budget: MemoryBudget) -> anyhow::Result<Model> {
     explainme_onnx::init_runtime_within(&budget)?;
     let mut parsed =
-        Model::from_path(&model).with_context(|| format!("cannot load {}", model.display()))?;
+        Model::from_path(model).with_context(|| format!("cannot load {}", model.display()))?;
     parsed
         .discover_shapes()
         .with_context(|| format!("cannot measure the layer shapes of {}", model.display()))?;
+    Ok(parsed)
+}
+
+fn inspect(args: InspectArgs, budget: MemoryBudget) -> anyhow::Result<()> {
+    let InspectArgs { model, output } = args;
+    let parsed = load_measured(&model, budget)?;
     let batching = match parsed.summary().inputs.as_slice() {
         [input] => parsed.symbolic_batch(&input.name).ok().map(|(b, _)| b),
         _ => None,
@@ -133,12 +139,7 @@ const TRIAL_CASES: usize = 2;
 
 fn card(args: CardArgs, budget: MemoryBudget) -> anyhow::Result<()> {
     let CardArgs { model, out, format } = args;
-    explainme_onnx::init_runtime_within(&budget)?;
-    let mut parsed =
-        Model::from_path(&model).with_context(|| format!("cannot load {}", model.display()))?;
-    parsed
-        .discover_shapes()
-        .with_context(|| format!("cannot measure the layer shapes of {}", model.display()))?;
+    let parsed = load_measured(&model, budget)?;
     let draft = explainme_onnx::draft_card(&parsed)
         .with_context(|| format!("cannot draft a card for {}", model.display()))?;
     let card = &draft.card;

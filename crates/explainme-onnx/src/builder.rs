@@ -15,7 +15,7 @@ pub use foreign::{DENSE, SIDE, batch_folding_head, residual_block, softmax_head,
 use crate::card::{Intensity, Normalisation, OutputKind, Preprocessing, SpatialDims};
 use crate::model::value_info;
 use crate::proto::{self, attribute_proto::AttributeType, tensor_proto::DataType};
-use crate::{Dim, Layout, Model, ModelCard, Result};
+use crate::{Dim, InputChannels, Layout, Model, ModelCard, Result};
 
 /// Accumulates nodes, weights and graph inputs/outputs, then builds a model.
 ///
@@ -294,24 +294,43 @@ pub fn seeded_cnn(seed: u64) -> Result<(Model, ModelCard)> {
         )
         .node("Sigmoid", &["logit"], &["probability"], vec![])
         .output("probability", &[batch(), Dim::Fixed(1)]);
-    let card = ModelCard {
-        input: "image".into(),
+    let card = sigmoid_card(
+        "image",
+        Layout::Nchw,
+        vec![SIZE, SIZE],
+        window(40.0, 400.0).into(),
+        layers,
+    );
+    Ok((g.model()?, card))
+}
+
+/// A HU window scaled to `[0, 1]`.
+pub fn window(centre: f32, width: f32) -> Preprocessing {
+    Preprocessing {
+        intensity: Intensity::Window { centre, width },
+        normalisation: Normalisation::Unit,
+    }
+}
+
+/// The card of a 2D model with one sigmoid probability of `malignant` (classes
+/// `benign`/`malignant`), as the graphs built here have unless they say otherwise.
+fn sigmoid_card(
+    input: &str,
+    layout: Layout,
+    input_size: Vec<usize>,
+    preprocessing: InputChannels,
+    feature_layers: Vec<String>,
+) -> ModelCard {
+    ModelCard {
+        input: input.into(),
         output_name: None,
-        layout: Layout::Nchw,
+        layout,
         dims: SpatialDims::Two,
-        input_size: vec![SIZE, SIZE],
-        preprocessing: Preprocessing {
-            intensity: Intensity::Window {
-                centre: 40.0,
-                width: 400.0,
-            },
-            normalisation: Normalisation::Unit,
-        }
-        .into(),
+        input_size,
+        preprocessing,
         output: OutputKind::SigmoidProbability,
         class_names: vec!["benign".into(), "malignant".into()],
         positive_class: "malignant".into(),
-        feature_layers: layers,
-    };
-    Ok((g.model()?, card))
+        feature_layers,
+    }
 }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::card::{Intensity, Normalisation, OutputKind, Preprocessing, SpatialDims};
+use crate::model::ACTIVATION_OPS;
 use crate::{Dim, Error, InputChannels, Layout, Model, ModelCard, Result};
 
 /// A drafted card and how each field was decided.
@@ -53,24 +54,6 @@ pub enum DraftSource {
     /// The graph cannot say; a value that runs, to be replaced by the real one.
     Default,
 }
-
-/// Activation operators whose outputs are candidate feature layers.
-const ACTIVATION_OPS: &[&str] = &[
-    "Relu",
-    "LeakyRelu",
-    "PRelu",
-    "Elu",
-    "Selu",
-    "Celu",
-    "Gelu",
-    "Sigmoid",
-    "HardSigmoid",
-    "HardSwish",
-    "Tanh",
-    "Softplus",
-    "Mish",
-    "Clip",
-];
 
 /// Operators looked through when following the output back to its last meaningful op.
 const PASS_THROUGH_OPS: &[&str] = &[

@@ -248,7 +248,13 @@ impl Model {
             let first_known = || node.input.iter().find_map(|i| layouts.get(i).copied());
             let layout = match node.op_type() {
                 op if CHANNELS_FIRST_OPS.contains(&op) => Some(Layout::Nchw),
-                op if LAYOUT_PRESERVING_OPS.contains(&op) => first_known(),
+                op if ACTIVATION_OPS.contains(&op)
+                    || BROADCAST_OPS.contains(&op)
+                    || UNARY_OPS.contains(&op)
+                    || LAYOUT_PRESERVING_OPS.contains(&op) =>
+                {
+                    first_known()
+                }
                 "Transpose" => first_known().and_then(|from| transposed(from, node)),
                 _ => None,
             };
@@ -412,7 +418,7 @@ pub(crate) fn elem_type_name(code: i32) -> String {
 }
 
 /// ONNX operators whose spatial inputs and outputs are channels-first by definition.
-const CHANNELS_FIRST_OPS: &[&str] = &[
+pub(crate) const CHANNELS_FIRST_OPS: &[&str] = &[
     "Conv",
     "ConvTranspose",
     "ConvInteger",
@@ -431,8 +437,9 @@ const CHANNELS_FIRST_OPS: &[&str] = &[
     "SpaceToDepth",
 ];
 
-/// Element-wise (and concatenating) operators: the output keeps the input's axes.
-const LAYOUT_PRESERVING_OPS: &[&str] = &[
+/// Activation functions: element-wise, so the output keeps the input's axes; their outputs
+/// are the candidate feature layers of a drafted card.
+pub(crate) const ACTIVATION_OPS: &[&str] = &[
     "Relu",
     "LeakyRelu",
     "PRelu",
@@ -448,15 +455,15 @@ const LAYOUT_PRESERVING_OPS: &[&str] = &[
     "Softsign",
     "Mish",
     "Clip",
-    "Add",
-    "Sub",
-    "Mul",
-    "Div",
-    "Pow",
-    "Max",
-    "Min",
-    "Sum",
-    "Mean",
+];
+
+/// Arithmetic with multidirectional broadcasting: the output keeps the input's axes.
+pub(crate) const BROADCAST_OPS: &[&str] = &[
+    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean",
+];
+
+/// Unary element-wise operators other than activations: the output keeps the input's axes.
+pub(crate) const UNARY_OPS: &[&str] = &[
     "Neg",
     "Abs",
     "Exp",
@@ -467,11 +474,12 @@ const LAYOUT_PRESERVING_OPS: &[&str] = &[
     "Identity",
     "Dropout",
     "Cast",
-    "Pad",
-    "Concat",
     "QuantizeLinear",
     "DequantizeLinear",
 ];
+
+/// Padding and concatenation keep the input's axes too.
+const LAYOUT_PRESERVING_OPS: &[&str] = &["Pad", "Concat"];
 
 /// The layout after a `Transpose`: output axis `j` is input axis `perm[j]`.
 fn transposed(from: Layout, node: &proto::NodeProto) -> Option<Layout> {

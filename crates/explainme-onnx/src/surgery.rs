@@ -31,6 +31,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::{ACTIVATION_OPS, BROADCAST_OPS, CHANNELS_FIRST_OPS, UNARY_OPS};
 use crate::proto::{self, tensor_proto::DataType};
 use crate::{Dim, Error, Model, Result};
 
@@ -272,67 +273,15 @@ pub(crate) struct Constant {
 
 type Rule = std::result::Result<Option<usize>, String>;
 
-/// Operators that read input 0 per case and keep its rank; their other inputs are
-/// parameters (weights, bounds, scales) that must not carry the batch.
-const PER_CASE_OPS: &[&str] = &[
-    "Relu",
-    "LeakyRelu",
-    "Elu",
-    "Selu",
-    "Celu",
-    "Gelu",
-    "Sigmoid",
-    "HardSigmoid",
-    "HardSwish",
-    "Tanh",
-    "Softplus",
-    "Softsign",
-    "Mish",
-    "Neg",
-    "Abs",
-    "Exp",
-    "Log",
-    "Sqrt",
-    "Reciprocal",
-    "Erf",
-    "Floor",
-    "Ceil",
-    "Round",
-    "Sign",
-    "Not",
-    "Identity",
-    "Cast",
-    "Dropout",
-    "Clip",
-    "Conv",
-    "ConvTranspose",
-    "MaxPool",
-    "AveragePool",
-    "LpPool",
-    "GlobalAveragePool",
-    "GlobalMaxPool",
-    "GlobalLpPool",
-    "BatchNormalization",
-    "InstanceNormalization",
-    "LRN",
-    "DepthToSpace",
-    "SpaceToDepth",
-    "QuantizeLinear",
-    "DequantizeLinear",
-];
+/// Operators that read input 0 per case and keep its rank, besides activations, other
+/// unary operators and channels-first operators (convolutions, pools, normalisations);
+/// their other inputs are parameters (weights, bounds, scales) that must not carry the
+/// batch.
+const PER_CASE_OPS: &[&str] = &["Floor", "Ceil", "Round", "Sign", "Not"];
 
-/// Element-wise operators with multidirectional broadcasting.
-const BROADCAST_OPS: &[&str] = &[
-    "Add",
-    "Sub",
-    "Mul",
-    "Div",
-    "Pow",
-    "Max",
-    "Min",
-    "Sum",
-    "Mean",
-    "PRelu",
+/// Element-wise comparisons and selections with multidirectional broadcasting, besides the
+/// arithmetic ones.
+const COMPARISON_OPS: &[&str] = &[
     "Where",
     "Equal",
     "Greater",
@@ -366,11 +315,18 @@ impl Facts<'_> {
         let op = self.node.op_type();
         let rank = self.rank_of(0);
         match op {
-            _ if PER_CASE_OPS.contains(&op) => {
+            "BatchNormalization" if self.int_attr("training_mode").unwrap_or(0) != 0 => {
+                Err("normalises with the statistics of the batch (training_mode)".into())
+            }
+            _ if PER_CASE_OPS.contains(&op)
+                || UNARY_OPS.contains(&op)
+                || ACTIVATION_OPS.contains(&op)
+                || CHANNELS_FIRST_OPS.contains(&op) =>
+            {
                 self.only_first_carries_batch()?;
                 Ok(rank)
             }
-            _ if BROADCAST_OPS.contains(&op) => self.broadcast(),
+            _ if BROADCAST_OPS.contains(&op) || COMPARISON_OPS.contains(&op) => self.broadcast(),
             _ if REDUCE_OPS.contains(&op) => {
                 self.only_first_carries_batch()?;
                 let axes = match self.int_list_attr("axes") {

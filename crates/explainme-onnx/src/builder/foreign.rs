@@ -4,8 +4,8 @@
 //! and `explainme models card` share them; each comes with the card its "trainer" would
 //! write.
 
-use super::{GraphBuilder, int, ints, seeded_weights};
-use crate::card::{Intensity, Normalisation, OutputKind, Preprocessing, SpatialDims};
+use super::{GraphBuilder, int, ints, seeded_weights, sigmoid_card, window};
+use crate::card::OutputKind;
 use crate::{Dim, InputChannels, Layout, Model, ModelCard, Result};
 
 /// Side of the square inputs of these graphs.
@@ -14,10 +14,6 @@ pub const SIDE: usize = 8;
 /// Three HU windows as RGB, each scaled to `[0, 1]`: soft tissue (40/400), lung
 /// (-600/1500) and bone (400/1800).
 pub fn three_windows() -> InputChannels {
-    let window = |centre, width| Preprocessing {
-        intensity: Intensity::Window { centre, width },
-        normalisation: Normalisation::Unit,
-    };
     InputChannels::new(vec![
         window(40.0, 400.0),
         window(-600.0, 1500.0),
@@ -118,18 +114,13 @@ pub fn residual_block(seed: u64, fixed_batch: bool) -> Result<(Model, ModelCard)
         )
         .value_info("head/flat", &[b(), Dim::Fixed(4)])
         .value_info("head/logit", &[b(), Dim::Fixed(1)]);
-    let card = ModelCard {
-        input: "input".into(),
-        output_name: None,
-        layout: Layout::Nchw,
-        dims: SpatialDims::Two,
-        input_size: vec![SIDE, SIDE],
-        preprocessing: three_windows(),
-        output: OutputKind::SigmoidProbability,
-        class_names: vec!["benign".into(), "malignant".into()],
-        positive_class: "malignant".into(),
-        feature_layers: vec!["res/relu2".into()],
-    };
+    let card = sigmoid_card(
+        "input",
+        Layout::Nchw,
+        vec![SIDE, SIDE],
+        three_windows(),
+        vec!["res/relu2".into()],
+    );
     Ok((g.model()?, card))
 }
 
@@ -230,22 +221,19 @@ pub fn softmax_head(logits: bool) -> Result<(Model, ModelCard)> {
     };
     g.node("Identity", &[last], &["Identity:0"], vec![])
         .output("Identity:0", &[Dim::Fixed(1), Dim::Fixed(3)]);
-    let card = ModelCard {
-        input: "serving_default_image:0".into(),
-        output_name: None,
-        layout: Layout::Nhwc,
-        dims: SpatialDims::Two,
-        input_size: vec![SIDE, SIDE],
-        preprocessing: three_windows(),
-        output: if logits {
-            OutputKind::SoftmaxLogits
-        } else {
-            OutputKind::Softmax
-        },
-        class_names: vec!["cyst".into(), "benign".into(), "malignant".into()],
-        positive_class: "malignant".into(),
-        feature_layers: vec!["model/conv1/Relu:0".into()],
+    let mut card = sigmoid_card(
+        "serving_default_image:0",
+        Layout::Nhwc,
+        vec![SIDE, SIDE],
+        three_windows(),
+        vec!["model/conv1/Relu:0".into()],
+    );
+    card.output = if logits {
+        OutputKind::SoftmaxLogits
+    } else {
+        OutputKind::Softmax
     };
+    card.class_names = vec!["cyst".into(), "benign".into(), "malignant".into()];
     Ok((g.model()?, card))
 }
 
@@ -265,24 +253,12 @@ pub fn batch_folding_head() -> Result<(Model, ModelCard)> {
         .node("Sigmoid", &["logit"], &["prob"], vec![])
         .output("prob", &[Dim::Fixed(1)])
         .value_info("features/relu", &[1, 1, 4, 4].map(Dim::Fixed));
-    let card = ModelCard {
-        input: "x".into(),
-        output_name: None,
-        layout: Layout::Nchw,
-        dims: SpatialDims::Two,
-        input_size: vec![4, 4],
-        preprocessing: Preprocessing {
-            intensity: Intensity::Window {
-                centre: 40.0,
-                width: 400.0,
-            },
-            normalisation: Normalisation::Unit,
-        }
-        .into(),
-        output: OutputKind::SigmoidProbability,
-        class_names: vec!["benign".into(), "malignant".into()],
-        positive_class: "malignant".into(),
-        feature_layers: vec!["features/relu".into()],
-    };
+    let card = sigmoid_card(
+        "x",
+        Layout::Nchw,
+        vec![4, 4],
+        window(40.0, 400.0).into(),
+        vec!["features/relu".into()],
+    );
     Ok((g.model()?, card))
 }
