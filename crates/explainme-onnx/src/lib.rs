@@ -12,9 +12,16 @@
 //! export of an NHWC Keras model computes its convolutions channels-first, so the input's
 //! layout is not the layers' layout.
 //!
-//! What the graph cannot say — layout, HU windowing, the meaning of the output, the class
-//! names — comes from a JSON [`ModelCard`], checked against the graph by
-//! [`ModelCard::validate`].
+//! What the graph cannot say — layout, how HU become each input channel (one window, or
+//! three as the RGB of an ImageNet backbone: [`InputChannels`]), whether the output is
+//! probabilities or logits, the class names — comes from a JSON [`ModelCard`], checked
+//! against the graph by [`ModelCard::validate`]. For a model nobody here trained,
+//! [`draft_card`] drafts one from the graph and says which fields are read, guessed or
+//! defaulted.
+//!
+//! Exports often fix the batch dimension at 1. A [`Session`] then makes it symbolic by graph
+//! surgery where it can prove the graph keeps cases apart ([`Model::symbolic_batch`]), and
+//! otherwise runs cases one by one; [`Session::batching`] says which ([`Batching`]).
 //!
 //! ONNX Runtime 1.31 is loaded at run time (ort's `load-dynamic`): from `ORT_DYLIB_PATH`,
 //! else from the project cache that `build.rs` fills from the official PyPI wheel

@@ -240,6 +240,44 @@ fn reshapes_are_rewritten_only_when_the_batch_provably_stays_on_axis_0() {
     assert_eq!(new.int64_data, [0, -1]);
     assert_eq!(rewritten.summary().inputs[0].shape_text(), "[N, 16]");
 
+    // A target stored as tf2onnx writes it, little-endian `raw_data` in a `Constant` node,
+    // reads the same.
+    use explainme_onnx::proto;
+    let raw: Vec<u8> = [1i64, -1].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut g = GraphBuilder::new("constant target");
+    g.input("x", &[1, 16].map(Dim::Fixed))
+        .node(
+            "Constant",
+            &[],
+            &["functional_1/flatten/Const:0"],
+            vec![proto::AttributeProto {
+                name: Some("value".into()),
+                r#type: Some(proto::attribute_proto::AttributeType::Tensor as i32),
+                t: Some(proto::TensorProto {
+                    dims: vec![2],
+                    data_type: Some(proto::tensor_proto::DataType::Int64 as i32),
+                    raw_data: Some(raw),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+        )
+        .node(
+            "Reshape",
+            &["x", "functional_1/flatten/Const:0"],
+            &["y"],
+            vec![],
+        )
+        .output("y", &[1, 16].map(Dim::Fixed));
+    let (batching, rewritten) = g.model().unwrap().symbolic_batch("x").unwrap();
+    assert_eq!(batching, Batching::MadeSymbolic);
+    let rewritten = rewritten.unwrap();
+    assert_eq!(rewritten.summary().outputs[0].shape_text(), "[N, 16]");
+    assert_eq!(
+        rewritten.proto().graph.as_ref().unwrap().node[1].input[1],
+        "functional_1/flatten/Const:0/explainme_symbolic_batch_shape"
+    );
+
     // Operators that read the batch and are not known to keep cases apart refuse.
     let mut g = GraphBuilder::new("shape op");
     g.input("x", &[1, 16].map(Dim::Fixed))
