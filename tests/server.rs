@@ -122,6 +122,11 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
     .await
     .unwrap();
     assert_eq!(predicted.items.len(), 2);
+    // The tiny model's batch axis is symbolic, and the answer says so.
+    assert_eq!(
+        predicted.batching.as_ref().map(|b| b.mode),
+        Some(pb::BatchingMode::Native as i32)
+    );
     let first = &predicted.items[0];
     assert_close(first.probability, sigmoid(2.0));
     assert_eq!(
