@@ -273,6 +273,33 @@ pub(crate) struct Constant {
 
 type Rule = std::result::Result<Option<usize>, String>;
 
+/// How an operator treats the batch axis; `&mut dyn FnMut` receives `Reshape` rewrites.
+type RuleFn = fn(&Facts<'_>, &mut dyn FnMut(Vec<i64>)) -> Rule;
+
+/// The operators whose effect on the batch axis is known, each with its rule; the first
+/// entry listing an operator decides, and an operator listed nowhere refuses the rewrite.
+/// A new operator is one entry (or one name in a list).
+const RULES: &[(&[&str], RuleFn)] = &[
+    (&["BatchNormalization"], |f, r| f.batch_norm(r)),
+    (ACTIVATION_OPS, |f, r| f.per_case(r)),
+    (UNARY_OPS, |f, r| f.per_case(r)),
+    (PER_CASE_OPS, |f, r| f.per_case(r)),
+    (CHANNELS_FIRST_OPS, |f, r| f.per_case(r)),
+    (BROADCAST_OPS, |f, r| f.elementwise(r)),
+    (COMPARISON_OPS, |f, r| f.elementwise(r)),
+    (REDUCE_OPS, |f, r| f.reduce(r)),
+    (&["Softmax", "LogSoftmax", "Hardmax"], |f, r| f.softmax(r)),
+    (&["ArgMax", "ArgMin"], |f, r| f.arg_reduce(r)),
+    (&["Gemm"], |f, r| f.gemm(r)),
+    (&["MatMul"], |f, r| f.matmul(r)),
+    (&["Flatten"], |f, r| f.flatten(r)),
+    (&["Transpose"], |f, r| f.transpose(r)),
+    (&["Concat"], |f, r| f.concat(r)),
+    (&["Squeeze", "Unsqueeze"], |f, r| f.squeeze(r)),
+    (&["Pad"], |f, r| f.pad(r)),
+    (&["Reshape"], |f, r| f.reshape(r)),
+];
+
 /// Operators that read input 0 per case and keep its rank, besides activations, other
 /// unary operators and channels-first operators (convolutions, pools, normalisations);
 /// their other inputs are parameters (weights, bounds, scales) that must not carry the
@@ -310,147 +337,165 @@ const REDUCE_OPS: &[&str] = &[
 
 impl Facts<'_> {
     /// The rank of the node's batch-carrying outputs when known, or why the node may mix
-    /// cases. `rewrite` receives a `Reshape`'s new target shape.
+    /// cases: the first entry of [`RULES`] that lists the operator decides. `rewrite`
+    /// receives a `Reshape`'s new target shape.
     fn rule(&self, rewrite: &mut dyn FnMut(Vec<i64>)) -> Rule {
         let op = self.node.op_type();
-        let rank = self.rank_of(0);
-        match op {
-            "BatchNormalization" if self.int_attr("training_mode").unwrap_or(0) != 0 => {
-                Err("normalises with the statistics of the batch (training_mode)".into())
-            }
-            _ if PER_CASE_OPS.contains(&op)
-                || UNARY_OPS.contains(&op)
-                || ACTIVATION_OPS.contains(&op)
-                || CHANNELS_FIRST_OPS.contains(&op) =>
-            {
-                self.only_first_carries_batch()?;
-                Ok(rank)
-            }
-            _ if BROADCAST_OPS.contains(&op) || COMPARISON_OPS.contains(&op) => self.broadcast(),
-            _ if REDUCE_OPS.contains(&op) => {
-                self.only_first_carries_batch()?;
-                let axes = match self.int_list_attr("axes") {
-                    Some(axes) => axes,
-                    None => self.constant_input(1).ok_or(
-                        "reduces over all axes, the batch among them (no constant `axes`)",
-                    )?,
-                };
-                let axes = self.resolve(&axes, rank)?;
-                if axes.contains(&0) {
-                    return Err("reduces over the batch axis".into());
-                }
-                Ok(if self.int_attr("keepdims").unwrap_or(1) == 0 {
-                    rank.map(|r| r.saturating_sub(axes.len()))
-                } else {
-                    rank
-                })
-            }
-            "Softmax" | "LogSoftmax" | "Hardmax" => {
-                self.only_first_carries_batch()?;
-                let default = if self.opset >= 13 { -1 } else { 1 };
-                self.not_axis_0(self.int_attr("axis").unwrap_or(default), rank)?;
-                Ok(rank)
-            }
-            "ArgMax" | "ArgMin" => {
-                self.only_first_carries_batch()?;
-                self.not_axis_0(self.int_attr("axis").unwrap_or(0), rank)?;
-                Ok(if self.int_attr("keepdims").unwrap_or(1) == 0 {
-                    rank.map(|r| r.saturating_sub(1))
-                } else {
-                    rank
-                })
-            }
-            "Gemm" => {
-                self.only_first_carries_batch()?;
-                if self.int_attr("transA").unwrap_or(0) != 0 {
-                    return Err("transposes its batch-carrying input (transA)".into());
-                }
-                if self.node.input.len() > 2 {
-                    self.broadcasts_safely(2, Some(2))?;
-                }
-                Ok(Some(2))
-            }
-            "MatMul" => {
-                self.only_first_carries_batch()?;
-                let Some(rank) = rank.filter(|&r| r >= 2) else {
-                    return Err(
-                        "multiplies a batch-carrying tensor of unknown rank or rank 1".into(),
-                    );
-                };
-                match self.rank_of_other(1) {
-                    Some(1) => Ok(Some(rank - 1)),
-                    Some(2) => Ok(Some(rank)),
-                    _ => Err("multiplies by a tensor that is not a matrix or a vector".into()),
-                }
-            }
-            "Flatten" => {
-                self.only_first_carries_batch()?;
-                let axis = self.int_attr("axis").unwrap_or(1);
-                self.not_axis_0(axis, rank)?;
-                Ok(Some(2))
-            }
-            "Transpose" => {
-                self.only_first_carries_batch()?;
-                match self.int_list_attr("perm") {
-                    Some(perm) if perm.first() == Some(&0) => Ok(Some(perm.len())),
-                    _ => Err("moves the batch axis (its `perm` does not start with 0)".into()),
-                }
-            }
-            "Concat" => {
-                if let Some(other) = self
-                    .node
-                    .input
-                    .iter()
-                    .find(|i| !self.batch.contains_key(*i))
-                {
-                    return Err(format!("joins `{other}`, which does not carry the batch"));
-                }
-                self.not_axis_0(self.int_attr("axis").unwrap_or(0), rank)?;
-                Ok(rank)
-            }
-            "Squeeze" | "Unsqueeze" => {
-                self.only_first_carries_batch()?;
-                let axes = match self.int_list_attr("axes") {
-                    Some(axes) => axes,
-                    None => self
-                        .constant_input(1)
-                        .ok_or("has no constant `axes` (a bare Squeeze drops the batch of 1)")?,
-                };
-                let out_rank = rank.map(|r| {
-                    if op == "Squeeze" {
-                        r.saturating_sub(axes.len())
-                    } else {
-                        r + axes.len()
-                    }
-                });
-                let axes = self.resolve(&axes, if op == "Squeeze" { rank } else { out_rank })?;
-                if axes.contains(&0) {
-                    return Err("adds or removes axis 0, where the batch is".into());
-                }
-                Ok(out_rank)
-            }
-            "Pad" => {
-                self.only_first_carries_batch()?;
-                let pads = match self.int_list_attr("pads") {
-                    Some(pads) => pads,
-                    None => self.constant_input(1).ok_or("has no constant `pads`")?,
-                };
-                if self.node.input.get(3).is_some_and(|a| !a.is_empty()) {
-                    return Err("pads chosen axes (opset 18 `axes`)".into());
-                }
-                let half = pads.len() / 2;
-                if pads.first() != Some(&0) || pads.get(half) != Some(&0) {
-                    return Err("pads the batch axis".into());
-                }
-                Ok(rank)
-            }
-            "Reshape" => self.reshape(rewrite),
-            _ => Err(
-                "reads a batch-carrying tensor, and explainme cannot prove that it keeps \
-                      cases apart"
+        match RULES.iter().find(|(ops, _)| ops.contains(&op)) {
+            Some((_, rule)) => rule(self, rewrite),
+            None => Err(
+                "reads a batch-carrying tensor, and explainme cannot prove that it \
+                         keeps cases apart"
                     .into(),
             ),
         }
+    }
+
+    fn batch_norm(&self, rewrite: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        if self.int_attr("training_mode").unwrap_or(0) != 0 {
+            return Err("normalises with the statistics of the batch (training_mode)".into());
+        }
+        self.per_case(rewrite)
+    }
+
+    fn per_case(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        Ok(self.rank_of(0))
+    }
+
+    fn elementwise(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.broadcast()
+    }
+
+    fn reduce(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        let rank = self.rank_of(0);
+        let axes = match self.int_list_attr("axes") {
+            Some(axes) => axes,
+            None => self
+                .constant_input(1)
+                .ok_or("reduces over all axes, the batch among them (no constant `axes`)")?,
+        };
+        if axes.is_empty() && self.int_attr("noop_with_empty_axes").unwrap_or(0) == 0 {
+            return Err("reduces over all axes, the batch among them (empty `axes`)".into());
+        }
+        let axes = self.resolve(&axes, rank)?;
+        if axes.contains(&0) {
+            return Err("reduces over the batch axis".into());
+        }
+        Ok(if self.int_attr("keepdims").unwrap_or(1) == 0 {
+            rank.map(|r| r.saturating_sub(axes.len()))
+        } else {
+            rank
+        })
+    }
+
+    fn softmax(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        let default = if self.opset >= 13 { -1 } else { 1 };
+        self.not_axis_0(self.int_attr("axis").unwrap_or(default), self.rank_of(0))?;
+        Ok(self.rank_of(0))
+    }
+
+    fn arg_reduce(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        let rank = self.rank_of(0);
+        self.not_axis_0(self.int_attr("axis").unwrap_or(0), rank)?;
+        Ok(if self.int_attr("keepdims").unwrap_or(1) == 0 {
+            rank.map(|r| r.saturating_sub(1))
+        } else {
+            rank
+        })
+    }
+
+    fn gemm(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        if self.int_attr("transA").unwrap_or(0) != 0 {
+            return Err("transposes its batch-carrying input (transA)".into());
+        }
+        if self.node.input.len() > 2 {
+            self.broadcasts_safely(2, Some(2))?;
+        }
+        Ok(Some(2))
+    }
+
+    fn matmul(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        let Some(rank) = self.rank_of(0).filter(|&r| r >= 2) else {
+            return Err("multiplies a batch-carrying tensor of unknown rank or rank 1".into());
+        };
+        match self.rank_of_other(1) {
+            Some(1) => Ok(Some(rank - 1)),
+            Some(2) => Ok(Some(rank)),
+            _ => Err("multiplies by a tensor that is not a matrix or a vector".into()),
+        }
+    }
+
+    fn flatten(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        self.not_axis_0(self.int_attr("axis").unwrap_or(1), self.rank_of(0))?;
+        Ok(Some(2))
+    }
+
+    fn transpose(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        match self.int_list_attr("perm") {
+            Some(perm) if perm.first() == Some(&0) => Ok(Some(perm.len())),
+            _ => Err("moves the batch axis (its `perm` does not start with 0)".into()),
+        }
+    }
+
+    fn concat(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        if let Some(other) = self
+            .node
+            .input
+            .iter()
+            .find(|i| !self.batch.contains_key(*i))
+        {
+            return Err(format!("joins `{other}`, which does not carry the batch"));
+        }
+        self.not_axis_0(self.int_attr("axis").unwrap_or(0), self.rank_of(0))?;
+        Ok(self.rank_of(0))
+    }
+
+    fn squeeze(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        let rank = self.rank_of(0);
+        let squeeze = self.node.op_type() == "Squeeze";
+        let axes = match self.int_list_attr("axes") {
+            Some(axes) => axes,
+            None => self
+                .constant_input(1)
+                .ok_or("has no constant `axes` (a bare Squeeze drops the batch of 1)")?,
+        };
+        let out_rank = rank.map(|r| {
+            if squeeze {
+                r.saturating_sub(axes.len())
+            } else {
+                r + axes.len()
+            }
+        });
+        let axes = self.resolve(&axes, if squeeze { rank } else { out_rank })?;
+        if axes.contains(&0) {
+            return Err("adds or removes axis 0, where the batch is".into());
+        }
+        Ok(out_rank)
+    }
+
+    fn pad(&self, _: &mut dyn FnMut(Vec<i64>)) -> Rule {
+        self.only_first_carries_batch()?;
+        let pads = match self.int_list_attr("pads") {
+            Some(pads) => pads,
+            None => self.constant_input(1).ok_or("has no constant `pads`")?,
+        };
+        if self.node.input.get(3).is_some_and(|a| !a.is_empty()) {
+            return Err("pads chosen axes (opset 18 `axes`)".into());
+        }
+        let half = pads.len() / 2;
+        if pads.first() != Some(&0) || pads.get(half) != Some(&0) {
+            return Err("pads the batch axis".into());
+        }
+        Ok(self.rank_of(0))
     }
 
     /// The `Reshape` rule (module docs).

@@ -288,6 +288,40 @@ fn reshapes_are_rewritten_only_when_the_batch_provably_stays_on_axis_0() {
         matches!(&batching, Batching::OneByOne { reason } if reason.starts_with("Shape node `s`")),
         "{batching:?}"
     );
+    // One operator on `x [1, 16]`: which keep cases apart, and why the others do not.
+    let one_op = |op: &str, attributes: Vec<explainme_onnx::proto::AttributeProto>| {
+        let mut g = GraphBuilder::new("one op");
+        g.input("x", &[1, 16].map(Dim::Fixed))
+            .node(op, &["x"], &["y"], attributes)
+            .output("y", &[Dim::Unknown, Dim::Unknown]);
+        match g.model().unwrap().symbolic_batch("x").unwrap().0 {
+            Batching::MadeSymbolic => "symbolic".to_owned(),
+            Batching::OneByOne { reason } => reason,
+            Batching::Native => "native".to_owned(),
+        }
+    };
+    use explainme_onnx::builder::{int, ints};
+    assert_eq!(one_op("Softmax", vec![int("axis", 1)]), "symbolic");
+    assert_eq!(one_op("Softmax", vec![int("axis", -1)]), "symbolic");
+    assert_eq!(
+        one_op("Softmax", vec![int("axis", -2)]),
+        "Softmax node `y` works along the batch axis"
+    );
+    assert_eq!(one_op("ReduceMean", vec![ints("axes", &[1])]), "symbolic");
+    assert_eq!(
+        one_op("ReduceMean", vec![ints("axes", &[0])]),
+        "ReduceMean node `y` reduces over the batch axis"
+    );
+    assert!(one_op("ReduceMean", vec![]).contains("reduces over all axes"));
+    assert_eq!(one_op("Transpose", vec![ints("perm", &[0, 1])]), "symbolic");
+    assert!(one_op("Transpose", vec![ints("perm", &[1, 0])]).contains("moves the batch axis"));
+    assert!(one_op("Gemm", vec![int("transA", 1)]).contains("transA"));
+    assert!(
+        one_op("BatchNormalization", vec![int("training_mode", 1)])
+            .contains("statistics of the batch")
+    );
+    assert!(one_op("Expand", vec![]).contains("cannot prove that it keeps cases apart"));
+
     // A fixed batch above one is neither.
     let mut g = GraphBuilder::new("batch of two");
     g.input("x", &[2, 16].map(Dim::Fixed))
