@@ -495,6 +495,42 @@ fn drafted_cards_match_what_the_graph_says_and_run() {
         let trial = session.predict(&card.blank_input(2).unwrap()).unwrap();
         assert_eq!(trial.probabilities.len(), 2);
     }
+    // A 3D export with a fixed batch: [1, 1, 4, 4, 4] → 1×1×1 conv → ReLU → pool → dense.
+    let mut g = GraphBuilder::new("volume");
+    g.input("volume", &[1, 1, 4, 4, 4].map(Dim::Fixed))
+        .weight("w", &[2, 1, 1, 1, 1], vec![1.0, -1.0])
+        .node(
+            "Conv",
+            &["volume", "w"],
+            &["conv3d/out"],
+            vec![builder::ints("kernel_shape", &[1, 1, 1])],
+        )
+        .node("Relu", &["conv3d/out"], &["conv3d/relu"], vec![])
+        .node("GlobalAveragePool", &["conv3d/relu"], &["pool"], vec![])
+        .node(
+            "Flatten",
+            &["pool"],
+            &["flat"],
+            vec![builder::int("axis", 1)],
+        )
+        .weight("dense", &[2, 1], vec![1.0, 1.0])
+        .node("Gemm", &["flat", "dense"], &["logit"], vec![])
+        .output("logit", &[1, 1].map(Dim::Fixed));
+    let mut volume = g.model().unwrap();
+    volume.discover_shapes().unwrap();
+    let draft = draft_card(&volume).unwrap();
+    assert_eq!(draft.card.dims, explainme_onnx::SpatialDims::Three);
+    assert_eq!(draft.card.input_size, [4, 4, 4]);
+    assert_eq!(draft.card.layout, Layout::Nchw);
+    assert_eq!(draft.card.output, OutputKind::SigmoidLogit);
+    assert_eq!(draft.card.feature_layers, ["conv3d/relu"]);
+    let session = Session::new(&volume, &draft.card, &[]).unwrap();
+    assert_eq!(session.batching(), &Batching::MadeSymbolic);
+    // logit = mean(relu(x)) + mean(relu(-x)) = mean(|x|) = 0.5 on a uniform unit input
+    let half = Tensor::new(vec![2, 1, 4, 4, 4], vec![0.5; 128]).unwrap();
+    let p = session.predict(&half).unwrap().probabilities;
+    assert_close(&p, &[1.0 / (1.0 + (-0.5f32).exp()); 2], 1e-6);
+
     // The residual block's first ReLU is a candidate, not a feature layer: the second one
     // has the same resolution.
     let (mut model, _) = builder::residual_block(5, true).unwrap();
