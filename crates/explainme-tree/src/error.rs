@@ -37,9 +37,7 @@ pub enum Error {
     Unlabelled { column: String, row: usize },
     #[error("the CNN probability of row {row} is {value}, not a number in [0, 1]")]
     BadProbability { row: usize, value: f64 },
-    #[error(
-        "the held-out split of {cases} cases leaves no {part} case (held-out share {holdout})"
-    )]
+    #[error("the held-out split of {cases} cases leaves no {part} case (held-out share {holdout})")]
     EmptySplit {
         cases: usize,
         part: &'static str,

@@ -124,12 +124,15 @@ pub fn dot(tree: &Tree) -> String {
             (label, INNER_FILL)
         } else {
             let verdict = node.verdict();
-            let label = format!(
-                "{}\n{}",
-                tree.classes.name(verdict),
-                tree.support(i)
-            );
-            (label, if verdict { POSITIVE_FILL } else { NEGATIVE_FILL })
+            let label = format!("{}\n{}", tree.classes.name(verdict), tree.support(i));
+            (
+                label,
+                if verdict {
+                    POSITIVE_FILL
+                } else {
+                    NEGATIVE_FILL
+                },
+            )
         };
         let _ = writeln!(
             out,

@@ -10,7 +10,8 @@
 //! - [`FeatureMatrix`]: the input, plain numbers with named [`Column`]s that know their words
 //!   ([`Rendering`]), built from a cohort table by [`FeatureMatrix::from_table`] or by hand;
 //! - [`Tree`] / [`TreeParams`]: one tree as plain data, with depth, leaf-size and leaf-count
-//!   limits (pruned by minimal cost-complexity, see [`tree`](crate::TreeParams));
+//!   limits, grown best first from linfa-trees' splits (see [`TreeParams`] for why linfa
+//!   chooses each split but not the shape);
 //! - [`Surrogate`]: the seeded, stratified held-out split, both trees, [`Fidelity`] and the
 //!   [`TruthComparison`];
 //! - [`Rule`]s per leaf, and [`EXPORTS`]: indented text and Graphviz DOT.

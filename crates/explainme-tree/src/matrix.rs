@@ -46,7 +46,10 @@ pub enum Rendering {
         otherwise: Option<String>,
     },
     /// The index of an ordered state, lowest first: "cystic is partial or predominant".
-    Ordinal { feature: String, states: Vec<String> },
+    Ordinal {
+        feature: String,
+        states: Vec<String>,
+    },
 }
 
 impl Column {

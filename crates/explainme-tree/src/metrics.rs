@@ -118,10 +118,7 @@ mod tests {
     fn concordance_matches_the_pairwise_definition() {
         let scores = [0.2, 0.8, 0.8, 0.5, 0.2, 0.9, 0.5, 0.1];
         let outcome = [0.1, 0.7, 0.3, 0.3, 0.05, 0.95, 0.6, 0.3];
-        assert_eq!(
-            concordance(&scores, &outcome),
-            brute(&scores, &outcome)
-        );
+        assert_eq!(concordance(&scores, &outcome), brute(&scores, &outcome));
         assert!(concordance(&scores, &outcome).unwrap() > 0.8);
         assert_eq!(concordance(&[1.0, 2.0], &[0.5, 0.5]), None);
     }

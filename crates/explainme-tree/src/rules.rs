@@ -133,10 +133,17 @@ impl Tree {
                 }
             };
             if above {
-                interval.low = Some(interval.low.map_or(split.threshold, |l| l.max(split.threshold)));
+                interval.low = Some(
+                    interval
+                        .low
+                        .map_or(split.threshold, |l| l.max(split.threshold)),
+                );
             } else {
-                interval.high =
-                    Some(interval.high.map_or(split.threshold, |h| h.min(split.threshold)));
+                interval.high = Some(
+                    interval
+                        .high
+                        .map_or(split.threshold, |h| h.min(split.threshold)),
+                );
             }
         }
         self.render(&intervals)
@@ -233,7 +240,11 @@ impl Tree {
         match excluded.as_slice() {
             [one] => format!("{} is not {one}", words(feature)),
             [a, b] => format!("{} is neither {a} nor {b}", words(feature)),
-            _ => format!("{} is none of {}", words(feature), join_or(&excluded, "and")),
+            _ => format!(
+                "{} is none of {}",
+                words(feature),
+                join_or(&excluded, "and")
+            ),
         }
     }
 }
@@ -320,7 +331,12 @@ mod tests {
         check(
             &chain(
                 vec![size.clone(), fat.clone()],
-                &[(0, 2.0, true), (1, 1.0, false), (0, 4.1, false), (0, 3.0, true)],
+                &[
+                    (0, 2.0, true),
+                    (1, 1.0, false),
+                    (0, 4.1, false),
+                    (0, 3.0, true),
+                ],
             ),
             "3 ≤ size < 4.1 cm AND macroscopic fat absent → malignant \
              (CNN says so in 96% of 312 cases)",
@@ -381,7 +397,10 @@ mod tests {
 
     #[test]
     fn a_single_leaf_speaks_for_every_case_and_scores_read_without_units() {
-        let tree = chain(vec![Column::number("fat_probe", "fat probe score", None)], &[]);
+        let tree = chain(
+            vec![Column::number("fat_probe", "fat probe score", None)],
+            &[],
+        );
         check(
             &tree,
             "every case → malignant (CNN says so in 96% of 312 cases)",

@@ -174,7 +174,10 @@ impl SurrogateParams {
 
     fn check(&self, data: &SurrogateData) -> Result<()> {
         self.tree.check()?;
-        for (name, value) in [("held-out share", self.holdout), ("threshold", self.threshold)] {
+        for (name, value) in [
+            ("held-out share", self.holdout),
+            ("threshold", self.threshold),
+        ] {
             if !(value > 0.0 && value < 1.0) {
                 return Err(Error::InvalidParams(format!(
                     "the {name} {value} is not in (0, 1)"
@@ -349,7 +352,9 @@ fn stratified_split(strata: &[usize], holdout: f64, seed: u64) -> (Vec<usize>, V
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for stratum in 0..=strata.iter().copied().max().unwrap_or(0) {
-        let mut members: Vec<usize> = (0..strata.len()).filter(|&i| strata[i] == stratum).collect();
+        let mut members: Vec<usize> = (0..strata.len())
+            .filter(|&i| strata[i] == stratum)
+            .collect();
         for i in (1..members.len()).rev() {
             let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
             members.swap(i, j);

@@ -1,14 +1,22 @@
-//! A fitted binary decision tree as plain data, grown by linfa-trees and pruned here.
+//! A fitted binary decision tree as plain data, grown by linfa-trees one split at a time.
 //!
 //! linfa-trees 0.8 grows a CART tree (Gini) with a depth limit and a minimum leaf weight, but
-//! it keeps no class counts in its nodes and has no bound on the number of leaves. So the
-//! fitted linfa tree is copied into [`Tree`] (an arena of [`Node`]s in preorder), the training
-//! cases are routed through it to count each node's cases, and — when it has more leaves than
-//! [`TreeParams::max_leaves`] — it is cut back by **minimal cost-complexity pruning**
-//! (Breiman et al. 1984, as scikit-learn's `ccp_alpha`): repeatedly collapse the internal node
-//! whose subtree buys the least weighted Gini impurity per extra leaf, until the tree fits.
-//! Finally a split whose two leaves give the same verdict is collapsed (it changes no
-//! prediction; linfa does the same after growing).
+//! it keeps no class counts in its nodes, has no bound on the number of leaves, and below the
+//! root it misses splits: scanning a feature's globally sorted values, it skips a candidate
+//! threshold whenever the *next value in the whole data set* equals the current one, even if
+//! that next case is not in the node — so in a child node a binary feature is only ever tried
+//! when the case sorted last among its zeros happens to be in the node (scikit-learn had the
+//! same bug, fixed in its PR #386). Its split at the root, where every case is in the node,
+//! is exact.
+//!
+//! So the tree is grown **best first**, as scikit-learn's `max_leaf_nodes` does: every leaf's
+//! candidate split is the root split of a linfa tree fitted on that leaf's own cases (with the
+//! depth that remains, so that linfa's lookahead — it drops a split whose subtrees all give
+//! one verdict — still applies), and the leaf whose split removes the most Gini impurity
+//! (cases × decrease) is split next, until [`TreeParams::max_leaves`] leaves exist or no leaf
+//! has a split. Finally a split whose two leaves give the same verdict is collapsed (it
+//! changes no prediction). The nodes live in [`Tree`] as an arena in preorder with the
+//! training cases counted in each.
 //!
 //! Each split's threshold is moved from linfa's midpoint to the roundest number in the gap
 //! between the training values on either side — above the largest value below, at most the
@@ -19,11 +27,11 @@
 //! value is ≥ the threshold.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::BinaryHeap;
 
 use explainme_budget::MemoryBudget;
 use linfa::prelude::Fit;
-use linfa_trees::{DecisionTree, TreeNode};
+use linfa_trees::DecisionTree;
 use ndarray::{Array1, Array2};
 use serde::Serialize;
 
@@ -97,11 +105,6 @@ impl Node {
     /// The majority verdict; an exact tie is positive, as a probability of 0.5 is.
     pub fn verdict(&self) -> bool {
         2 * self.positive >= self.cases
-    }
-
-    fn gini_mass(&self) -> f64 {
-        let p = self.share();
-        self.cases as f64 * 2.0 * p * (1.0 - p)
     }
 }
 
@@ -178,6 +181,12 @@ impl Tree {
 /// training cases per leaf, a split must lower the Gini impurity by 1e-5 (linfa's default),
 /// the default [`MemoryBudget`].
 ///
+/// The tree is grown best first: each leaf's candidate split is the root split of a
+/// linfa-trees fit on that leaf's own cases (linfa's own splits below the root are unreliable
+/// in 0.8: its threshold scan looks at neighbours outside the node and skips valid splits),
+/// and the leaf whose split removes the most Gini impurity is split next, until `max_leaves`
+/// leaves exist. Sibling leaves with one verdict are then merged.
+///
 /// ```
 /// use explainme_tree::{Classes, Column, FeatureMatrix, Tree};
 ///
@@ -211,11 +220,12 @@ impl Default for TreeParams {
     }
 }
 
-/// Working bytes per matrix cell while linfa grows: its own copy of the records (8), a sorted
-/// (index, value) pair per cell (16) and our copy of the training rows (8).
+/// Working bytes per matrix cell while a node is searched: the node's rows copied for linfa
+/// (8), linfa's own copy (8) and its sorted (index, value) pairs (16).
 const BYTES_PER_CELL: u64 = 32;
-/// Working bytes per case besides: targets, weights and the row masks of every level.
-const BYTES_PER_CASE: u64 = 16 + 2 * MAX_DEPTH as u64;
+/// Working bytes per case besides: targets, weights, linfa's row masks at every level, and
+/// the row lists of the leaves and their candidate splits.
+const BYTES_PER_CASE: u64 = 40 + 2 * MAX_DEPTH as u64;
 
 /// A tilt added to the weight of positive cases, so that linfa's majority vote — which breaks
 /// exact ties in hash-map order — never meets a tie and every fit is reproducible; a tie
@@ -294,32 +304,7 @@ impl TreeParams {
             &[rows, per_case.unwrap_or(u64::MAX)],
             1,
         )?;
-        let records = Array2::from_shape_vec((x.rows(), x.columns().len()), x.values().to_vec())
-            .map_err(|e| Error::Linfa(e.to_string()))?;
-        let weights = target
-            .iter()
-            .map(|&p| if p { 1.0 + POSITIVE_TILT } else { 1.0 })
-            .collect();
-        let names: Vec<String> = x.columns().iter().map(|c| c.name.clone()).collect();
-        let dataset = linfa::Dataset::new(records, Array1::from(target.to_vec()))
-            .with_weights(Array1::from_vec(weights))
-            .with_feature_names(names);
-        let fitted: DecisionTree<f64, bool> = DecisionTree::params()
-            .max_depth(Some(self.max_depth))
-            .min_weight_leaf(self.min_leaf as f32)
-            .min_weight_split(2.0 * self.min_leaf as f32)
-            .min_impurity_decrease(self.min_impurity_decrease)
-            .fit(&dataset)
-            .map_err(|e| Error::Linfa(e.to_string()))?;
-
-        let mut grown = Grown {
-            x,
-            target,
-            nodes: Vec::new(),
-        };
-        grown.copy(fitted.root_node(), (0..x.rows()).collect(), 0);
-        let mut nodes = grown.nodes;
-        prune_to(&mut nodes, self.max_leaves);
+        let mut nodes = self.grow(x, target)?;
         merge_same_verdicts(&mut nodes);
         Ok(Tree {
             columns: x.columns().to_vec(),
@@ -329,52 +314,118 @@ impl TreeParams {
     }
 }
 
-/// The copy of linfa's tree being built, with the training data to count cases.
-struct Grown<'a> {
-    x: &'a FeatureMatrix,
-    target: &'a [bool],
-    nodes: Vec<Node>,
+/// A leaf's best split, found by linfa on the leaf's own cases.
+struct Candidate {
+    column: usize,
+    threshold: f64,
+    /// Cases × Gini decrease: what splitting this leaf buys.
+    gain: f64,
+    below: Vec<usize>,
+    above: Vec<usize>,
 }
 
-impl Grown<'_> {
-    /// Copies `node` (reached by training rows `rows`) and its subtree; returns its index.
-    fn copy(&mut self, node: &TreeNode<f64, bool>, rows: Vec<usize>, depth: usize) -> usize {
-        let index = self.nodes.len();
-        self.nodes.push(Node {
-            cases: rows.len(),
-            positive: rows.iter().filter(|&&r| self.target[r]).count(),
-            depth,
-            split: None,
-        });
-        let children = node.children();
-        let (Some(left), Some(right)) = (children[0], children[1]) else {
-            return index;
-        };
-        if node.is_leaf() {
-            return index;
+impl TreeParams {
+    /// The root split of a linfa tree fitted on `rows` with the depth that remains; `None`
+    /// when the node is at the depth limit, too small, pure, or linfa finds no split.
+    fn candidate(
+        &self,
+        x: &FeatureMatrix,
+        target: &[bool],
+        rows: &[usize],
+        depth: usize,
+    ) -> Result<Option<Candidate>> {
+        let positive = rows.iter().filter(|&&r| target[r]).count();
+        if depth >= self.max_depth
+            || rows.len() < 2 * self.min_leaf
+            || positive == 0
+            || positive == rows.len()
+        {
+            return Ok(None);
         }
-        let (column, midpoint, _) = node.split();
-        // linfa sends `value <= midpoint` left while fitting.
-        let (below, above): (Vec<usize>, Vec<usize>) = rows
+        let width = x.columns().len();
+        let values: Vec<f64> = rows.iter().flat_map(|&r| x.row(r)).copied().collect();
+        let records = Array2::from_shape_vec((rows.len(), width), values)
+            .map_err(|e| Error::Linfa(e.to_string()))?;
+        let labels: Array1<bool> = rows.iter().map(|&r| target[r]).collect();
+        let weights = labels
             .iter()
-            .partition(|&&r| self.x.row(r)[column] <= midpoint);
-        let value = |r: &usize| self.x.row(*r)[column];
+            .map(|&p| if p { 1.0 + POSITIVE_TILT } else { 1.0 })
+            .collect();
+        let dataset = linfa::Dataset::new(records, labels).with_weights(weights);
+        let fitted: DecisionTree<f64, bool> = DecisionTree::params()
+            .max_depth(Some(self.max_depth - depth))
+            .min_weight_leaf(self.min_leaf as f32)
+            .min_weight_split(2.0 * self.min_leaf as f32)
+            .min_impurity_decrease(self.min_impurity_decrease)
+            .fit(&dataset)
+            .map_err(|e| Error::Linfa(e.to_string()))?;
+        let root = fitted.root_node();
+        if root.is_leaf() {
+            return Ok(None);
+        }
+        let (column, midpoint, decrease) = root.split();
+        // linfa sends `value <= midpoint` left while fitting.
+        let (below, above): (Vec<usize>, Vec<usize>) =
+            rows.iter().partition(|&&r| x.row(r)[column] <= midpoint);
+        let value = |r: &usize| x.row(*r)[column];
         let (Some(low), Some(high)) = (
             below.iter().map(value).max_by(f64::total_cmp),
             above.iter().map(value).min_by(f64::total_cmp),
         ) else {
-            return index;
+            return Ok(None);
         };
-        let threshold = readable_threshold(low, high);
-        let below = self.copy(left, below, depth + 1);
-        let above = self.copy(right, above, depth + 1);
-        self.nodes[index].split = Some(Split {
+        Ok(Some(Candidate {
             column,
-            threshold,
+            threshold: readable_threshold(low, high),
+            gain: decrease * rows.len() as f64,
             below,
             above,
-        });
-        index
+        }))
+    }
+
+    /// Best-first growth: split the leaf whose candidate gains most, until the leaf limit.
+    fn grow(&self, x: &FeatureMatrix, target: &[bool]) -> Result<Vec<Node>> {
+        let node = |rows: &[usize], depth| Node {
+            cases: rows.len(),
+            positive: rows.iter().filter(|&&r| target[r]).count(),
+            depth,
+            split: None,
+        };
+        let all: Vec<usize> = (0..x.rows()).collect();
+        let mut nodes = vec![node(&all, 0)];
+        let mut candidates: Vec<Option<Candidate>> = vec![self.candidate(x, target, &all, 0)?];
+        // (gain, earlier node first) → node index; gains are finite and non-negative.
+        let mut queue: BinaryHeap<(u64, Reverse<usize>)> = BinaryHeap::new();
+        if let Some(c) = &candidates[0] {
+            queue.push((c.gain.max(0.0).to_bits(), Reverse(0)));
+        }
+        let mut leaves = 1;
+        while leaves < self.max_leaves {
+            let Some((_, Reverse(leaf))) = queue.pop() else {
+                break;
+            };
+            let Some(chosen) = candidates[leaf].take() else {
+                continue;
+            };
+            let depth = nodes[leaf].depth + 1;
+            let (below, above) = (nodes.len(), nodes.len() + 1);
+            for rows in [&chosen.below, &chosen.above] {
+                nodes.push(node(rows, depth));
+                let candidate = self.candidate(x, target, rows, depth)?;
+                if let Some(c) = &candidate {
+                    queue.push((c.gain.max(0.0).to_bits(), Reverse(candidates.len())));
+                }
+                candidates.push(candidate);
+            }
+            nodes[leaf].split = Some(Split {
+                column: chosen.column,
+                threshold: chosen.threshold,
+                below,
+                above,
+            });
+            leaves += 1;
+        }
+        Ok(nodes)
     }
 }
 
@@ -402,94 +453,6 @@ pub fn readable_threshold(low: f64, high: f64) -> f64 {
         }
     }
     high
-}
-
-/// Weighted Gini impurity and leaf count of every live subtree, bottom-up (children always
-/// follow their parent in the arena).
-fn subtree_totals(nodes: &[Node], live: &[bool]) -> (Vec<f64>, Vec<usize>) {
-    let mut mass = vec![0.0; nodes.len()];
-    let mut leaves = vec![0; nodes.len()];
-    for i in (0..nodes.len()).rev() {
-        if !live[i] {
-            continue;
-        }
-        match &nodes[i].split {
-            None => {
-                mass[i] = nodes[i].gini_mass();
-                leaves[i] = 1;
-            }
-            Some(s) => {
-                mass[i] = mass[s.below] + mass[s.above];
-                leaves[i] = leaves[s.below] + leaves[s.above];
-            }
-        }
-    }
-    (mass, leaves)
-}
-
-/// The weakest-link key of internal node `i`: impurity bought per extra leaf, then deeper
-/// nodes first, then later ones (all deterministic).
-fn weakest_key(
-    nodes: &[Node],
-    mass: &[f64],
-    leaves: &[usize],
-    i: usize,
-) -> (u64, Reverse<usize>, Reverse<usize>) {
-    let alpha = ((nodes[i].gini_mass() - mass[i]) / (leaves[i] - 1) as f64).max(0.0);
-    (alpha.to_bits(), Reverse(nodes[i].depth), Reverse(i))
-}
-
-/// Minimal cost-complexity pruning until at most `max_leaves` leaves remain. Each collapse
-/// updates the collapsed node's ancestors only, and the candidates live in an ordered set,
-/// so the pass costs O(n log n · depth) for n nodes.
-fn prune_to(nodes: &mut [Node], max_leaves: usize) {
-    let mut live = vec![true; nodes.len()];
-    let (mut mass, mut leaves) = subtree_totals(nodes, &live);
-    if leaves[0] <= max_leaves {
-        return;
-    }
-    let mut parent = vec![usize::MAX; nodes.len()];
-    for (i, node) in nodes.iter().enumerate() {
-        if let Some(s) = &node.split {
-            parent[s.below] = i;
-            parent[s.above] = i;
-        }
-    }
-    let mut queue: BTreeSet<_> = (0..nodes.len())
-        .filter(|&i| nodes[i].split.is_some())
-        .map(|i| weakest_key(nodes, &mass, &leaves, i))
-        .collect();
-    while leaves[0] > max_leaves {
-        let Some(key) = queue.pop_first() else {
-            break;
-        };
-        let weakest = key.2.0;
-        // Drop the collapsed subtree's nodes from the arena and from the queue.
-        let mut stack: Vec<usize> = nodes[weakest]
-            .split
-            .as_ref()
-            .map(|s| vec![s.below, s.above])
-            .unwrap_or_default();
-        while let Some(j) = stack.pop() {
-            if let Some(s) = &nodes[j].split {
-                queue.remove(&weakest_key(nodes, &mass, &leaves, j));
-                stack.extend([s.below, s.above]);
-            }
-            live[j] = false;
-        }
-        let (mass_drop, leaf_drop) = (mass[weakest] - nodes[weakest].gini_mass(), leaves[weakest] - 1);
-        nodes[weakest].split = None;
-        mass[weakest] = nodes[weakest].gini_mass();
-        leaves[weakest] = 1;
-        let mut ancestor = parent[weakest];
-        while ancestor != usize::MAX {
-            queue.remove(&weakest_key(nodes, &mass, &leaves, ancestor));
-            mass[ancestor] -= mass_drop;
-            leaves[ancestor] -= leaf_drop;
-            queue.insert(weakest_key(nodes, &mass, &leaves, ancestor));
-            ancestor = parent[ancestor];
-        }
-    }
 }
 
 /// Collapses, bottom-up, every split whose two children are leaves with the same verdict.
@@ -552,30 +515,6 @@ mod tests {
             }),
             ..node
         }
-    }
-
-    #[test]
-    fn pruning_collapses_the_weakest_link_first() {
-        // root(100, 50) → a(50, 45) [a1(25, 25), a2(25, 20)], b(50, 5) [b1(40, 0), b2(10, 5)]
-        let mut nodes = vec![
-            split(leaf(100, 50, 0), 1, 4),
-            split(leaf(50, 45, 1), 2, 3),
-            leaf(25, 25, 2),
-            leaf(25, 20, 2),
-            split(leaf(50, 5, 1), 5, 6),
-            leaf(40, 0, 2),
-            leaf(10, 5, 2),
-        ];
-        // Gini mass: a = 9, a1 + a2 = 0 + 8 → a buys 1; b = 9, b1 + b2 = 0 + 5 → b buys 4.
-        prune_to(&mut nodes, 3);
-        assert!(nodes[1].split.is_none(), "a is the weakest link");
-        assert!(nodes[4].split.is_some());
-        let tree = compact(&nodes);
-        assert_eq!(tree.len(), 5);
-        assert_eq!(tree[0].split.as_ref().unwrap().above, 2);
-        prune_to(&mut nodes, 1);
-        assert!(nodes[0].split.is_none());
-        assert_eq!(compact(&nodes).len(), 1);
     }
 
     #[test]
