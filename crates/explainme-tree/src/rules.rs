@@ -37,10 +37,14 @@ struct Interval {
     high: Option<f64>,
 }
 
+/// Thresholds are already the roundest number in their gap (see
+/// [`crate::readable_threshold`]), so the shortest exact form is also the readable one.
 fn format_number(value: f64) -> String {
-    let text = format!("{value:.3}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0" } else { text }.to_owned()
+    if value == 0.0 {
+        "0".to_owned()
+    } else {
+        value.to_string()
+    }
 }
 
 fn join_or(items: &[String], last: &str) -> String {
@@ -112,10 +116,19 @@ impl Tree {
         )
     }
 
-    /// The merged conditions on the path to `node`, in words.
+    /// The merged conditions on the path to `node` (an index into [`Tree::nodes`]; panics
+    /// past the end, like slice indexing), in words.
     pub fn conditions(&self, node: usize) -> Vec<String> {
+        let parents = self.parents();
+        let mut path = Vec::new();
+        let mut at = node;
+        while let Some((parent, above)) = parents[at] {
+            path.push((parent, above));
+            at = parent;
+        }
+        path.reverse();
         let mut intervals: Vec<Interval> = Vec::new();
-        for (step, above) in self.path(node) {
+        for (step, above) in path {
             let Some(split) = &self.nodes[step].split else {
                 continue;
             };
@@ -407,16 +420,16 @@ mod tests {
         );
         let tree = chain(
             vec![Column::number("fat_probe", "fat probe score", None)],
-            &[(0, 0.31234, false)],
+            &[(0, 0.316, false)],
         );
         check(
             &tree,
-            "fat probe score < 0.312 → malignant (CNN says so in 96% of 312 cases)",
+            "fat probe score < 0.316 → malignant (CNN says so in 96% of 312 cases)",
         );
         let side = &tree.rules()[0];
         assert_eq!(
             side.text,
-            "fat probe score ≥ 0.312 → benign (CNN says so in 90% of 20 cases)"
+            "fat probe score ≥ 0.316 → benign (CNN says so in 90% of 20 cases)"
         );
     }
 }

@@ -241,7 +241,7 @@ impl SurrogateParams {
 
         let verdicts = |tree: &Tree, rows: &[usize]| -> Vec<bool> {
             rows.iter()
-                .map(|&r| tree.nodes[tree.leaf_of(data.features.row(r))].verdict())
+                .map(|&r| tree.nodes[tree.route(data.features.row(r))].verdict())
                 .collect()
         };
         let share_of = |got: &[bool], want: &[bool]| {
@@ -251,7 +251,7 @@ impl SurrogateParams {
         let cnn_test: Vec<bool> = pick(&verdict, &test);
         let scores: Vec<f64> = test
             .iter()
-            .map(|&r| cnn_tree.nodes[cnn_tree.leaf_of(data.features.row(r))].share())
+            .map(|&r| cnn_tree.nodes[cnn_tree.route(data.features.row(r))].share())
             .collect();
         let probabilities: Vec<f64> = test.iter().map(|&r| data.probabilities[r]).collect();
         let fidelity = Fidelity {
@@ -371,6 +371,56 @@ fn stratified_split(strata: &[usize], holdout: f64, seed: u64) -> (Vec<usize>, V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matrix::Column;
+
+    fn data(rows: usize) -> SurrogateData {
+        let values: Vec<f64> = (0..rows).map(|i| i as f64).collect();
+        SurrogateData {
+            features: FeatureMatrix::new(vec![Column::number("x", "x", None)], rows, values)
+                .unwrap(),
+            probabilities: (0..rows)
+                .map(|i| if i % 2 == 0 { 0.9 } else { 0.1 })
+                .collect(),
+            truth: None,
+        }
+    }
+
+    #[test]
+    fn bad_parameters_and_data_are_typed_errors() {
+        let refused = |params: SurrogateParams, data: &SurrogateData| {
+            params.fit(data).unwrap_err().to_string()
+        };
+        let good = data(40);
+        assert_eq!(
+            refused(Surrogate::params().holdout(1.0), &good),
+            "invalid surrogate parameters: the held-out share 1 is not in (0, 1)"
+        );
+        assert!(refused(Surrogate::params().max_depth(0), &good).contains("max depth 0"));
+        assert!(refused(Surrogate::params().max_depth(17), &good).contains("outside 1..=16"));
+        assert!(refused(Surrogate::params().min_leaf(0), &good).contains("min leaf 0"));
+        assert!(refused(Surrogate::params().max_leaves(0), &good).contains("max leaves"));
+        let mut nan = data(40);
+        nan.probabilities[3] = f64::NAN;
+        assert_eq!(
+            refused(Surrogate::params(), &nan),
+            "the CNN probability of row 3 is NaN, not a number in [0, 1]"
+        );
+        let mut short = data(40);
+        short.truth = Some(vec![true; 39]);
+        assert_eq!(
+            refused(Surrogate::params(), &short),
+            "the truth: expected 40 values, found 39"
+        );
+        // Two cases, one per verdict: nothing to hold out at 30%.
+        assert!(refused(Surrogate::params(), &data(2)).contains("leaves no held-out case"));
+        let fitted = Surrogate::params().min_leaf(2).fit(&good).unwrap();
+        let tree = &fitted.cnn.tree;
+        assert!(matches!(
+            tree.leaf_of(&[1.0, 2.0]),
+            Err(Error::Length { .. })
+        ));
+        assert!(tree.leaf_of(&[f64::NAN]).is_ok());
+    }
 
     #[test]
     fn the_split_is_stratified_seeded_and_complete() {

@@ -138,8 +138,21 @@ impl Tree {
         self.nodes.iter().map(|n| n.depth).max().unwrap_or(0)
     }
 
-    /// The leaf a row of values reaches (values in [`Tree::columns`] order).
-    pub fn leaf_of(&self, row: &[f64]) -> usize {
+    /// The leaf a row of values reaches (values in [`Tree::columns`] order; a NaN goes to
+    /// the upper branch).
+    pub fn leaf_of(&self, row: &[f64]) -> Result<usize> {
+        if row.len() != self.columns.len() {
+            return Err(Error::Length {
+                what: "a row to route through the tree".to_owned(),
+                expected: self.columns.len(),
+                found: row.len(),
+            });
+        }
+        Ok(self.route(row))
+    }
+
+    /// [`Tree::leaf_of`] for a row known to be as wide as the tree's columns.
+    pub(crate) fn route(&self, row: &[f64]) -> usize {
         let mut index = 0;
         while let Some(split) = &self.nodes[index].split {
             index = if row[split.column] < split.threshold {
@@ -151,29 +164,16 @@ impl Tree {
         index
     }
 
-    /// The path from the root to `node`: each step's split node and whether it went above.
-    pub(crate) fn path(&self, node: usize) -> Vec<(usize, bool)> {
-        let mut path = Vec::new();
-        let mut target = node;
-        while target != 0 {
-            let parent = (0..target)
-                .rev()
-                .find(|&p| {
-                    self.nodes[p]
-                        .split
-                        .as_ref()
-                        .is_some_and(|s| s.below == target || s.above == target)
-                })
-                .unwrap_or(0);
-            let above = self.nodes[parent]
-                .split
-                .as_ref()
-                .is_some_and(|s| s.above == target);
-            path.push((parent, above));
-            target = parent;
+    /// Each node's parent and whether it is the upper child (the root has none).
+    pub(crate) fn parents(&self) -> Vec<Option<(usize, bool)>> {
+        let mut parents = vec![None; self.nodes.len()];
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let Some(s) = &node.split {
+                parents[s.below] = Some((i, false));
+                parents[s.above] = Some((i, true));
+            }
         }
-        path.reverse();
-        path
+        parents
     }
 }
 
