@@ -58,22 +58,10 @@ fn surrogate_prints_rules_and_figures_and_writes_the_tree() {
         "--out",
         cohort.to_str().unwrap(),
     ]));
+    let limits = ["--max-depth", "3", "--max-leaves", "6", "--seed", "5"];
     let dot_path = dir.path().join("tree.dot");
-    let json = ok(surrogate(
-        &cohort,
-        &[
-            "--max-depth",
-            "3",
-            "--max-leaves",
-            "6",
-            "--seed",
-            "5",
-            "--format",
-            "json",
-            "--out",
-            dot_path.to_str().unwrap(),
-        ],
-    ));
+    let dot_out = ["--format", "json", "--out", dot_path.to_str().unwrap()];
+    let json = ok(surrogate(&cohort, &[&limits[..], &dot_out].concat()));
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
         report["training_cases"].as_u64().unwrap() + report["held_out_cases"].as_u64().unwrap(),
@@ -124,16 +112,7 @@ fn surrogate_prints_rules_and_figures_and_writes_the_tree() {
     let txt_path = dir.path().join("tree.txt");
     let text = ok(surrogate(
         &cohort,
-        &[
-            "--max-depth",
-            "3",
-            "--max-leaves",
-            "6",
-            "--seed",
-            "5",
-            "--out",
-            txt_path.to_str().unwrap(),
-        ],
+        &[&limits[..], &["--out", txt_path.to_str().unwrap()]].concat(),
     ));
     assert!(text.starts_with(&format!(
         "surrogate of the CNN's verdict (p ≥ 0.5): {leaves} leaves"

@@ -1,7 +1,7 @@
 //! `explainme surrogate`: a decision tree that mimics the CNN's verdict from the cohort's
 //! clinician labels, beside the same tree fitted on the truth.
 //!
-//! Scores the cohort with the model (`evaluate`'s `score_cohort`), encodes `cases.csv`'s
+//! Scores the cohort with the model (`evaluate`'s `ScoringArgs::score`), encodes `cases.csv`'s
 //! features through the cohort's schema, and hands both to explainme-tree: the held-out
 //! fidelity, each tree's rules in clinical words, and how the CNN's tree compares with the
 //! truth's. `--out` writes the CNN's tree as Graphviz DOT or indented text, by extension.
@@ -10,23 +10,15 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use explainme_budget::MemoryBudget;
-use explainme_cohort::Cohort;
 use explainme_tree::{FeatureMatrix, Surrogate, SurrogateData, export_for};
 
-use super::evaluate::{THRESHOLD, score_cohort};
+use super::evaluate::{ScoringArgs, THRESHOLD};
 use super::output::{Format, write_to};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The ONNX model.
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Its model card (JSON).
-    #[arg(long)]
-    pub card: PathBuf,
-    /// The cohort folder (cases.csv, schema.json, images/).
-    #[arg(long)]
-    pub cohort: PathBuf,
+    #[command(flatten)]
+    pub scoring: ScoringArgs,
     /// The deepest a leaf may be.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=explainme_tree::MAX_DEPTH as u64))]
     pub max_depth: u64,
@@ -42,9 +34,6 @@ pub struct Args {
     /// Seed of the stratified held-out split.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Cases per inference batch.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub batch: u64,
     /// `text` for people, `json` for scripts (both trees node by node, rules and figures).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -60,9 +49,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         .as_ref()
         .map(|path| export_for(&path.to_string_lossy()).map(|e| (e, path)))
         .transpose()?;
-    let (model, card) = super::models::load_model(&args.model, &args.card, budget)?;
-    let cohort = Cohort::open(&args.cohort)?;
-    let scored = score_cohort(&model, &card, &cohort, args.batch as usize)?;
+    let (card, cohort, scored) = args.scoring.score(budget)?;
     let features = FeatureMatrix::from_table(&cohort.schema, &cohort.table()?, budget)
         .with_context(|| format!("the features of {}", cohort.root.display()))?;
     let negative = card
