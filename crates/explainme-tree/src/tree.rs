@@ -248,7 +248,8 @@ impl TreeParams {
         self.min_leaf = cases;
         self
     }
-    /// The smallest drop in Gini impurity that a split must bring, > 0 (default 1e-5).
+    /// The smallest drop in Gini impurity that a split must bring, ≥ `f64::EPSILON`
+    /// (default 1e-5).
     pub fn min_impurity_decrease(mut self, decrease: f64) -> Self {
         self.min_impurity_decrease = decrease;
         self
@@ -276,9 +277,9 @@ impl TreeParams {
                 self.min_leaf
             ));
         }
-        if !(self.min_impurity_decrease.is_finite() && self.min_impurity_decrease > 0.0) {
+        if !(self.min_impurity_decrease.is_finite() && self.min_impurity_decrease >= f64::EPSILON) {
             return bad(format!(
-                "min impurity decrease {} must be a positive number",
+                "min impurity decrease {} must be a number of at least 2.2e-16 (linfa's floor)",
                 self.min_impurity_decrease
             ));
         }
