@@ -19,6 +19,15 @@ use super::output::{OutputArgs, progress};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub scoring: ScoringArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `--model`, `--card`, `--cohort`, `--batch`: what every command that scores a cohort takes.
+#[derive(Debug, clap::Args)]
+pub struct ScoringArgs {
     /// The ONNX model.
     #[arg(long)]
     pub model: PathBuf,
@@ -31,8 +40,16 @@ pub struct Args {
     /// Cases per inference batch.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub batch: u64,
-    #[command(flatten)]
-    pub output: OutputArgs,
+}
+
+impl ScoringArgs {
+    /// Loads the model and the cohort and scores every case (see [`score_cohort`]).
+    pub fn score(&self, budget: MemoryBudget) -> anyhow::Result<(ModelCard, Cohort, Scored)> {
+        let (model, card) = super::models::load_model(&self.model, &self.card, budget)?;
+        let cohort = Cohort::open(&self.cohort)?;
+        let scored = score_cohort(&model, &card, &cohort, self.batch as usize)?;
+        Ok((card, cohort, scored))
+    }
 }
 
 /// The threshold on the positive-class probability for sensitivity and specificity.
@@ -179,9 +196,7 @@ impl Evaluation {
 }
 
 pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
-    let (model, card) = super::models::load_model(&args.model, &args.card, budget)?;
-    let cohort = Cohort::open(&args.cohort)?;
-    let scored = score_cohort(&model, &card, &cohort, args.batch as usize)?;
+    let (_, _, scored) = args.scoring.score(budget)?;
     let evaluation =
         Evaluation::compute(&scored.probabilities, &scored.malignant, &scored.subtypes);
     args.output.emit(&evaluation, Evaluation::text)

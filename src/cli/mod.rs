@@ -14,6 +14,7 @@ pub mod phantom;
 pub mod predict;
 pub mod rules;
 pub mod serve;
+pub mod surrogate;
 
 use clap::{Parser, Subcommand};
 use explainme_budget::MemoryBudget;
@@ -48,6 +49,9 @@ pub enum Command {
     Phantom(phantom::Args),
     /// Score an ONNX model on a cohort: AUC, sensitivity, specificity, confusion matrix.
     Evaluate(evaluate::Args),
+    /// A decision tree that mimics the CNN's verdict from clinician labels, with its
+    /// held-out fidelity and rules, beside the same tree fitted on the truth.
+    Surrogate(surrogate::Args),
     /// Bayesian networks: learn, sample, query and explain.
     #[command(subcommand)]
     Bayes(bayes::Command),
@@ -70,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run(args, budget),
         Command::Phantom(args) => phantom::run(args),
         Command::Evaluate(args) => evaluate::run(args, budget),
+        Command::Surrogate(args) => surrogate::run(args, budget),
         Command::Bayes(command) => bayes::run(command, budget),
         Command::Rules(args) => rules::run_rules(args),
         Command::Itemsets(args) => rules::run_itemsets(args),
