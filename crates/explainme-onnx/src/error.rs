@@ -56,6 +56,20 @@ pub enum Error {
         /// The flat index of the first one.
         first_index: usize,
     },
+    /// A graph cannot be split at `cut`: the part after it needs `tensor`, which is neither
+    /// computed from the cut nor a weight (a skip connection over the cut, another input).
+    #[error(
+        "cannot split the graph at `{cut}`: node `{node}` after it needs `{tensor}`, which is \
+         neither computed from `{cut}` nor a weight"
+    )]
+    Unsplittable {
+        /// The tensor the graph was to be cut at.
+        cut: String,
+        /// The value the tail would lack.
+        tensor: String,
+        /// The node that needs it.
+        node: String,
+    },
     /// The model uses something this crate does not handle (e.g. a non-float input).
     #[error("unsupported model: {0}")]
     Unsupported(String),

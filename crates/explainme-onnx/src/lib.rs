@@ -54,6 +54,7 @@ mod error;
 mod model;
 mod runtime;
 mod session;
+mod split;
 mod surgery;
 mod tensor;
 
@@ -72,5 +73,6 @@ pub use explainme_imaging::Tensor;
 pub use model::{Dim, Model, ModelSummary, NodeInfo, ShapeSource, TensorInfo};
 pub use runtime::{init_runtime, init_runtime_within};
 pub use session::{Activation, Prediction, Session};
+pub use split::TailSession;
 pub use surgery::Batching;
 pub use tensor::{ChannelStat, Layout, channel_stats};

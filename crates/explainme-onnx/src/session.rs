@@ -316,37 +316,47 @@ impl Session {
 
     /// Turns the prediction output into positive-class probabilities and class indices.
     fn interpret(&self, scores: &Tensor, cases: usize) -> Result<(Vec<f32>, Vec<usize>)> {
-        let per_case = self
-            .card
-            .output
-            .values_per_case(self.card.class_names.len());
-        if scores.len() != cases * per_case || scores.shape.first() != Some(&cases) {
-            return Err(Error::ShapeMismatch {
-                tensor: self.output.clone(),
-                expected: format!("[{cases}, {per_case}]"),
-                got: scores.shape.clone(),
-            });
-        }
-        crate::tensor::check_finite(scores, &self.output)?;
-        Ok(scores
-            .data
-            .chunks_exact(per_case)
-            .map(|row| {
-                // Sigmoid outputs: the sigmoid is the probability of class_names[1], and
-                // a tie goes to it.
-                let p = self.card.output.class_probabilities(row);
-                let best = match self.card.output {
-                    OutputKind::SigmoidProbability | OutputKind::SigmoidLogit => {
-                        usize::from(p[1] >= 0.5)
-                    }
-                    OutputKind::Softmax | OutputKind::SoftmaxLogits => {
-                        (0..p.len()).fold(0, |best, k| if p[k] > p[best] { k } else { best })
-                    }
-                };
-                (p[self.positive], best)
-            })
-            .unzip())
+        interpret(&self.card, self.positive, &self.output, scores, cases)
     }
+}
+
+/// Turns the prediction output `scores` (tensor `output`) of `cases` cases into
+/// positive-class probabilities and class indices, following the card; shared with the
+/// tails of [`crate::TailSession`].
+pub(crate) fn interpret(
+    card: &ModelCard,
+    positive: usize,
+    output: &str,
+    scores: &Tensor,
+    cases: usize,
+) -> Result<(Vec<f32>, Vec<usize>)> {
+    let per_case = card.output.values_per_case(card.class_names.len());
+    if scores.len() != cases * per_case || scores.shape.first() != Some(&cases) {
+        return Err(Error::ShapeMismatch {
+            tensor: output.to_owned(),
+            expected: format!("[{cases}, {per_case}]"),
+            got: scores.shape.clone(),
+        });
+    }
+    crate::tensor::check_finite(scores, output)?;
+    Ok(scores
+        .data
+        .chunks_exact(per_case)
+        .map(|row| {
+            // Sigmoid outputs: the sigmoid is the probability of class_names[1], and
+            // a tie goes to it.
+            let p = card.output.class_probabilities(row);
+            let best = match card.output {
+                OutputKind::SigmoidProbability | OutputKind::SigmoidLogit => {
+                    usize::from(p[1] >= 0.5)
+                }
+                OutputKind::Softmax | OutputKind::SoftmaxLogits => {
+                    (0..p.len()).fold(0, |best, k| if p[k] > p[best] { k } else { best })
+                }
+            };
+            (p[positive], best)
+        })
+        .unzip())
 }
 
 impl Prediction {
@@ -472,7 +482,7 @@ const MAX_DUMMY_VALUES: usize = 1 << 28;
 
 /// Creates an ONNX Runtime session from model bytes, loading the runtime on first use. The
 /// session allocates from the environment's capped arena (see [`crate::init_runtime_within`]).
-fn ort_session(bytes: &[u8]) -> Result<ort::session::Session> {
+pub(crate) fn ort_session(bytes: &[u8]) -> Result<ort::session::Session> {
     let runtime = runtime::runtime()?;
     ort::session::Session::builder(&runtime.environment)
         .map_err(Error::runtime("configuring a session"))?
