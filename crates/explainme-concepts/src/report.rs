@@ -1,0 +1,168 @@
+//! What a concept analysis returns: plain serialisable data.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Moves;
+
+/// The whole analysis of one model on one cohort.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConceptReport {
+    /// Case ids in cohort order; every per-case vector follows it.
+    pub cases: Vec<String>,
+    /// The probed layers, in order.
+    pub layers: Vec<LayerSummary>,
+    /// The concept masks found in the cohort (`lesion`, `macroscopic_fat`, …).
+    pub masks: Vec<String>,
+    /// One entry per concept, in the order given.
+    pub concepts: Vec<ConceptResult>,
+    /// Every channel that detects at least one masked concept (IoU above the threshold),
+    /// best IoU first.
+    pub channels: Vec<ChannelConcepts>,
+    /// Number of probes in the Benjamini–Hochberg family (testable concepts × layers).
+    pub tests: usize,
+}
+
+/// A probed layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerSummary {
+    /// Tensor name.
+    pub layer: String,
+    /// Number of channels.
+    pub channels: usize,
+    /// Spatial extents of its maps (`[H, W]` or `[D, H, W]`; empty for a dense layer).
+    pub spatial: Vec<usize>,
+    /// IoU of every channel with every mask: `iou[mask][channel]`, masks in
+    /// [`ConceptReport::masks`] order.
+    pub iou: Vec<Vec<f64>>,
+    /// TCAV along random directions, when TCAV ran on this layer.
+    pub tcav_random: Option<RandomBaseline>,
+}
+
+/// TCAV scores of random directions on one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RandomBaseline {
+    /// One score per random direction.
+    pub scores: Vec<f64>,
+    /// Their mean.
+    pub mean: f64,
+    /// Their standard deviation.
+    pub sd: f64,
+}
+
+/// One concept over every layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConceptResult {
+    /// `feature=state`.
+    pub concept: String,
+    /// The feature.
+    pub feature: String,
+    /// The state.
+    pub state: String,
+    /// Its mask's name when the cohort has masks of it.
+    pub mask: Option<String>,
+    /// Labelled positive cases.
+    pub positives: usize,
+    /// Labelled negative cases.
+    pub negatives: usize,
+    /// Why the concept was not probed (too few cases of a class); `layers` is then empty.
+    pub skipped: Option<String>,
+    /// The probe on each layer, in layer order.
+    pub layers: Vec<ConceptLayer>,
+}
+
+/// One concept's probe on one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConceptLayer {
+    /// The layer.
+    pub layer: String,
+    /// AUC of the probe on the held-out cases.
+    pub held_out_auc: f64,
+    /// Number of held-out cases.
+    pub held_out_cases: usize,
+    /// Permutation p-value of the held-out AUC.
+    pub p_value: f64,
+    /// Benjamini–Hochberg adjusted p-value over every concept × layer.
+    pub p_adjusted: f64,
+    /// Mean AUC over the stratified cross-validation folds.
+    pub cv_auc: f64,
+    /// AUC of each fold.
+    pub fold_aucs: Vec<f64>,
+    /// The concept activation vector in standardised pooled space: one weight per channel
+    /// mean, then one per channel maximum.
+    pub cav: Vec<f64>,
+    /// The probe's intercept.
+    pub intercept: f64,
+    /// Channels that detect this concept's mask (IoU above the threshold), best first.
+    pub detectors: Vec<Detector>,
+    /// TCAV along the CAV, when TCAV ran on this layer.
+    pub tcav: Option<Tcav>,
+    /// The probe's decision value for every case (cohort order): the concept score.
+    pub scores: Vec<f64>,
+}
+
+/// A channel that detects a concept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detector {
+    /// Channel index in the layer.
+    pub channel: usize,
+    /// IoU with the concept's mask over the cohort.
+    pub iou: f64,
+    /// The probe's weight on the channel's mean.
+    pub weight_mean: f64,
+    /// The probe's weight on the channel's maximum.
+    pub weight_max: f64,
+}
+
+/// TCAV of one concept on one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tcav {
+    /// Share of (moving) cases whose positive-class probability rises along the CAV.
+    pub score: f64,
+    /// The counts behind it.
+    pub moves: Moves,
+    /// Mean score of the random directions.
+    pub random_mean: f64,
+    /// Two-sided empirical p-value against the random directions.
+    pub p_value: f64,
+}
+
+/// A channel and the concepts it detects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelConcepts {
+    /// The layer.
+    pub layer: String,
+    /// Channel index.
+    pub channel: usize,
+    /// Masks it detects with their IoU, best first.
+    pub concepts: Vec<ChannelConcept>,
+}
+
+/// One concept a channel detects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelConcept {
+    /// Mask name.
+    pub mask: String,
+    /// IoU over the cohort.
+    pub iou: f64,
+}
+
+impl ConceptReport {
+    /// A concept by name (`feature=state`).
+    pub fn concept(&self, name: &str) -> Option<&ConceptResult> {
+        self.concepts.iter().find(|c| c.concept == name)
+    }
+}
+
+impl ConceptResult {
+    /// The layer where the probe's held-out AUC is highest.
+    pub fn best_layer(&self) -> Option<&ConceptLayer> {
+        self.layers
+            .iter()
+            .max_by(|a, b| a.held_out_auc.total_cmp(&b.held_out_auc))
+    }
+
+    /// The probe on a layer.
+    pub fn layer(&self, layer: &str) -> Option<&ConceptLayer> {
+        self.layers.iter().find(|l| l.layer == layer)
+    }
+}
