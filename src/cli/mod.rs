@@ -5,6 +5,7 @@
 //! Shared plumbing for those conventions lives in [`output`]; commands never re-implement it.
 
 pub mod bayes;
+pub mod concepts;
 pub mod demo;
 pub mod evaluate;
 pub mod import;
@@ -52,6 +53,8 @@ pub enum Command {
     /// A decision tree that mimics the CNN's verdict from clinician labels, with its
     /// held-out fidelity and rules, beside the same tree fitted on the truth.
     Surrogate(surrogate::Args),
+    /// Concept probes, Network Dissection and TCAV: what a CNN's layers encode.
+    Concepts(concepts::Args),
     /// Bayesian networks: learn, sample, query and explain.
     #[command(subcommand)]
     Bayes(bayes::Command),
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Phantom(args) => phantom::run(args),
         Command::Evaluate(args) => evaluate::run(args, budget),
         Command::Surrogate(args) => surrogate::run(args, budget),
+        Command::Concepts(args) => concepts::run(args, budget),
         Command::Bayes(command) => bayes::run(command, budget),
         Command::Rules(args) => rules::run_rules(args),
         Command::Itemsets(args) => rules::run_itemsets(args),

@@ -64,7 +64,12 @@ pub(crate) fn dissect(
             maps.channel_map(case, channel, &mut values);
             let threshold = thresholds[channel];
             on.clear();
-            if source == grid {
+            // Bilinear upsampling only mixes neighbouring values, so a map that stays at or
+            // below the threshold everywhere is off everywhere after upsampling too: most
+            // maps, at a top-0.5% threshold, and they need no resizing.
+            if values.iter().all(|&v| v <= threshold) {
+                // Off everywhere: the union grows by the masks alone.
+            } else if source == grid {
                 on.extend((0..values.len()).filter(|&i| values[i] > threshold));
             } else {
                 let map = explainme_imaging::Grid::new(source, std::mem::take(&mut values))?;

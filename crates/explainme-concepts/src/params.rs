@@ -16,6 +16,7 @@ pub struct ConceptParams {
     pub(crate) permutations: usize,
     pub(crate) alpha: f64,
     pub(crate) max_iterations: u64,
+    pub(crate) gradient_tolerance: f64,
     pub(crate) seed: u64,
     pub(crate) quantile: f64,
     pub(crate) iou_threshold: f64,
@@ -33,7 +34,8 @@ impl Default for ConceptParams {
             held_out: 1.0 / 3.0,
             permutations: 2000,
             alpha: 1.0,
-            max_iterations: 200,
+            max_iterations: 100,
+            gradient_tolerance: 1e-3,
             seed: 0,
             quantile: 0.005,
             iou_threshold: 0.04,
@@ -84,9 +86,17 @@ impl ConceptParams {
         self
     }
 
-    /// L-BFGS iterations per probe fit (default 200, at least 1).
+    /// L-BFGS iterations per probe fit (default 100, at least 1).
     pub fn max_iterations(mut self, iterations: u64) -> Self {
         self.max_iterations = iterations;
+        self
+    }
+
+    /// L-BFGS stops when the gradient norm of the summed log-loss falls below this
+    /// (default 1e-3, positive): the AUCs depend on the ranking of decision values only,
+    /// which is settled long before tighter tolerances are reached.
+    pub fn gradient_tolerance(mut self, tolerance: f64) -> Self {
+        self.gradient_tolerance = tolerance;
         self
     }
 
@@ -153,6 +163,12 @@ impl ConceptParams {
         }
         if !(self.alpha.is_finite() && self.alpha > 0.0) {
             return bad("alpha", format!("{} is not a positive number", self.alpha));
+        }
+        if !(self.gradient_tolerance.is_finite() && self.gradient_tolerance > 0.0) {
+            return bad(
+                "gradient_tolerance",
+                format!("{} is not a positive number", self.gradient_tolerance),
+            );
         }
         if self.max_iterations == 0 {
             return bad("max_iterations", "needs at least one".into());

@@ -234,13 +234,20 @@ fn fit(
     let model = LogisticRegression::default()
         .alpha(params.alpha)
         .max_iterations(params.max_iterations)
+        .gradient_tolerance(params.gradient_tolerance)
         .fit(&Dataset::new(x, y))
         .map_err(|e| Error::Probe {
             concept: concept.to_owned(),
             layer: layer.to_owned(),
             message: e.to_string(),
         })?;
-    Ok((model.params().to_vec(), model.intercept()))
+    // linfa-logistic models the more frequent class as its positive one; the probe's
+    // decision value must grow with the concept whichever class is larger.
+    let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
+    Ok((
+        model.params().iter().map(|w| sign * w).collect(),
+        sign * model.intercept(),
+    ))
 }
 
 /// Ranks 1..=n with ties given their mean rank.

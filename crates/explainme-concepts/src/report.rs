@@ -47,6 +47,8 @@ pub struct RandomBaseline {
     pub mean: f64,
     /// Their standard deviation.
     pub sd: f64,
+    /// Each direction's mean change of the positive-class log-odds.
+    pub logit_changes: Vec<f64>,
 }
 
 /// One concept over every layer.
@@ -122,7 +124,8 @@ pub struct Tcav {
     pub moves: Moves,
     /// Mean score of the random directions.
     pub random_mean: f64,
-    /// Two-sided empirical p-value against the random directions.
+    /// Two-sided empirical p-value of the mean log-odds change against the random
+    /// directions' (see [`Moves::mean_logit_change`]).
     pub p_value: f64,
 }
 

@@ -13,9 +13,15 @@
 //! counted as ties and left out).
 //!
 //! The same step along random directions (seeded Gaussian, one set per layer, shared by
-//! every concept of the layer) gives the scores a direction with no meaning gets; the
-//! concept's two-sided p-value is the share of random scores at least as far from their
-//! mean as the concept's, `(1 + #{|r − r̄| ≥ |s − r̄|}) / (1 + directions)`.
+//! every concept of the layer) is the baseline. The share of rising cases is a poor test
+//! statistic against it: a step along any fixed direction moves nearly every case the same
+//! way (the network is close to linear over a small step), so random directions score near
+//! 0 or 1 as often as a concept does. What a concept direction has and a random one lacks
+//! is *size* of effect: the concept's mean change of the positive-class log-odds is tested
+//! against the random directions' (symmetric about zero, since a Gaussian direction and its
+//! opposite are equally likely), two-sided:
+//! `p = (1 + #{|Δ_random| ≥ |Δ_concept|}) / (1 + directions)`. The sign of the change and the
+//! TCAV score say which way the concept pushes.
 
 use explainme_onnx::TailSession;
 use serde::{Deserialize, Serialize};
@@ -25,7 +31,7 @@ use crate::maps::LayerMaps;
 use crate::random::{Purpose, Random};
 
 /// How the positive-class probability moved under one step.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Moves {
     /// Cases whose probability rose.
     pub rising: usize,
@@ -33,6 +39,9 @@ pub struct Moves {
     pub falling: usize,
     /// Cases whose probability did not change in `f32`.
     pub ties: usize,
+    /// Mean change of the positive-class log-odds over every case (probabilities clamped
+    /// to `[1e-6, 1 - 1e-6]`).
+    pub mean_logit_change: f64,
 }
 
 impl Moves {
@@ -98,24 +107,30 @@ pub(crate) fn probabilities(
 
 /// How the probabilities moved from `base` to `moved`.
 pub(crate) fn moves(base: &[f32], moved: &[f32]) -> Moves {
+    let logit = |p: f32| {
+        let p = f64::from(p).clamp(1e-6, 1.0 - 1e-6);
+        (p / (1.0 - p)).ln()
+    };
     let mut m = Moves::default();
-    for (b, a) in base.iter().zip(moved) {
-        match a.partial_cmp(b) {
+    let mut change = 0.0;
+    for (&b, &a) in base.iter().zip(moved) {
+        match a.partial_cmp(&b) {
             Some(std::cmp::Ordering::Greater) => m.rising += 1,
             Some(std::cmp::Ordering::Less) => m.falling += 1,
             _ => m.ties += 1,
         }
+        change += logit(a) - logit(b);
     }
+    m.mean_logit_change = change / base.len().max(1) as f64;
     m
 }
 
-/// Two-sided empirical p-value of `score` against the random directions' scores.
-pub(crate) fn p_value(score: f64, random: &[f64]) -> f64 {
-    let mean = random.iter().sum::<f64>() / random.len() as f64;
-    let distance = (score - mean).abs();
-    let as_far = random
+/// Two-sided empirical p-value of a concept's mean log-odds change against the random
+/// directions' (see the module docs).
+pub(crate) fn p_value(change: f64, random: &[f64]) -> f64 {
+    let as_large = random
         .iter()
-        .filter(|r| (*r - mean).abs() >= distance - 1e-12)
+        .filter(|r| r.abs() >= change.abs() - 1e-12)
         .count();
-    (1 + as_far) as f64 / (1 + random.len()) as f64
+    (1 + as_large) as f64 / (1 + random.len()) as f64
 }
