@@ -7,7 +7,7 @@
 //! findings should move it (fat → benign). Three analyses say so, from forward passes and
 //! intermediate activations only, since an ONNX model carries no gradients:
 //!
-//! - **Concept probes** ([`probe`](crate::ConceptLayer)): per concept (a feature state,
+//! - **Concept probes** ([`ConceptLayer`]): per concept (a feature state,
 //!   [`cohort_concepts`]) and layer, an L2 logistic regression (linfa-logistic) on the
 //!   standardised channel means and maxima; held-out AUC with an exact permutation
 //!   p-value, stratified cross-validated AUC, Benjamini–Hochberg over concepts × layers

@@ -64,7 +64,7 @@ fn fixture() -> &'static Fixture {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                Some((state >> 33) % 10 == 0)
+                Some((state >> 33).is_multiple_of(10))
             })
             .collect();
         concepts.push(ConceptLabels::new("random", "yes", None, random));
