@@ -92,26 +92,8 @@ pub struct Evaluation {
 /// Exact ROC AUC of `scores` for `positive` labels: the Mann–Whitney U statistic over
 /// n₊·n₋, with tied scores given their average rank. `None` without both classes.
 pub fn auc(scores: &[f32], positive: &[bool]) -> Option<f64> {
-    let n_pos = positive.iter().filter(|&&p| p).count();
-    let n_neg = positive.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 || scores.len() != positive.len() {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut rank_sum = 0.0;
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start;
-        while end + 1 < order.len() && scores[order[end + 1]] == scores[order[start]] {
-            end += 1;
-        }
-        let midrank = (start + end) as f64 / 2.0 + 1.0;
-        rank_sum += midrank * order[start..=end].iter().filter(|&&i| positive[i]).count() as f64;
-        start = end + 1;
-    }
-    let (p, n) = (n_pos as f64, n_neg as f64);
-    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
+    let scores: Vec<f64> = scores.iter().map(|&s| f64::from(s)).collect();
+    explainme_rules::stats::auc_of_ranks(&explainme_rules::stats::midranks(&scores), positive)
 }
 
 impl Evaluation {

@@ -27,6 +27,8 @@ use linfa::traits::Fit;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 
+use explainme_rules::stats::midranks;
+
 use crate::random::{Purpose, Random};
 use crate::{ConceptParams, Error, Result};
 
@@ -250,41 +252,9 @@ fn fit(
     ))
 }
 
-/// Ranks 1..=n with ties given their mean rank.
-pub(crate) fn midranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut ranks = vec![0.0; values.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start;
-        while end + 1 < order.len() && values[order[end + 1]] == values[order[start]] {
-            end += 1;
-        }
-        let rank = (start + end) as f64 / 2.0 + 1.0;
-        for &i in &order[start..=end] {
-            ranks[i] = rank;
-        }
-        start = end + 1;
-    }
-    ranks
-}
-
-/// ROC AUC from midranks (the Mann–Whitney U over n₊·n₋); 0.5 without both classes.
-pub(crate) fn auc_of_ranks(ranks: &[f64], positive: &[bool]) -> f64 {
-    let (mut sum, mut n_pos) = (0.0, 0usize);
-    for (&r, &p) in ranks.iter().zip(positive) {
-        if p {
-            sum += r;
-            n_pos += 1;
-        }
-    }
-    let n_neg = positive.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return 0.5;
-    }
-    let (p, n) = (n_pos as f64, n_neg as f64);
-    (sum - p * (p + 1.0) / 2.0) / (p * n)
+/// ROC AUC of scores already turned into [`midranks`]; 0.5 without both classes.
+fn auc_of_ranks(ranks: &[f64], positive: &[bool]) -> f64 {
+    explainme_rules::stats::auc_of_ranks(ranks, positive).unwrap_or(0.5)
 }
 
 #[cfg(test)]

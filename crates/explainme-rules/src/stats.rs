@@ -1,4 +1,5 @@
-//! Fisher's exact test for a rule's 2×2 table and the Benjamini–Hochberg adjustment.
+//! Fisher's exact test for a rule's 2×2 table, the Benjamini–Hochberg adjustment, and the
+//! rank-based (Mann–Whitney) ROC AUC that concept probes and model evaluation share.
 //!
 //! The hypergeometric probabilities use Loader's saddle-point form ("Fast and accurate
 //! computation of binomial probabilities", 2000; the algorithm of R's `dhyper`): each term is
@@ -74,6 +75,47 @@ pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
         adjusted[i] = running.min(1.0);
     }
     adjusted
+}
+
+/// Ranks 1..=n of `values`, ties given the mean of the ranks they span (midranks).
+pub fn midranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start;
+        while end + 1 < order.len() && values[order[end + 1]] == values[order[start]] {
+            end += 1;
+        }
+        let rank = (start + end) as f64 / 2.0 + 1.0;
+        for &i in &order[start..=end] {
+            ranks[i] = rank;
+        }
+        start = end + 1;
+    }
+    ranks
+}
+
+/// Exact ROC AUC from [`midranks`] of the scores: the Mann–Whitney U statistic over n₊·n₋,
+/// tied scores counting one half. `None` without both classes or when the lengths differ.
+pub fn auc_of_ranks(ranks: &[f64], positive: &[bool]) -> Option<f64> {
+    if ranks.len() != positive.len() {
+        return None;
+    }
+    let (mut sum, mut n_pos) = (0.0, 0usize);
+    for (&r, &p) in ranks.iter().zip(positive) {
+        if p {
+            sum += r;
+            n_pos += 1;
+        }
+    }
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let (p, n) = (n_pos as f64, n_neg as f64);
+    Some((sum - p * (p + 1.0) / 2.0) / (p * n))
 }
 
 /// `P(X = x)` for `x` white balls among `draws` from `white + black` (R's `dhyper`).
