@@ -17,6 +17,15 @@ fn explainme(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `explainme concepts` on the demo CNN; `args` start with the cohort folder.
+fn concepts(args: &[&str]) -> std::process::Output {
+    let mut all = vec![
+        "concepts", "--model", DEMO_MODEL, "--card", DEMO_CARD, "--cohort",
+    ];
+    all.extend_from_slice(args);
+    explainme(&all)
+}
+
 #[test]
 fn concepts_prints_one_json_report_naming_the_cohorts_concepts() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,13 +38,7 @@ fn concepts_prints_one_json_report_naming_the_cohorts_concepts() {
         String::from_utf8_lossy(&made.stderr)
     );
 
-    let output = explainme(&[
-        "concepts",
-        "--model",
-        DEMO_MODEL,
-        "--card",
-        DEMO_CARD,
-        "--cohort",
+    let output = concepts(&[
         cohort,
         "--layer",
         LAST_LAYER,
@@ -104,17 +107,7 @@ fn an_unknown_layer_is_one_line_on_stderr() {
             .status
             .success()
     );
-    let output = explainme(&[
-        "concepts",
-        "--model",
-        DEMO_MODEL,
-        "--card",
-        DEMO_CARD,
-        "--cohort",
-        cohort,
-        "--layer",
-        "no/such:0",
-    ]);
+    let output = concepts(&[cohort, "--layer", "no/such:0"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
