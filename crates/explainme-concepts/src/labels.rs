@@ -105,3 +105,70 @@ pub fn cohort_concepts(cohort: &Cohort) -> Result<Vec<ConceptLabels>> {
     }
     Ok(concepts)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use explainme_cohort::{Case, FeatureSchema};
+
+    use super::*;
+
+    fn case(id: &str, cells: &[(&str, &str)]) -> Case {
+        Case {
+            id: id.to_owned(),
+            image: PathBuf::from(format!("images/{id}.png")),
+            labels: cells
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    #[test]
+    fn two_state_features_give_one_concept_and_others_one_per_state() {
+        let cohort = Cohort {
+            root: PathBuf::from("cohort"),
+            schema: FeatureSchema::renal_demo(),
+            cases: vec![
+                case("a", &[("macroscopic_fat", "present"), ("size_cm", "1.5")]),
+                case(
+                    "b",
+                    &[("macroscopic_fat", "absent"), ("enhancement", "avid")],
+                ),
+                case("c", &[("malignant", "yes")]),
+            ],
+        };
+        let concepts = cohort_concepts(&cohort).unwrap();
+        let names: Vec<&str> = concepts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            &names[..9],
+            [
+                "size_cm=<2",
+                "size_cm=2-4",
+                "size_cm=4-7",
+                "size_cm=>=7",
+                "macroscopic_fat=present",
+                "enhancement=hypo",
+                "enhancement=moderate",
+                "enhancement=avid",
+                "heterogeneity=heterogeneous",
+            ]
+        );
+        // Truth columns are not concepts.
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.starts_with("malignant") || n.starts_with("subtype"))
+        );
+        let fat = &concepts[4];
+        assert_eq!(fat.labels, [Some(true), Some(false), None]);
+        assert_eq!(fat.mask.as_deref(), Some("macroscopic_fat"));
+        assert_eq!(concepts[0].labels, [Some(true), None, None]);
+        assert_eq!(concepts[0].mask, None); // numeric: no mask
+        assert_eq!(concepts[5].mask, None); // the first of three states: the absence
+        assert_eq!(concepts[7].mask.as_deref(), Some("enhancement"));
+        assert_eq!(concepts[7].counts(), (1, 0));
+    }
+}

@@ -206,3 +206,32 @@ impl ConceptParams {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Concepts, Error};
+
+    #[test]
+    fn a_bad_parameter_is_named() {
+        assert!(Concepts::params().check().is_ok());
+        for (params, name) in [
+            (Concepts::params().folds(1), "folds"),
+            (Concepts::params().held_out(1.0), "held_out"),
+            (Concepts::params().permutations(0), "permutations"),
+            (Concepts::params().alpha(f64::NAN), "alpha"),
+            (Concepts::params().quantile(0.0), "quantile"),
+            (Concepts::params().random_directions(1), "random_directions"),
+            (
+                Concepts::params()
+                    .layers(vec!["a".into()])
+                    .tcav_layers(Some(vec!["b".into()])),
+                "tcav_layers",
+            ),
+        ] {
+            match params.check() {
+                Err(Error::InvalidParameter { name: got, .. }) => assert_eq!(got, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+}
