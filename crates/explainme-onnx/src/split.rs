@@ -18,16 +18,15 @@ use ort::value::TensorRef;
 
 use crate::model::value_info;
 use crate::proto;
-use crate::{Dim, Error, Model, ModelCard, Result, Tensor};
+use crate::{Batching, Error, Model, ModelCard, Result, Tensor};
 
 impl Model {
     /// The sub-graph that computes `outputs` from the tensor `cut`, which becomes its only
     /// input.
     ///
     /// The tail holds the nodes that (transitively) consume `cut` and lead to an output, the
-    /// initializers they read and the declared shapes of what they compute. The cut's input
-    /// declaration keeps its element type and shape with the first axis made symbolic
-    /// (`N`), so any batch size runs. Fails with [`Error::UnknownTensor`] when no node
+    /// initializers they read and the declared shapes of what they compute; the cut's input
+    /// declaration is the graph's own for that tensor. Fails with [`Error::UnknownTensor`] when no node
     /// produces `cut` or an output is not a tensor of the graph, and with
     /// [`Error::Unsplittable`] when an output needs a value that is neither downstream of
     /// the cut nor a weight (a skip connection over the cut, or another graph input).
@@ -186,18 +185,12 @@ impl Model {
         })
     }
 
-    /// The declaration of `cut` as a graph input: its element type and shape with a symbolic
-    /// batch axis, or a float of unknown shape when the graph does not say.
+    /// The declaration of `cut` as a graph input: its element type and shape as the graph
+    /// declares them (a fixed batch of 1 stays fixed: [`TailSession`] deals with it as
+    /// [`Session`](crate::Session) does), or a float of unknown shape when it does not say.
     fn cut_input(&self, cut: &str) -> proto::ValueInfoProto {
         const FLOAT: i32 = proto::tensor_proto::DataType::Float as i32;
-        let info = self.tensor(cut);
-        let dims = info.and_then(|t| t.shape.clone()).map(|mut dims| {
-            if let Some(first) = dims.first_mut() {
-                *first = Dim::Symbolic("N".into());
-            }
-            dims
-        });
-        match dims {
+        match self.tensor(cut).and_then(|t| t.shape.clone()) {
             Some(dims) => value_info(cut, FLOAT, &dims, None),
             None => {
                 let mut v = value_info(cut, FLOAT, &[], None);
@@ -216,7 +209,9 @@ impl Model {
 ///
 /// Built by [`TailSession::new`] from the whole model and its card; [`probabilities`]
 /// returns the card's positive-class probability for a batch of activations, read from
-/// the prediction output as [`Session::predict`](crate::Session::predict) reads it.
+/// the prediction output as [`Session::predict`](crate::Session::predict) reads it. A tail
+/// whose cut has a fixed batch of 1 is made batchable where the graph allows, else run one
+/// case at a time ([`Model::symbolic_batch`], [`batching`](TailSession::batching)).
 ///
 /// [`probabilities`]: TailSession::probabilities
 #[derive(Debug)]
@@ -227,6 +222,7 @@ pub struct TailSession {
     card: ModelCard,
     positive: usize,
     budget: explainme_budget::MemoryBudget,
+    batching: Batching,
 }
 
 impl TailSession {
@@ -236,7 +232,22 @@ impl TailSession {
         card.validate(model)?;
         let output = card.prediction_output(model)?.name.clone();
         let tail = model.tail(cut, std::slice::from_ref(&output))?;
-        let runner = crate::session::ort_session(&tail.to_bytes())?;
+        let (mut batching, rewritten) = tail.symbolic_batch(cut)?;
+        let runner = match rewritten.map(|r| crate::session::ort_session(&r.to_bytes())) {
+            None => crate::session::ort_session(&tail.to_bytes())?,
+            Some(Ok(runner)) => runner,
+            // ONNX Runtime checks the rewritten graph again; if it disagrees, the tail as
+            // cut still runs, one case at a time.
+            Some(Err(Error::Runtime { message, .. })) => {
+                batching = Batching::OneByOne {
+                    reason: format!(
+                        "ONNX Runtime refused the tail with a symbolic batch ({message})"
+                    ),
+                };
+                crate::session::ort_session(&tail.to_bytes())?
+            }
+            Some(Err(e)) => return Err(e),
+        };
         Ok(TailSession {
             runner: Mutex::new(runner),
             cut: cut.to_owned(),
@@ -244,7 +255,13 @@ impl TailSession {
             positive: card.positive_index()?,
             card: card.clone(),
             budget: crate::runtime::runtime()?.budget,
+            batching,
         })
+    }
+
+    /// How batches reach the tail (see [`Session::batching`](crate::Session::batching)).
+    pub fn batching(&self) -> &Batching {
+        &self.batching
     }
 
     /// The cut tensor this tail takes as input.
@@ -273,13 +290,27 @@ impl TailSession {
             &[activations.data.len() as u64],
             4,
         )?;
+        if matches!(self.batching, Batching::OneByOne { .. }) && cases > 1 {
+            let per_case = activations.data.len() / cases;
+            let mut shape = activations.shape.clone();
+            shape[0] = 1;
+            let mut probabilities = Vec::with_capacity(cases);
+            for values in activations.data.chunks_exact(per_case) {
+                probabilities.extend(self.run(&shape, values, 1)?);
+            }
+            return Ok(probabilities);
+        }
+        self.run(&activations.shape, &activations.data, cases)
+    }
+
+    /// One ONNX Runtime run of `cases` cases.
+    fn run(&self, shape: &[usize], values: &[f32], cases: usize) -> Result<Vec<f32>> {
         let mut runner = self.runner.lock().map_err(|_| Error::Runtime {
             context: "running a tail",
             message: "an earlier run panicked while holding the session".into(),
         })?;
-        let input =
-            TensorRef::from_array_view((activations.shape.clone(), activations.data.as_slice()))
-                .map_err(Error::runtime("creating the input tensor"))?;
+        let input = TensorRef::from_array_view((shape.to_vec(), values))
+            .map_err(Error::runtime("creating the input tensor"))?;
         let outputs = runner
             .run(ort::inputs![self.cut.as_str() => input])
             .map_err(Error::runtime("running a tail"))?;

@@ -102,3 +102,42 @@ fn a_skip_connection_over_the_cut_cannot_be_split() {
         Err(Error::UnknownTensor(name)) if name == "nope"
     ));
 }
+
+/// An export with a fixed batch of 1 and a `Reshape` to `[1, -1]` after the cut: the tail is
+/// made batchable as the whole model is, and gives each case's own answer.
+#[test]
+fn a_tail_of_a_fixed_batch_export_runs_any_batch() {
+    let mut g = GraphBuilder::new("fixed");
+    g.input("x", &[1, 1, 4, 4].map(Dim::Fixed))
+        .node("Relu", &["x"], &["features/Relu:0"], vec![])
+        .value_info("features/Relu:0", &[1, 1, 4, 4].map(Dim::Fixed))
+        .node(
+            "GlobalAveragePool",
+            &["features/Relu:0"],
+            &["pooled"],
+            vec![],
+        )
+        .int64s("shape", &[2], &[1, -1])
+        .node("Reshape", &["pooled", "shape"], &["mean"], vec![])
+        .node("Sigmoid", &["mean"], &["y"], vec![])
+        .output("y", &[1, 1].map(Dim::Fixed));
+    let model = g.model().unwrap();
+    let card = explainme_onnx::ModelCard::from_json(
+        r#"{ "input": "x", "layout": "NCHW", "dims": 2, "input_size": [4, 4],
+             "preprocessing": { "intensity": { "range": { "min": 0, "max": 1 } },
+                                "normalisation": "none" },
+             "output": "sigmoid_probability", "class_names": ["benign", "malignant"],
+             "positive_class": "malignant" }"#,
+    )
+    .unwrap();
+    let tail = TailSession::new(&model, &card, "features/Relu:0").unwrap();
+    assert_eq!(tail.batching(), &explainme_onnx::Batching::MadeSymbolic);
+    // Three cases whose maps average 0, 1 and 2.
+    let values: Vec<f32> = (0..3).flat_map(|k| vec![k as f32; 16]).collect();
+    let batch = Tensor::new(vec![3, 1, 4, 4], values).unwrap();
+    let p = tail.probabilities(&batch).unwrap();
+    let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+    for (k, p) in p.iter().enumerate() {
+        assert!((p - sigmoid(k as f32)).abs() < 1e-6, "case {k}: {p}");
+    }
+}
