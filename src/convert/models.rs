@@ -210,6 +210,7 @@ pub fn prediction(
     let Prediction {
         probabilities,
         classes,
+        class_probabilities: _,
         activations,
     } = prediction;
     // Each activation knows its own layout: tf2onnx keeps NHWC inputs but its convolutions

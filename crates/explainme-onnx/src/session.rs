@@ -50,6 +50,10 @@ pub struct Prediction {
     /// Predicted class index into the card's `class_names`, one per case (argmax for
     /// softmax outputs, probability ≥ 0.5 for sigmoid outputs).
     pub classes: Vec<usize>,
+    /// Every class's probability, one row per case in the card's `class_names` order (for
+    /// sigmoid outputs `[1 - p, p]` with `p` the probability of `class_names[1]`), so a
+    /// caller can follow any class of a K-class softmax, not only the positive one.
+    pub class_probabilities: Vec<Vec<f32>>,
     /// The requested layers' activations for the whole batch, in request order.
     pub activations: Vec<Activation>,
 }
@@ -256,7 +260,7 @@ impl Session {
             )?)
         };
         let scores = read(&self.output)?;
-        let (probabilities, classes) = self.interpret(&scores, cases)?;
+        let (probabilities, classes, class_probabilities) = self.interpret(&scores, cases)?;
         let activations = self
             .layers
             .iter()
@@ -272,6 +276,7 @@ impl Session {
         Ok(Prediction {
             probabilities,
             classes,
+            class_probabilities,
             activations,
         })
     }
@@ -314,22 +319,23 @@ impl Session {
         Ok(cases)
     }
 
-    /// Turns the prediction output into positive-class probabilities and class indices.
-    fn interpret(&self, scores: &Tensor, cases: usize) -> Result<(Vec<f32>, Vec<usize>)> {
+    /// Turns the prediction output into positive-class probabilities, class indices and
+    /// every class's probability.
+    fn interpret(&self, scores: &Tensor, cases: usize) -> Result<Interpreted> {
         interpret(&self.card, self.positive, &self.output, scores, cases)
     }
 }
 
 /// Turns the prediction output `scores` (tensor `output`) of `cases` cases into
-/// positive-class probabilities and class indices, following the card; shared with the
-/// tails of [`crate::TailSession`].
+/// positive-class probabilities, class indices and every class's probability, following
+/// the card; shared with the tails of [`crate::TailSession`].
 pub(crate) fn interpret(
     card: &ModelCard,
     positive: usize,
     output: &str,
     scores: &Tensor,
     cases: usize,
-) -> Result<(Vec<f32>, Vec<usize>)> {
+) -> Result<Interpreted> {
     let per_case = card.output.values_per_case(card.class_names.len());
     if scores.len() != cases * per_case || scores.shape.first() != Some(&cases) {
         return Err(Error::ShapeMismatch {
@@ -339,31 +345,33 @@ pub(crate) fn interpret(
         });
     }
     crate::tensor::check_finite(scores, output)?;
-    Ok(scores
-        .data
-        .chunks_exact(per_case)
-        .map(|row| {
-            // Sigmoid outputs: the sigmoid is the probability of class_names[1], and
-            // a tie goes to it.
-            let p = card.output.class_probabilities(row);
-            let best = match card.output {
-                OutputKind::SigmoidProbability | OutputKind::SigmoidLogit => {
-                    usize::from(p[1] >= 0.5)
-                }
-                OutputKind::Softmax | OutputKind::SoftmaxLogits => {
-                    (0..p.len()).fold(0, |best, k| if p[k] > p[best] { k } else { best })
-                }
-            };
-            (p[positive], best)
-        })
-        .unzip())
+    let mut interpreted: Interpreted = (Vec::new(), Vec::new(), Vec::new());
+    for row in scores.data.chunks_exact(per_case) {
+        // Sigmoid outputs: the sigmoid is the probability of class_names[1], and a tie goes
+        // to it.
+        let p = card.output.class_probabilities(row);
+        let best = match card.output {
+            OutputKind::SigmoidProbability | OutputKind::SigmoidLogit => usize::from(p[1] >= 0.5),
+            OutputKind::Softmax | OutputKind::SoftmaxLogits => {
+                (0..p.len()).fold(0, |best, k| if p[k] > p[best] { k } else { best })
+            }
+        };
+        interpreted.0.push(p[positive]);
+        interpreted.1.push(best);
+        interpreted.2.push(p);
+    }
+    Ok(interpreted)
 }
+
+/// Positive-class probabilities, predicted classes and every class's probability.
+pub(crate) type Interpreted = (Vec<f32>, Vec<usize>, Vec<Vec<f32>>);
 
 impl Prediction {
     /// Appends the next chunk's cases.
     fn append(&mut self, next: Prediction) {
         self.probabilities.extend(next.probabilities);
         self.classes.extend(next.classes);
+        self.class_probabilities.extend(next.class_probabilities);
         for (mine, theirs) in self.activations.iter_mut().zip(next.activations) {
             if let Some(n) = mine.tensor.shape.first_mut() {
                 *n += theirs.tensor.shape.first().copied().unwrap_or(0);

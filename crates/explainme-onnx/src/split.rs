@@ -328,7 +328,7 @@ impl TailSession {
             shape.iter().map(|&d| d.max(0) as usize).collect(),
             data.to_vec(),
         )?;
-        let (probabilities, _) =
+        let (probabilities, _, _) =
             crate::session::interpret(&self.card, self.positive, &self.output, &scores, cases)?;
         Ok(probabilities)
     }

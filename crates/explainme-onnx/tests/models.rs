@@ -252,6 +252,16 @@ fn sigmoid_probability_follows_the_positive_class() {
     // classes are indices into class_names, whatever the positive class
     assert_eq!(prediction.classes, [1, 0]);
     assert!(prediction.activations.is_empty());
+    // every class's probability, in class_names order: [benign, malignant]
+    assert_close(
+        &prediction.class_probabilities.concat(),
+        &[
+            1.0 - sigmoid(0.2),
+            sigmoid(0.2),
+            1.0 - sigmoid(-2.5),
+            sigmoid(-2.5),
+        ],
+    );
 }
 
 #[test]
@@ -298,6 +308,15 @@ fn nhwc_tf2onnx_prediction_and_activations_match_hand_arithmetic() {
         &[softmax_1(1.0, -0.2), softmax_1(0.0, 4.2)],
     );
     assert_eq!(prediction.classes, [0, 1]);
+    assert_close(
+        &prediction.class_probabilities.concat(),
+        &[
+            softmax_1(-0.2, 1.0),
+            softmax_1(1.0, -0.2),
+            softmax_1(4.2, 0.0),
+            softmax_1(0.0, 4.2),
+        ],
+    );
 
     let relu = &prediction.activations[0].tensor;
     assert_eq!(relu.shape, [2, 2, 2, 2]); // N, H, W, C
