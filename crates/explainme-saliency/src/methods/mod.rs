@@ -1,0 +1,86 @@
+//! The registry of saliency methods: one [`Method`] entry per method in [`METHODS`], tract
+//! style, so a new method is a new module and one more line in the table, and the CLI, the
+//! server and the benchmarks find it by name.
+//!
+//! Each entry carries its full variant and its fast variant. Every method reads the
+//! probability of one class per forward pass and works batch by batch
+//! ([`Subject::batch_size`] cases), so what it holds in memory does not grow with the
+//! number of masks or patches.
+
+mod occlusion;
+mod rise;
+mod scorecam;
+
+use crate::{Error, Prepared, Result, SaliencyParams, Subject};
+
+/// What a method is given: the subject, the prepared image, the parameters, the class to
+/// explain with its unperturbed probability, and where to report forward passes.
+pub struct Job<'a> {
+    /// The model.
+    pub subject: &'a Subject,
+    /// The image as model input, with its baseline.
+    pub input: &'a Prepared,
+    /// All hyperparameters (each method reads its own).
+    pub params: &'a SaliencyParams,
+    /// The class explained.
+    pub class: usize,
+    /// Its probability on the unperturbed image.
+    pub score: f32,
+    /// Hears forward passes as they happen.
+    pub progress: &'a dyn Fn(u64),
+}
+
+/// A method's computation: the map (one value per voxel) and the forward passes it made.
+pub type Explain = fn(&Job) -> Result<(Vec<f32>, usize)>;
+
+/// One registered method.
+#[derive(Debug)]
+pub struct Method {
+    /// The name users type (`--method`).
+    pub name: &'static str,
+    /// One line for help texts.
+    pub summary: &'static str,
+    /// The full method.
+    pub full: Explain,
+    /// The fast variant (its trade-off is documented in the method's module).
+    pub fast: Explain,
+    /// The most forward passes the full method makes on a subject, without the first.
+    pub planned_passes: fn(&SaliencyParams, &Subject) -> usize,
+}
+
+/// Every method, by name.
+pub static METHODS: &[Method] = &[occlusion::METHOD, rise::METHOD, scorecam::METHOD];
+
+/// The method called `name`.
+pub fn find(name: &str) -> Result<&'static Method> {
+    METHODS
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| Error::UnknownMethod {
+            name: name.to_owned(),
+            known: METHODS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
+        })
+}
+
+/// Scores `n` perturbed inputs, batch by batch: `fill(i, out)` writes input `i`.
+pub(crate) fn score_all(
+    subject: &Subject,
+    class: usize,
+    n: usize,
+    progress: &dyn Fn(u64),
+    mut fill: impl FnMut(usize, &mut [f32]) -> Result<()>,
+) -> Result<Vec<f32>> {
+    let mut batch = subject.batch_buffer()?;
+    let mut scores = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < n {
+        let cases = (n - start).min(batch.capacity);
+        for slot in 0..cases {
+            fill(start + slot, batch.case_mut(slot))?;
+        }
+        scores.extend(subject.scores(&mut batch, cases, class)?);
+        progress(cases as u64);
+        start += cases;
+    }
+    Ok(scores)
+}

@@ -1,0 +1,217 @@
+//! RISE (Petsiuk, Das & Saenko, BMVC 2018): the probability-weighted mean of many random
+//! smooth masks.
+//!
+//! Mask *i*: a `grid`ⁿ array of cells kept with probability `keep_probability`, upsampled
+//! (linearly, half-pixel centres) to `(grid + 1) · cell` voxels per axis with `cell =
+//! ⌈side / grid⌉`, then cropped at a random shift in `[0, cell)` per axis — the paper's
+//! recipe, so masks are smooth and not aligned to the grid. The masked input blends the
+//! image with its blurred baseline (`b + m · (x − b)`) instead of the paper's zero. The map
+//! is `Σᵢ pᵢ · mᵢ / (N · keep_probability)`. Masks come from one ChaCha8 stream seeded with
+//! `seed`, generated per batch and dropped after it: memory is one batch of masks plus two
+//! maps, whatever `masks` is.
+//!
+//! **Fast variant: stop when converged.** Masks are consumed in segments of `min_masks / 2`,
+//! then doubling (so segment *k* is as long as all before it); after each segment the
+//! Spearman rank correlation between the map of the masks before it and the map of the
+//! segment alone is computed, and the run stops once it reaches `convergence` (at most
+//! `masks`). The two maps are independent estimates of the same expectation, so their
+//! agreement measures how settled the map is. The same seed gives the same first masks as
+//! the full method. Trade-off: the stop rule judges the ranking of every voxel, so a map
+//! whose ordering has settled may still change a little in scale; and on an image where
+//! nothing matters (a flat map, pure noise) it never converges and costs as much as the full
+//! method plus the checks.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
+use super::{Job, Method};
+use crate::metrics::spearman;
+use crate::{Result, SaliencyParams, Subject};
+
+pub(super) const METHOD: Method = Method {
+    name: "rise",
+    summary: "average of random smooth masks weighted by the probability they leave",
+    full,
+    fast,
+    planned_passes,
+};
+
+fn planned_passes(params: &SaliencyParams, _: &Subject) -> usize {
+    params.masks
+}
+
+/// Per axis and per output voxel: the two grid taps and the second's weight, for a shift.
+type Taps = Vec<(usize, usize, f32)>;
+
+/// Draws masks of one image grid.
+struct MaskMaker {
+    rng: ChaCha8Rng,
+    zyx: [usize; 3],
+    grid: [usize; 3],
+    cell: [usize; 3],
+    keep: f64,
+    cells: Vec<f32>,
+    tmp_x: Vec<f32>,
+    tmp_y: Vec<f32>,
+}
+
+impl MaskMaker {
+    fn new(params: &SaliencyParams, zyx: [usize; 3]) -> MaskMaker {
+        let grid = zyx.map(|n| if n > 1 { params.grid.min(n) } else { 1 });
+        let cell = [0, 1, 2].map(|a| zyx[a].div_ceil(grid[a]));
+        MaskMaker {
+            rng: ChaCha8Rng::seed_from_u64(params.seed),
+            zyx,
+            grid,
+            cell,
+            keep: params.keep_probability,
+            cells: Vec::new(),
+            tmp_x: Vec::new(),
+            tmp_y: Vec::new(),
+        }
+    }
+
+    fn uniform(&mut self) -> f64 {
+        (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Taps along one axis of `n` voxels over `g` cells with `cell`-voxel cells, shifted.
+    fn taps(n: usize, g: usize, cell: usize, shift: usize) -> Taps {
+        if g == 1 {
+            return vec![(0, 0, 0.0); n];
+        }
+        let up = (g + 1) * cell;
+        let scale = g as f64 / up as f64;
+        (0..n)
+            .map(|i| {
+                let src = (((i + shift) as f64 + 0.5) * scale - 0.5).clamp(0.0, (g - 1) as f64);
+                let i0 = src.floor() as usize;
+                (i0, (i0 + 1).min(g - 1), (src - i0 as f64) as f32)
+            })
+            .collect()
+    }
+
+    /// Writes the next mask into `out` (separable: along x, then y, then z).
+    fn next(&mut self, out: &mut [f32]) {
+        let [gz, gy, gx] = self.grid;
+        let [nz, ny, nx] = self.zyx;
+        self.cells.clear();
+        for _ in 0..gz * gy * gx {
+            let kept = self.uniform() < self.keep;
+            self.cells.push(if kept { 1.0 } else { 0.0 });
+        }
+        let shift: [usize; 3] = [0, 1, 2].map(|a| {
+            if self.grid[a] > 1 {
+                (self.uniform() * self.cell[a] as f64) as usize
+            } else {
+                0
+            }
+        });
+        let tz = Self::taps(nz, gz, self.cell[0], shift[0]);
+        let ty = Self::taps(ny, gy, self.cell[1], shift[1]);
+        let tx = Self::taps(nx, gx, self.cell[2], shift[2]);
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        // x: [gz][gy][nx]
+        self.tmp_x.clear();
+        for row in self.cells.chunks_exact(gx) {
+            self.tmp_x
+                .extend(tx.iter().map(|&(a, b, w)| lerp(row[a], row[b], w)));
+        }
+        // y: [gz][ny][nx]
+        self.tmp_y.clear();
+        for plane in self.tmp_x.chunks_exact(gy * nx) {
+            for &(a, b, w) in &ty {
+                let (ra, rb) = (&plane[a * nx..(a + 1) * nx], &plane[b * nx..(b + 1) * nx]);
+                self.tmp_y
+                    .extend(ra.iter().zip(rb).map(|(&p, &q)| lerp(p, q, w)));
+            }
+        }
+        // z: [nz][ny][nx]
+        let plane = ny * nx;
+        for (z, &(a, b, w)) in tz.iter().enumerate() {
+            let (pa, pb) = (
+                &self.tmp_y[a * plane..(a + 1) * plane],
+                &self.tmp_y[b * plane..(b + 1) * plane],
+            );
+            for ((o, &p), &q) in out[z * plane..(z + 1) * plane].iter_mut().zip(pa).zip(pb) {
+                *o = lerp(p, q, w);
+            }
+        }
+    }
+}
+
+/// Runs masks `[done, until)` and adds `score · mask` into `map`.
+fn accumulate(
+    job: &Job,
+    maker: &mut MaskMaker,
+    masks: &mut [f32],
+    batch: &mut crate::subject::Batch,
+    count: usize,
+    map: &mut [f32],
+) -> Result<()> {
+    let voxels = map.len();
+    let mut done = 0;
+    while done < count {
+        let cases = (count - done).min(batch.capacity);
+        for slot in 0..cases {
+            let mask = &mut masks[slot * voxels..(slot + 1) * voxels];
+            maker.next(mask);
+            job.input.blend(mask, batch.case_mut(slot));
+        }
+        let scores = job.subject.scores(batch, cases, job.class)?;
+        for (slot, &score) in scores.iter().enumerate() {
+            let mask = &masks[slot * voxels..(slot + 1) * voxels];
+            for (m, &v) in map.iter_mut().zip(mask) {
+                *m += score * v;
+            }
+        }
+        (job.progress)(cases as u64);
+        done += cases;
+    }
+    Ok(())
+}
+
+fn setup(job: &Job) -> Result<(MaskMaker, Vec<f32>, crate::subject::Batch)> {
+    let maker = MaskMaker::new(job.params, job.input.shape.zyx());
+    let batch = job.subject.batch_buffer()?;
+    let masks = vec![0.0f32; batch.capacity * job.input.input.len()];
+    Ok((maker, masks, batch))
+}
+
+fn normalise(map: &mut [f32], masks: usize, keep: f64) {
+    let scale = 1.0 / (masks as f64 * keep) as f32;
+    map.iter_mut().for_each(|m| *m *= scale);
+}
+
+fn full(job: &Job) -> Result<(Vec<f32>, usize)> {
+    let (mut maker, mut masks, mut batch) = setup(job)?;
+    let mut map = vec![0.0f32; job.input.input.len()];
+    let n = job.params.masks;
+    accumulate(job, &mut maker, &mut masks, &mut batch, n, &mut map)?;
+    normalise(&mut map, n, job.params.keep_probability);
+    Ok((map, n))
+}
+
+fn fast(job: &Job) -> Result<(Vec<f32>, usize)> {
+    let (mut maker, mut masks, mut batch) = setup(job)?;
+    let voxels = job.input.input.len();
+    let mut total = vec![0.0f32; voxels];
+    let mut segment = vec![0.0f32; voxels];
+    let limit = job.params.masks;
+    let mut used = 0;
+    let mut length = (job.params.min_masks / 2).max(1);
+    while used < limit {
+        let count = length.min(limit - used);
+        segment.fill(0.0);
+        accumulate(job, &mut maker, &mut masks, &mut batch, count, &mut segment)?;
+        let converged = used > 0 && spearman(&total, &segment) >= job.params.convergence;
+        total.iter_mut().zip(&segment).for_each(|(t, s)| *t += s);
+        used += count;
+        if converged {
+            break;
+        }
+        length = used;
+    }
+    normalise(&mut total, used, job.params.keep_probability);
+    Ok((total, used))
+}

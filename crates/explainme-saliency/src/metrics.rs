@@ -1,0 +1,215 @@
+//! Faithfulness of a heatmap: does it point where the model looks, and where the lesion is?
+//!
+//! * **Deletion / insertion AUC** (Petsiuk et al. 2018): voxels are replaced by the blurred
+//!   baseline (deletion) or restored from it (insertion) in order of decreasing saliency,
+//!   in `steps` equal steps, and the class probability is recorded after each; the AUC is
+//!   the trapezoidal area under that curve over the fraction changed, in `[0, 1]`. A
+//!   faithful map deletes the evidence first (low deletion AUC) and restores it first (high
+//!   insertion AUC). The same curves for a seeded random map are the baseline to beat.
+//! * **Mass in lesion**: the share of the map's positive saliency inside the lesion mask.
+//! * **Pointing game** (Zhang et al. 2016): whether the map's maximum lies inside the mask
+//!   (strict: no tolerance band around the mask; ties go to the first voxel in C order).
+//! * [`spearman`] rank correlation, used by fast RISE and the sanity check.
+//!
+//! Nothing here decides what is good enough; tests and reports do.
+
+use explainme_imaging::{Image, Mask};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::methods::score_all;
+use crate::{Error, Heatmap, Prepared, Result, Subject};
+
+/// Steps of the deletion and insertion curves unless told otherwise.
+pub const DEFAULT_STEPS: usize = 32;
+
+/// The figures that come with every map.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Faithfulness {
+    /// Area under the deletion curve (lower is better).
+    pub deletion_auc: f64,
+    /// Area under the insertion curve (higher is better).
+    pub insertion_auc: f64,
+    /// Deletion AUC of a seeded random map on the same image.
+    pub random_deletion_auc: f64,
+    /// Insertion AUC of that random map.
+    pub random_insertion_auc: f64,
+    /// Share of positive saliency inside the lesion mask, when a mask was given.
+    pub lesion_mass: Option<f64>,
+    /// Whether the maximum is inside the lesion mask, when a mask was given.
+    pub pointing_game: Option<bool>,
+    /// Forward passes the curves took.
+    pub forward_passes: usize,
+}
+
+/// Deletion and insertion AUCs of `map` and of a random map (seeded), plus mass in lesion
+/// and pointing game when `mask` is given; `steps` ≥ 1 steps per curve.
+pub fn faithfulness(
+    subject: &Subject,
+    image: &Image,
+    heatmap: &Heatmap,
+    mask: Option<&Mask>,
+    steps: usize,
+    seed: u64,
+) -> Result<Faithfulness> {
+    if steps == 0 {
+        return Err(Error::InvalidParameter {
+            name: "steps",
+            problem: "the curves need at least one step".into(),
+        });
+    }
+    let input = subject.prepare(image)?;
+    let map = heatmap.map.voxels();
+    if map.len() != input.input.len() {
+        return Err(Error::ShapeMismatch {
+            what: "heatmap",
+            expected: subject.card().input_size.clone(),
+            got: heatmap.map.shape().as_slice().to_vec(),
+        });
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let random: Vec<f32> = (0..map.len())
+        .map(|_| (rng.next_u32() >> 8) as f32)
+        .collect();
+    let (deletion_auc, insertion_auc) = curves(subject, &input, map, heatmap.class, steps)?;
+    let (random_deletion_auc, random_insertion_auc) =
+        curves(subject, &input, &random, heatmap.class, steps)?;
+    let (lesion_mass, pointing_game) = match mask {
+        Some(mask) => (
+            Some(lesion_mass(&heatmap.map, mask)?),
+            Some(pointing_game(&heatmap.map, mask)?),
+        ),
+        None => (None, None),
+    };
+    Ok(Faithfulness {
+        deletion_auc,
+        insertion_auc,
+        random_deletion_auc,
+        random_insertion_auc,
+        lesion_mass,
+        pointing_game,
+        forward_passes: 4 * (steps + 1),
+    })
+}
+
+/// `(deletion AUC, insertion AUC)` of one map.
+fn curves(
+    subject: &Subject,
+    input: &Prepared,
+    map: &[f32],
+    class: usize,
+    steps: usize,
+) -> Result<(f64, f64)> {
+    let mut order: Vec<usize> = (0..map.len()).collect();
+    order.sort_by(|&a, &b| map[b].total_cmp(&map[a]).then(a.cmp(&b)));
+    let changed = |t: usize| (t * map.len()).div_ceil(steps);
+    // Inputs 0..=steps delete, steps+1..=2·steps+1 insert.
+    let scores = score_all(subject, class, 2 * (steps + 1), &|_| {}, |i, out| {
+        let (deleting, t) = if i <= steps {
+            (true, i)
+        } else {
+            (false, i - steps - 1)
+        };
+        let (start, from) = if deleting {
+            (&input.input, &input.baseline)
+        } else {
+            (&input.baseline, &input.input)
+        };
+        out.copy_from_slice(start);
+        for &v in &order[..changed(t).min(map.len())] {
+            out[v] = from[v];
+        }
+        Ok(())
+    })?;
+    let auc = |curve: &[f32]| {
+        curve
+            .windows(2)
+            .map(|w| f64::from(w[0] + w[1]) / 2.0)
+            .sum::<f64>()
+            / steps as f64
+    };
+    Ok((auc(&scores[..=steps]), auc(&scores[steps + 1..])))
+}
+
+fn check_mask(map: &Image, mask: &Mask) -> Result<()> {
+    if map.shape() != mask.shape() {
+        return Err(Error::ShapeMismatch {
+            what: "mask",
+            expected: map.shape().as_slice().to_vec(),
+            got: mask.shape().as_slice().to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// Share of the map's positive values inside `mask` (0 when nothing is positive).
+pub fn lesion_mass(map: &Image, mask: &Mask) -> Result<f64> {
+    check_mask(map, mask)?;
+    let (mut inside, mut total) = (0.0f64, 0.0f64);
+    for (&v, &m) in map.voxels().iter().zip(mask.voxels()) {
+        if v > 0.0 {
+            total += f64::from(v);
+            if m {
+                inside += f64::from(v);
+            }
+        }
+    }
+    Ok(if total > 0.0 { inside / total } else { 0.0 })
+}
+
+/// Whether the map's maximum (first in C order on ties) lies inside `mask`.
+pub fn pointing_game(map: &Image, mask: &Mask) -> Result<bool> {
+    check_mask(map, mask)?;
+    let best = map
+        .voxels()
+        .iter()
+        .enumerate()
+        .fold(None::<(usize, f32)>, |best, (i, &v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((i, v)),
+        });
+    Ok(best.is_some_and(|(i, _)| mask.voxels()[i]))
+}
+
+/// Spearman's rank correlation (average ranks for ties); 0 when either side is constant or
+/// the lengths differ, since then no ordering can be compared.
+pub fn spearman(a: &[f32], b: &[f32]) -> f64 {
+    if a.len() != b.len() || a.len() < 2 {
+        return 0.0;
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = a.len() as f64;
+    let mean = (n + 1.0) / 2.0;
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        cov += (x - mean) * (y - mean);
+        va += (x - mean).powi(2);
+        vb += (y - mean).powi(2);
+    }
+    if va <= 0.0 || vb <= 0.0 {
+        0.0
+    } else {
+        cov / (va * vb).sqrt()
+    }
+}
+
+/// 1-based ranks, ties sharing their average rank.
+fn ranks(values: &[f32]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        let rank = (start + end + 1) as f64 / 2.0;
+        for &i in &order[start..end] {
+            ranks[i] = rank;
+        }
+        start = end;
+    }
+    ranks
+}
