@@ -161,14 +161,14 @@ pub fn lesion_mass(map: &Image, mask: &Mask) -> Result<f64> {
 /// Whether the map's maximum (first in C order on ties) lies inside `mask`.
 pub fn pointing_game(map: &Image, mask: &Mask) -> Result<bool> {
     check_mask(map, mask)?;
-    let best = map
-        .voxels()
-        .iter()
-        .enumerate()
-        .fold(None::<(usize, f32)>, |best, (i, &v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((i, v)),
-        });
+    let best =
+        map.voxels()
+            .iter()
+            .enumerate()
+            .fold(None::<(usize, f32)>, |best, (i, &v)| match best {
+                Some((_, b)) if b >= v => best,
+                _ => Some((i, v)),
+            });
     Ok(best.is_some_and(|(i, _)| mask.voxels()[i]))
 }
 

@@ -54,7 +54,11 @@ impl Subject {
     pub fn new(model: &Model, card: &ModelCard, budget: MemoryBudget) -> Result<Subject> {
         let scorer = Session::new(model, card, &[])?;
         let batch = scorer.cases_per_run().clamp(1, MAX_BATCH);
-        let voxels = card.input_size.iter().map(|&n| n as u64).collect::<Vec<_>>();
+        let voxels = card
+            .input_size
+            .iter()
+            .map(|&n| n as u64)
+            .collect::<Vec<_>>();
         // A batch of inputs, a batch of masks and a few whole-image maps.
         budget.check_elements(
             "a batch of perturbed inputs and masks",
@@ -162,11 +166,8 @@ impl Subject {
             match cache.iter().find(|(name, _)| name == layer) {
                 Some((_, session)) => Arc::clone(session),
                 None => {
-                    let session = Arc::new(Session::new(
-                        &self.model,
-                        &self.card,
-                        &[layer.to_owned()],
-                    )?);
+                    let session =
+                        Arc::new(Session::new(&self.model, &self.card, &[layer.to_owned()])?);
                     cache.push((layer.to_owned(), Arc::clone(&session)));
                     session
                 }
@@ -174,10 +175,13 @@ impl Subject {
         };
         let batch = Tensor::new(self.card.input_shape(1), input.input.clone())?;
         let mut prediction = session.predict(&batch)?;
-        prediction.activations.pop().ok_or_else(|| Error::UnusableLayer {
-            layer: layer.to_owned(),
-            problem: "ONNX Runtime returned no activations".into(),
-        })
+        prediction
+            .activations
+            .pop()
+            .ok_or_else(|| Error::UnusableLayer {
+                layer: layer.to_owned(),
+                problem: "ONNX Runtime returned no activations".into(),
+            })
     }
 }
 

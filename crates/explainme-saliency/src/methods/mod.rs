@@ -58,7 +58,11 @@ pub fn find(name: &str) -> Result<&'static Method> {
         .find(|m| m.name == name)
         .ok_or_else(|| Error::UnknownMethod {
             name: name.to_owned(),
-            known: METHODS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
+            known: METHODS
+                .iter()
+                .map(|m| m.name)
+                .collect::<Vec<_>>()
+                .join(", "),
         })
 }
 

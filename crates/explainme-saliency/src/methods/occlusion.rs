@@ -155,26 +155,32 @@ fn drops(job: &Job, patches: &Patches, chosen: &[usize]) -> Result<(Vec<f32>, Ve
         let hi = [0, 1, 2].map(|a| c[a] + ext[a]);
         (c, hi)
     };
-    let scores = score_all(job.subject, job.class, chosen.len(), job.progress, |i, out| {
-        out.copy_from_slice(&input.input);
-        let (lo, hi) = lo_hi(i);
-        let big_lo = [0, 1, 2].map(|a| lo[a].saturating_sub(ring[a]));
-        let big_hi = [0, 1, 2].map(|a| (hi[a] + ring[a]).min(zyx[a]));
-        let (outer, n_outer) = integral.sum(big_lo, big_hi);
-        let (inner, n_inner) = integral.sum(lo, hi);
-        let fill = if n_outer > n_inner {
-            (outer - inner) / (n_outer - n_inner) as f64
-        } else {
-            whole_mean
-        } as f32;
-        for z in lo[0]..hi[0] {
-            for y in lo[1]..hi[1] {
-                let row = (z * ny + y) * nx;
-                out[row + lo[2]..row + hi[2]].fill(fill);
+    let scores = score_all(
+        job.subject,
+        job.class,
+        chosen.len(),
+        job.progress,
+        |i, out| {
+            out.copy_from_slice(&input.input);
+            let (lo, hi) = lo_hi(i);
+            let big_lo = [0, 1, 2].map(|a| lo[a].saturating_sub(ring[a]));
+            let big_hi = [0, 1, 2].map(|a| (hi[a] + ring[a]).min(zyx[a]));
+            let (outer, n_outer) = integral.sum(big_lo, big_hi);
+            let (inner, n_inner) = integral.sum(lo, hi);
+            let fill = if n_outer > n_inner {
+                (outer - inner) / (n_outer - n_inner) as f64
+            } else {
+                whole_mean
+            } as f32;
+            for z in lo[0]..hi[0] {
+                for y in lo[1]..hi[1] {
+                    let row = (z * ny + y) * nx;
+                    out[row + lo[2]..row + hi[2]].fill(fill);
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let mut sum = vec![0.0f32; input.input.len()];
     let mut count = vec![0u32; input.input.len()];
     for (i, score) in scores.iter().enumerate() {
@@ -218,8 +224,8 @@ fn fast(job: &Job) -> Result<(Vec<f32>, usize)> {
     // The coarse value that the top `refine_fraction` of voxels reach.
     let mut sorted = coarse.clone();
     sorted.sort_by(|a, b| b.total_cmp(a));
-    let keep = ((sorted.len() as f64 * job.params.refine_fraction).ceil() as usize)
-        .clamp(1, sorted.len());
+    let keep =
+        ((sorted.len() as f64 * job.params.refine_fraction).ceil() as usize).clamp(1, sorted.len());
     let threshold = sorted[keep - 1];
     let fine_patches = Patches::new(zyx, patch, stride);
     let ext = fine_patches.extent;
@@ -238,7 +244,11 @@ fn fast(job: &Job) -> Result<(Vec<f32>, usize)> {
             c += f64::from(cv.abs());
         }
     }
-    let scale = if c > 0.0 && f > 0.0 { (f / c) as f32 } else { 1.0 };
+    let scale = if c > 0.0 && f > 0.0 {
+        (f / c) as f32
+    } else {
+        1.0
+    };
     let map = fine
         .iter()
         .zip(&coarse)
