@@ -126,7 +126,8 @@ impl SaliencyParams {
         self.min_masks = masks;
         self
     }
-    /// Fast RISE: the rank correlation between two successive halves that counts as converged.
+    /// Fast RISE: the predicted reliability of the map, `2ρ / (1 + ρ)` with ρ the rank
+    /// correlation of two successive halves, that counts as converged.
     pub fn convergence(mut self, rho: f64) -> Self {
         self.convergence = rho;
         self
@@ -179,10 +180,10 @@ impl SaliencyParams {
                 format!("must be at least 2, got {}", self.min_masks),
             );
         }
-        if !(self.convergence > -1.0 && self.convergence <= 1.0) {
+        if !(self.convergence > 0.0 && self.convergence <= 1.0) {
             return bad(
                 "convergence",
-                format!("must be in (-1, 1], got {}", self.convergence),
+                format!("must be in (0, 1], got {}", self.convergence),
             );
         }
         if self.top_k == 0 {

@@ -6,16 +6,20 @@
 //! ⌈side / grid⌉`, then cropped at a random shift in `[0, cell)` per axis — the paper's
 //! recipe, so masks are smooth and not aligned to the grid. The masked input blends the
 //! image with its blurred baseline (`b + m · (x − b)`) instead of the paper's zero. The map
-//! is `Σᵢ pᵢ · mᵢ / (N · keep_probability)`. Masks come from one ChaCha8 stream seeded with
+//! is `Σᵢ pᵢ · mᵢ / Σᵢ mᵢ` per voxel, the mean probability when the voxel is shown; the paper
+//! divides by `N · keep_probability`, which has the same limit but adds, at a few thousand
+//! masks, the noise of how often each voxel happened to be kept — enough to scramble the
+//! ranking of a map whose signal is a small covariance on top of the mean probability. Masks come from one ChaCha8 stream seeded with
 //! `seed`, generated per batch and dropped after it: memory is one batch of masks plus two
 //! maps, whatever `masks` is.
 //!
 //! **Fast variant: stop when converged.** Masks are consumed in segments of `min_masks / 2`,
 //! then doubling (so segment *k* is as long as all before it); after each segment the
-//! Spearman rank correlation between the map of the masks before it and the map of the
-//! segment alone is computed, and the run stops once it reaches `convergence` (at most
-//! `masks`). The two maps are independent estimates of the same expectation, so their
-//! agreement measures how settled the map is. The same seed gives the same first masks as
+//! Spearman rank correlation ρ between the map of the masks before it and the map of the
+//! segment alone is computed. The two are independent estimates of the same expectation
+//! from equally many masks, so ρ is a split-half reliability, and the Spearman–Brown formula
+//! `2ρ / (1 + ρ)` predicts the reliability of the map made from both; the run stops once
+//! that reaches `convergence` (default 0.9, i.e. ρ ≥ 0.82), or at `masks`. The same seed gives the same first masks as
 //! the full method. Trade-off: the stop rule judges the ranking of every voxel, so a map
 //! whose ordering has settled may still change a little in scale; and on an image where
 //! nothing matters (a flat map, pure noise) it never converges and costs as much as the full
@@ -140,16 +144,57 @@ impl MaskMaker {
     }
 }
 
-/// Runs masks `[done, until)` and adds `score · mask` into `map`.
+/// Per voxel: `Σ score · mask` and `Σ mask`.
+#[derive(Clone)]
+struct Sums {
+    weighted: Vec<f32>,
+    weight: Vec<f32>,
+}
+
+impl Sums {
+    fn new(voxels: usize) -> Sums {
+        Sums {
+            weighted: vec![0.0; voxels],
+            weight: vec![0.0; voxels],
+        }
+    }
+
+    fn add(&mut self, other: &Sums) {
+        self.weighted
+            .iter_mut()
+            .zip(&other.weighted)
+            .for_each(|(a, b)| *a += b);
+        self.weight
+            .iter_mut()
+            .zip(&other.weight)
+            .for_each(|(a, b)| *a += b);
+    }
+
+    fn clear(&mut self) {
+        self.weighted.fill(0.0);
+        self.weight.fill(0.0);
+    }
+}
+
+/// The map: `Σ score · mask / Σ mask` per voxel (0 where no mask reached).
+fn normalised(sums: &Sums) -> Vec<f32> {
+    sums.weighted
+        .iter()
+        .zip(&sums.weight)
+        .map(|(&s, &w)| if w > 0.0 { s / w } else { 0.0 })
+        .collect()
+}
+
+/// Runs `count` more masks and adds them into `sums`.
 fn accumulate(
     job: &Job,
     maker: &mut MaskMaker,
     masks: &mut [f32],
     batch: &mut crate::subject::Batch,
     count: usize,
-    map: &mut [f32],
+    sums: &mut Sums,
 ) -> Result<()> {
-    let voxels = map.len();
+    let voxels = sums.weight.len();
     let mut done = 0;
     while done < count {
         let cases = (count - done).min(batch.capacity);
@@ -161,8 +206,9 @@ fn accumulate(
         let scores = job.subject.scores(batch, cases, job.class)?;
         for (slot, &score) in scores.iter().enumerate() {
             let mask = &masks[slot * voxels..(slot + 1) * voxels];
-            for (m, &v) in map.iter_mut().zip(mask) {
-                *m += score * v;
+            for ((s, w), &m) in sums.weighted.iter_mut().zip(&mut sums.weight).zip(mask) {
+                *s += score * m;
+                *w += m;
             }
         }
         (job.progress)(cases as u64);
@@ -178,40 +224,36 @@ fn setup(job: &Job) -> Result<(MaskMaker, Vec<f32>, crate::subject::Batch)> {
     Ok((maker, masks, batch))
 }
 
-fn normalise(map: &mut [f32], masks: usize, keep: f64) {
-    let scale = 1.0 / (masks as f64 * keep) as f32;
-    map.iter_mut().for_each(|m| *m *= scale);
-}
-
 fn full(job: &Job) -> Result<(Vec<f32>, usize)> {
     let (mut maker, mut masks, mut batch) = setup(job)?;
-    let mut map = vec![0.0f32; job.input.input.len()];
+    let mut sums = Sums::new(job.input.input.len());
     let n = job.params.masks;
-    accumulate(job, &mut maker, &mut masks, &mut batch, n, &mut map)?;
-    normalise(&mut map, n, job.params.keep_probability);
-    Ok((map, n))
+    accumulate(job, &mut maker, &mut masks, &mut batch, n, &mut sums)?;
+    Ok((normalised(&sums), n))
 }
 
 fn fast(job: &Job) -> Result<(Vec<f32>, usize)> {
     let (mut maker, mut masks, mut batch) = setup(job)?;
     let voxels = job.input.input.len();
-    let mut total = vec![0.0f32; voxels];
-    let mut segment = vec![0.0f32; voxels];
+    let mut total = Sums::new(voxels);
+    let mut segment = Sums::new(voxels);
     let limit = job.params.masks;
     let mut used = 0;
     let mut length = (job.params.min_masks / 2).max(1);
     while used < limit {
         let count = length.min(limit - used);
-        segment.fill(0.0);
+        segment.clear();
         accumulate(job, &mut maker, &mut masks, &mut batch, count, &mut segment)?;
-        let converged = used > 0 && spearman(&total, &segment) >= job.params.convergence;
-        total.iter_mut().zip(&segment).for_each(|(t, s)| *t += s);
+        let converged = used > 0 && {
+            let rho = spearman(&normalised(&total), &normalised(&segment));
+            2.0 * rho / (1.0 + rho) >= job.params.convergence
+        };
+        total.add(&segment);
         used += count;
         if converged {
             break;
         }
         length = used;
     }
-    normalise(&mut total, used, job.params.keep_probability);
-    Ok((total, used))
+    Ok((normalised(&total), used))
 }
