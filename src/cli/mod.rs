@@ -8,6 +8,7 @@ pub mod bayes;
 pub mod concepts;
 pub mod demo;
 pub mod evaluate;
+pub mod heatmap;
 pub mod import;
 pub mod models;
 pub mod output;
@@ -48,6 +49,9 @@ pub enum Command {
     Predict(predict::Args),
     /// Generate a synthetic renal-mass CT cohort with planted ground truth.
     Phantom(phantom::Args),
+    /// A gradient-free heatmap of one image (occlusion, RISE, Score-CAM) with its
+    /// faithfulness figures.
+    Heatmap(heatmap::Args),
     /// Score an ONNX model on a cohort: AUC, sensitivity, specificity, confusion matrix.
     Evaluate(evaluate::Args),
     /// A decision tree that mimics the CNN's verdict from clinician labels, with its
@@ -79,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(args, budget),
         Command::Surrogate(args) => surrogate::run(args, budget),
         Command::Concepts(args) => concepts::run(args, budget),
+        Command::Heatmap(args) => heatmap::run(args, budget),
         Command::Bayes(command) => bayes::run(command, budget),
         Command::Rules(args) => rules::run_rules(args),
         Command::Itemsets(args) => rules::run_itemsets(args),

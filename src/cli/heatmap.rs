@@ -1,0 +1,245 @@
+//! `explainme heatmap`: a gradient-free saliency map of one image, with its faithfulness
+//! figures. The methods and metrics live in explainme-saliency; this file reads files,
+//! resizes the image to the card's input size, shows progress and writes the results.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use explainme_budget::MemoryBudget;
+use explainme_imaging::{Image, Mask, Shape, resize, resize_nearest};
+use explainme_saliency::{DEFAULT_STEPS, Faithfulness, METHODS, Saliency, Subject, faithfulness};
+use serde::Serialize;
+
+use super::output::{Format, OutputArgs, progress};
+
+/// Compute a heatmap of one CT image and its faithfulness figures.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The ONNX model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The model card (JSON).
+    #[arg(long)]
+    pub card: PathBuf,
+    /// The image, Hounsfield units (`.png` 16-bit, `.npy`, `.nii`, `.nii.gz`, `.dcm`);
+    /// resized to the card's input size when it differs.
+    #[arg(long)]
+    pub image: PathBuf,
+    /// The lesion mask on the image's grid: adds the mass inside it and the pointing game.
+    #[arg(long)]
+    pub mask: Option<PathBuf>,
+    /// The method: occlusion, rise or scorecam.
+    #[arg(long, default_value = "occlusion")]
+    pub method: String,
+    /// Run the method's fast variant.
+    #[arg(long)]
+    pub fast: bool,
+    /// Score-CAM's layer (default: the card's last feature layer).
+    #[arg(long)]
+    pub layer: Option<String>,
+    /// The class to explain, by index or name (default: the predicted class).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// RISE masks (the most, with `--fast`).
+    #[arg(long, default_value_t = 4000)]
+    pub masks: usize,
+    /// Seed of the RISE masks and the random baseline map.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The map file: `.npy` (float values) or `.png` (8-bit grey, 0 to the map's maximum;
+    /// 2D only).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How the figures are printed: `text` or `json`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// What the command prints.
+#[derive(Debug, Serialize)]
+struct Report {
+    method: &'static str,
+    fast: bool,
+    class: usize,
+    class_name: String,
+    probability: f32,
+    forward_passes: usize,
+    seconds: f64,
+    map: String,
+    shape: Vec<usize>,
+    faithfulness: Faithfulness,
+}
+
+/// Loads, explains, writes the map, prints the figures.
+pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
+    let Args {
+        model,
+        card,
+        image,
+        mask,
+        method,
+        fast,
+        layer,
+        class,
+        masks,
+        seed,
+        out,
+        format,
+    } = args;
+    let writer = map_writer(&out)?;
+    let (model, card) = super::models::load_model(&model, &card, budget)?;
+    let class = class
+        .map(|c| match c.parse::<usize>() {
+            Ok(index) => Ok(index),
+            Err(_) => card
+                .class_names
+                .iter()
+                .position(|n| *n == c)
+                .with_context(|| {
+                    format!(
+                        "--class {c}: not an index nor one of {:?}",
+                        card.class_names
+                    )
+                }),
+        })
+        .transpose()?;
+    let target = Shape::from_slice(&card.input_size)?;
+    let hu = explainme_imaging::read_image_within(&image, &budget)
+        .with_context(|| format!("cannot read {}", image.display()))?;
+    let source = hu.shape();
+    let hu = if source == target {
+        hu
+    } else {
+        resize(&hu, target)?
+    };
+    let mask = mask
+        .map(|path| -> anyhow::Result<Mask> {
+            let mask = explainme_imaging::read_mask_within(&path, &budget)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if mask.shape() != source {
+                bail!(
+                    "{}: mask shape {:?} is not the image's {:?}",
+                    path.display(),
+                    mask.shape().as_slice(),
+                    source.as_slice()
+                );
+            }
+            Ok(if source == target {
+                mask
+            } else {
+                resize_nearest(&mask, target)?
+            })
+        })
+        .transpose()?;
+
+    let subject = Subject::new(&model, &card, budget)?;
+    let params = Saliency::params()
+        .method(&method)
+        .fast(fast)
+        .class(class)
+        .layer(layer)
+        .masks(masks)
+        .seed(seed)
+        .check()?;
+    let bar = progress(params.planned_passes(&subject), "passes");
+    let heatmap = params.explain(&subject, &hu, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    let heatmap = heatmap?;
+    let figures = faithfulness(&subject, &hu, &heatmap, mask.as_ref(), DEFAULT_STEPS, seed)?;
+    writer(&out, &heatmap.map)?;
+
+    let report = Report {
+        method: heatmap.method,
+        fast: heatmap.fast,
+        class: heatmap.class,
+        class_name: card.class_names[heatmap.class].clone(),
+        probability: heatmap.score,
+        forward_passes: heatmap.forward_passes,
+        seconds: heatmap.seconds,
+        map: out.display().to_string(),
+        shape: heatmap.map.shape().as_slice().to_vec(),
+        faithfulness: figures,
+    };
+    OutputArgs { format, out: None }.emit(&report, text)
+}
+
+type MapWriter = fn(&Path, &Image) -> anyhow::Result<()>;
+
+/// The writer `--out`'s extension asks for, chosen before any work is done.
+fn map_writer(out: &Path) -> anyhow::Result<MapWriter> {
+    let extension = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match extension.to_ascii_lowercase().as_str() {
+        "npy" => Ok(write_npy),
+        "png" => Ok(write_png),
+        _ => bail!(
+            "--out {}: the map is written as .npy or .png (methods: {})",
+            out.display(),
+            METHODS
+                .iter()
+                .map(|m| m.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn write_npy(out: &Path, map: &Image) -> anyhow::Result<()> {
+    let tensor =
+        explainme_imaging::Tensor::new(map.shape().as_slice().to_vec(), map.voxels().to_vec())?;
+    explainme_imaging::codec::npy::write_tensor(out, &tensor)
+        .with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// 8-bit grey, 0 at or below zero saliency and 255 at the map's maximum. A stand-in until
+/// explainme-report draws overlays.
+fn write_png(out: &Path, map: &Image) -> anyhow::Result<()> {
+    if map.dims() != 2 {
+        bail!(
+            "--out {}: a PNG holds a 2D map; write a 3D map as .npy",
+            out.display()
+        );
+    }
+    let max = map.voxels().iter().copied().fold(0.0f32, f32::max);
+    let scale = if max > 0.0 { 255.0 / max } else { 0.0 };
+    let pixels: Vec<u8> = map
+        .voxels()
+        .iter()
+        .map(|&v| (v.max(0.0) * scale).round() as u8)
+        .collect();
+    let shape = map.shape();
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, shape.x() as u32, shape.y() as u32);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&pixels)?;
+    }
+    std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))
+}
+
+fn text(report: &Report) -> String {
+    let f = &report.faithfulness;
+    let mut out = format!(
+        "{}{} heatmap of class {} ({}, p = {:.4}): {} forward passes, {:.2} s, map in {}\n",
+        report.method,
+        if report.fast { " (fast)" } else { "" },
+        report.class,
+        report.class_name,
+        report.probability,
+        report.forward_passes,
+        report.seconds,
+        report.map
+    );
+    out.push_str(&format!(
+        "deletion AUC {:.4} (random map {:.4}), insertion AUC {:.4} (random map {:.4})\n",
+        f.deletion_auc, f.random_deletion_auc, f.insertion_auc, f.random_insertion_auc
+    ));
+    if let (Some(mass), Some(hit)) = (f.lesion_mass, f.pointing_game) {
+        out.push_str(&format!(
+            "mass inside the lesion {mass:.4}, pointing game {}\n",
+            if hit { "hit" } else { "miss" }
+        ));
+    }
+    out
+}

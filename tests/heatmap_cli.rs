@@ -1,0 +1,127 @@
+//! `explainme heatmap` end to end: a phantom the demo CNN never saw, each method, the map
+//! file in both formats, the JSON figures, and one-line errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn explainme(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_explainme"))
+        .args(args)
+        .output()
+        .expect("the explainme binary runs")
+}
+
+#[test]
+fn heatmaps_of_a_phantom_with_figures() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models");
+    let (model, card) = (
+        models.join("renal_cnn.onnx"),
+        models.join("renal_cnn.card.json"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("cohort");
+    let done = explainme(&[
+        "phantom",
+        "--cases",
+        "2",
+        "--seed",
+        "424242",
+        "--out",
+        cohort.to_str().unwrap(),
+    ]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let image = cohort.join("images/case_00001.png");
+    let mask = cohort.join("masks/case_00001/lesion.png");
+    let base = |method: &str, out: &Path| {
+        vec![
+            "heatmap".to_owned(),
+            "--model".into(),
+            model.display().to_string(),
+            "--card".into(),
+            card.display().to_string(),
+            "--image".into(),
+            image.display().to_string(),
+            "--mask".into(),
+            mask.display().to_string(),
+            "--method".into(),
+            method.into(),
+            "--out".into(),
+            out.display().to_string(),
+        ]
+    };
+    for (method, extra) in [
+        ("occlusion", vec![]),
+        ("rise", vec!["--fast", "--masks", "1000"]),
+        ("scorecam", vec!["--class", "malignant"]),
+    ] {
+        let out = dir.path().join(format!("{method}.npy"));
+        let mut args = base(method, &out);
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args.extend(["--format".into(), "json".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = explainme(&args);
+        assert!(
+            run.status.success(),
+            "{method}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(report["method"], method);
+        assert_eq!(report["shape"], serde_json::json!([64, 64]));
+        let f = &report["faithfulness"];
+        for key in [
+            "deletion_auc",
+            "insertion_auc",
+            "random_deletion_auc",
+            "random_insertion_auc",
+            "lesion_mass",
+        ] {
+            let v = f[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{method}: {key} in {report}"));
+            assert!((0.0..=1.0).contains(&v), "{method}: {key} = {v}");
+        }
+        assert!(f["pointing_game"].is_boolean());
+        assert!(report["forward_passes"].as_u64().unwrap() > 2);
+        let map = explainme_imaging::codec::npy::read_tensor(&out).unwrap();
+        assert_eq!(map.shape, [64, 64]);
+        if method == "scorecam" {
+            assert_eq!(report["class_name"], "malignant");
+        }
+    }
+
+    // A PNG map, and text output.
+    let png = dir.path().join("map.png");
+    let args = base("occlusion", &png);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = explainme(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(text.contains("deletion AUC"), "{text}");
+    let decoded = png::Decoder::new(std::io::Cursor::new(std::fs::read(&png).unwrap()))
+        .read_info()
+        .unwrap();
+    assert_eq!((decoded.info().width, decoded.info().height), (64, 64));
+
+    // Errors: one line, non-zero exit, before any work.
+    for (method, out, expected) in [
+        ("occlusion", "map.txt", "the map is written as .npy or .png"),
+        ("gradcam", "map.npy", "unknown saliency method `gradcam`"),
+    ] {
+        let args = base(method, &dir.path().join(out));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = explainme(&args);
+        assert!(!run.status.success());
+        let stderr = String::from_utf8(run.stderr).unwrap();
+        assert!(stderr.contains(expected), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
