@@ -78,7 +78,7 @@ impl Patches {
     /// plus the last (so the coarse patches still reach the far edge).
     fn is_coarse(&self, i: usize) -> bool {
         let p = self.position(i);
-        (0..3).all(|a| p[a] % 2 == 0 || p[a] + 1 == self.starts[a].len())
+        (0..3).all(|a| p[a].is_multiple_of(2) || p[a] + 1 == self.starts[a].len())
     }
 }
 
