@@ -170,7 +170,7 @@ fn main() {
         Some(Layout::Nhwc) => "NHWC",
         _ => "NCHW",
     };
-    let (low, high) = card.preprocessing.intensity.bounds();
+    let (low, high) = card.preprocessing.channels()[0].intensity.bounds();
     let config = serde_json::json!({
         "model": Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/renal_cnn.onnx"),
         "card": {"low": low, "high": high, "layout": format!("{:?}", card.layout).to_uppercase()},

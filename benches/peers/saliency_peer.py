@@ -5,8 +5,8 @@ Usage: saliency_peer.py CONFIG.json METHOD...
 The bench writes CONFIG.json: the model file, the card's preprocessing, Score-CAM's layer and
 its channel layout, the method settings, the batch size, and the 64×64 HU images and lesion
 masks as .npy files. This script runs each *full* method on each image with the same
-conventions as explainme-saliency (model-ready blends with a blurred baseline, ring-mean
-occlusion fill, per-voxel normalised RISE, Score-CAM weights = probability increase over the
+conventions as explainme-saliency (perturbations in Hounsfield units — blends with a
+blurred baseline, ring-mean occlusion fill — then the card's window per perturbed image, per-voxel normalised RISE, Score-CAM weights = probability increase over the
 baseline, ReLU at layer resolution then bilinear upsampling), batched like the bench, and
 prints one JSON document: per method the forward passes, seconds and lesion mass per image,
 and the batched inference time per image (the floor's unit), all measured in this run.
@@ -55,7 +55,8 @@ class Scorer:
         self.card = card
         self.batch = batch
 
-    def feed(self, xs):
+    def feed(self, hu):
+        xs = preprocess(hu, self.card)
         shape = (len(xs), *xs.shape[1:], 1) if self.card["layout"] == "NHWC" else (len(xs), 1, *xs.shape[1:])
         return {self.input: xs.reshape(shape)}
 
@@ -196,9 +197,9 @@ def main():
     images = [np.load(p).astype(np.float32) for p in config["images"]]
     masks = [np.load(p) > 0 for p in config["masks"]]
 
-    # The floor's unit: one batch of `batch` copies of an image, per image.
-    x0 = preprocess(images[0], card)
-    xs = np.repeat(x0[None], config["batch"], axis=0)
+    # The floor's unit: one batch of `batch` copies of an image, per image (the window is
+    # applied in feed(); it costs microseconds).
+    xs = np.repeat(images[0][None], config["batch"], axis=0)
     feed = scorer.feed(xs)
     for _ in range(3):
         scorer.sess.run(None, feed)
@@ -215,7 +216,7 @@ def main():
         rows = {"passes": [], "seconds": [], "lesion_mass": []}
         for hu, mask in zip(images, masks):
             t = time.perf_counter()
-            x = preprocess(hu, card)
+            x = hu
             b = box_blur(box_blur(box_blur(x, config["blur_radius"]), config["blur_radius"]), config["blur_radius"])
             cls, base = scorer.predict_class(x)
             if method == "occlusion":

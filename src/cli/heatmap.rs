@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
-use explainme_imaging::{Image, Mask, Shape, resize, resize_nearest};
-use explainme_saliency::{DEFAULT_STEPS, Faithfulness, METHODS, Saliency, Subject, faithfulness};
+use explainme_imaging::{Mask, Shape, Window, resize, resize_nearest};
+use explainme_report::heatmap::Overlay;
+use explainme_saliency::{DEFAULT_STEPS, Faithfulness, Saliency, Subject, faithfulness};
 use serde::Serialize;
 
 use super::output::{Format, OutputArgs, progress};
@@ -46,8 +47,9 @@ pub struct Args {
     /// Seed of the RISE masks and the random baseline map.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The map file: `.npy` (float values) or `.png` (8-bit grey, 0 to the map's maximum;
-    /// 2D only).
+    /// The map file: `.npy` (the map's values on the model's input grid) or `.png` (the map
+    /// over the CT window of the image as given, with a colour bar and the lesion contour;
+    /// for 3D the axial, coronal and sagittal slices through the peak).
     #[arg(long)]
     pub out: PathBuf,
     /// How the figures are printed: `text` or `json`.
@@ -86,7 +88,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         out,
         format,
     } = args;
-    let writer = map_writer(&out)?;
+    let picture = map_format(&out)?;
     let (model, card) = super::models::load_model(&model, &card, budget)?;
     let class = class
         .map(|c| match c.parse::<usize>() {
@@ -104,15 +106,15 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         })
         .transpose()?;
     let target = Shape::from_slice(&card.input_size)?;
-    let hu = explainme_imaging::read_image_within(&image, &budget)
+    let original = explainme_imaging::read_image_within(&image, &budget)
         .with_context(|| format!("cannot read {}", image.display()))?;
-    let source = hu.shape();
+    let source = original.shape();
     let hu = if source == target {
-        hu
+        original.clone()
     } else {
-        resize(&hu, target)?
+        resize(&original, target)?
     };
-    let mask = mask
+    let original_mask = mask
         .map(|path| -> anyhow::Result<Mask> {
             let mask = explainme_imaging::read_mask_within(&path, &budget)
                 .with_context(|| format!("cannot read {}", path.display()))?;
@@ -124,13 +126,13 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
                     source.as_slice()
                 );
             }
-            Ok(if source == target {
-                mask
-            } else {
-                resize_nearest(&mask, target)?
-            })
+            Ok(mask)
         })
         .transpose()?;
+    let mask = match &original_mask {
+        Some(mask) if source != target => Some(resize_nearest(mask, target)?),
+        other => other.clone(),
+    };
 
     let subject = Subject::new(&model, &card, budget)?;
     let params = Saliency::params()
@@ -146,13 +148,39 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let heatmap = heatmap?;
     let figures = faithfulness(&subject, &hu, &heatmap, mask.as_ref(), DEFAULT_STEPS, seed)?;
-    writer(&out, &heatmap.map)?;
+    let class_name = card.class_names[heatmap.class].clone();
+    match picture {
+        MapFormat::Npy => {
+            let tensor = explainme_imaging::Tensor::new(
+                heatmap.map.shape().as_slice().to_vec(),
+                heatmap.map.voxels().to_vec(),
+            )?;
+            explainme_imaging::codec::npy::write_tensor(&out, &tensor)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+        }
+        MapFormat::Png => {
+            // The first channel's window: the one a one-channel model sees.
+            let (low, high) = card.preprocessing.channels()[0].intensity.bounds();
+            let overlay = Overlay::params()
+                .window(Window::new((low + high) / 2.0, high - low)?)
+                .title(format!(
+                    "{}{} · {class_name} p = {:.3}",
+                    heatmap.method,
+                    if heatmap.fast { " (fast)" } else { "" },
+                    heatmap.score
+                ))
+                .budget(budget)
+                .render(&original, &heatmap.map, original_mask.as_ref())?;
+            std::fs::write(&out, overlay.png)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+        }
+    }
 
     let report = Report {
         method: heatmap.method,
         fast: heatmap.fast,
         class: heatmap.class,
-        class_name: card.class_names[heatmap.class].clone(),
+        class_name,
         probability: heatmap.score,
         forward_passes: heatmap.forward_passes,
         seconds: heatmap.seconds,
@@ -163,59 +191,22 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     OutputArgs { format, out: None }.emit(&report, text)
 }
 
-type MapWriter = fn(&Path, &Image) -> anyhow::Result<()>;
+/// What `--out` holds, by its extension, decided before any work is done.
+enum MapFormat {
+    Npy,
+    Png,
+}
 
-/// The writer `--out`'s extension asks for, chosen before any work is done.
-fn map_writer(out: &Path) -> anyhow::Result<MapWriter> {
+fn map_format(out: &Path) -> anyhow::Result<MapFormat> {
     let extension = out.extension().and_then(|e| e.to_str()).unwrap_or("");
     match extension.to_ascii_lowercase().as_str() {
-        "npy" => Ok(write_npy),
-        "png" => Ok(write_png),
+        "npy" => Ok(MapFormat::Npy),
+        "png" => Ok(MapFormat::Png),
         _ => bail!(
-            "--out {}: the map is written as .npy or .png (methods: {})",
-            out.display(),
-            METHODS
-                .iter()
-                .map(|m| m.name)
-                .collect::<Vec<_>>()
-                .join(", ")
+            "--out {}: the map is written as .npy (values) or .png (overlay)",
+            out.display()
         ),
     }
-}
-
-fn write_npy(out: &Path, map: &Image) -> anyhow::Result<()> {
-    let tensor =
-        explainme_imaging::Tensor::new(map.shape().as_slice().to_vec(), map.voxels().to_vec())?;
-    explainme_imaging::codec::npy::write_tensor(out, &tensor)
-        .with_context(|| format!("cannot write {}", out.display()))
-}
-
-/// 8-bit grey, 0 at or below zero saliency and 255 at the map's maximum. A stand-in until
-/// explainme-report draws overlays.
-fn write_png(out: &Path, map: &Image) -> anyhow::Result<()> {
-    if map.dims() != 2 {
-        bail!(
-            "--out {}: a PNG holds a 2D map; write a 3D map as .npy",
-            out.display()
-        );
-    }
-    let max = map.voxels().iter().copied().fold(0.0f32, f32::max);
-    let scale = if max > 0.0 { 255.0 / max } else { 0.0 };
-    let pixels: Vec<u8> = map
-        .voxels()
-        .iter()
-        .map(|&v| (v.max(0.0) * scale).round() as u8)
-        .collect();
-    let shape = map.shape();
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, shape.x() as u32, shape.y() as u32);
-        encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(&pixels)?;
-    }
-    std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))
 }
 
 fn text(report: &Report) -> String {

@@ -101,7 +101,8 @@ impl SaliencyParams {
         self.stride = Some(stride);
         self
     }
-    /// Fast occlusion: the share of voxels, highest coarse saliency first, that is refined.
+    /// Fast occlusion: the share of the remaining patch positions, highest coarse saliency
+    /// first, that is run after the coarse pass.
     pub fn refine_fraction(mut self, fraction: f64) -> Self {
         self.refine_fraction = fraction;
         self

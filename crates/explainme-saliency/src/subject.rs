@@ -3,21 +3,23 @@
 //! Every method perturbs the model-ready input and reads one class's probability per
 //! forward pass; [`Subject`] owns what they share: the ONNX Runtime sessions (one that
 //! returns only the prediction, plus one per layer that Score-CAM reads), the batch size
-//! that fits the memory budget, and the scoring. [`Prepared`] is one image turned into
-//! model input once, with its *baseline*: the same image heavily blurred, which stands for
-//! "this region carries no information" in RISE, Score-CAM and the deletion / insertion
-//! curves (a blurred copy keeps the local tissue level, where a zero input would be fat or
-//! air in Hounsfield terms and would itself change the verdict).
+//! that fits the memory budget, and the scoring. [`Prepared`] is one image with its
+//! *baseline*: the same image heavily blurred, which stands for "this region carries no
+//! information" in RISE, Score-CAM and the deletion / insertion curves (a blurred copy keeps
+//! the local tissue level, where a zero input would be fat or air in Hounsfield terms and
+//! would itself change the verdict).
 //!
-//! Perturbations are blends in model-ready space, `baseline + m · (image − baseline)`: the
-//! card's preprocessing is a clip and an affine map, so this is the same blend of clipped
-//! Hounsfield units, and the input stays in the range the session accepts.
+//! Perturbations are made in Hounsfield units, `baseline + m · (image − baseline)` or a
+//! patch fill, one value per voxel; each perturbed image then goes through the card's
+//! recipe for every input channel (three windows for an ImageNet backbone, one for the demo
+//! CNN) straight into the batch, so every method works on one spatial map whatever the
+//! channel count and layout.
 
 use std::sync::{Arc, Mutex};
 
 use explainme_budget::MemoryBudget;
 use explainme_imaging::{Image, Shape};
-use explainme_onnx::{Activation, Model, ModelCard, Session, Tensor};
+use explainme_onnx::{Activation, Layout, Model, ModelCard, Session, Tensor};
 
 use crate::{Error, Result};
 
@@ -36,12 +38,12 @@ pub struct Subject {
     batch: usize,
 }
 
-/// One image as model input (`x`), its blurred baseline (`b`) and its grid.
+/// One image (`x`, Hounsfield units), its blurred baseline (`b`) and its grid.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     /// The spatial grid (`[y, x]` or `[z, y, x]`).
     pub shape: Shape,
-    /// Model-ready values, one per voxel (one channel: both layouts share this order).
+    /// The image, one value per voxel (C order).
     pub input: Vec<f32>,
     /// The blurred copy that stands for "no information".
     pub baseline: Vec<f32>,
@@ -59,10 +61,11 @@ impl Subject {
             .iter()
             .map(|&n| n as u64)
             .collect::<Vec<_>>();
-        // A batch of inputs, a batch of masks and a few whole-image maps.
+        // A batch of inputs (every channel), a batch of masks and a few whole-image maps.
+        let copies = batch as u64 * (card.channel_count() as u64 + 1) + 8;
         budget.check_elements(
             "a batch of perturbed inputs and masks",
-            &[&voxels[..], &[batch as u64 * 2 + 8]].concat(),
+            &[&voxels[..], &[copies]].concat(),
             4,
         )?;
         Ok(Subject {
@@ -95,8 +98,8 @@ impl Subject {
         self.batch
     }
 
-    /// Checks the image against the card's input size and turns it into model input plus
-    /// baseline (a separable box blur applied three times, ≈ a Gaussian of σ ≈ side / 12).
+    /// Checks the image against the card's input size and makes its baseline (a separable
+    /// box blur applied three times, ≈ a Gaussian of σ ≈ side / 12).
     pub fn prepare(&self, image: &Image) -> Result<Prepared> {
         let shape = image.shape();
         if shape.as_slice() != self.card.input_size.as_slice() {
@@ -106,8 +109,15 @@ impl Subject {
                 got: shape.as_slice().to_vec(),
             });
         }
-        let hu = Tensor::new(shape.as_slice().to_vec(), image.voxels().to_vec())?;
-        let input = self.card.preprocess(&[hu])?.data;
+        if let Some(index) = image.voxels().iter().position(|v| !v.is_finite()) {
+            return Err(explainme_onnx::Error::NonFinite {
+                tensor: "image".into(),
+                count: image.voxels().iter().filter(|v| !v.is_finite()).count(),
+                first_index: index,
+            }
+            .into());
+        }
+        let input = image.voxels().to_vec();
         let side = shape.as_slice().iter().copied().min().unwrap_or(1);
         let radius = (side as f32 / 12.0).round().max(1.0) as usize;
         let mut baseline = input.clone();
@@ -128,21 +138,34 @@ impl Subject {
         if let Some(class) = class.filter(|&c| c >= classes) {
             return Err(Error::NoSuchClass { class, classes });
         }
-        let batch = Tensor::new(self.card.input_shape(1), input.input.clone())?;
-        let prediction = self.scorer.predict(&batch)?;
+        let prediction = self.scorer.predict(&self.model_input(input)?)?;
         let class = class.unwrap_or(prediction.classes[0]);
         Ok((class, prediction.class_probabilities[0][class]))
     }
 
+    /// The unperturbed image as a one-case model input.
+    fn model_input(&self, input: &Prepared) -> Result<Tensor> {
+        let hu = Tensor::new(input.shape.as_slice().to_vec(), input.input.clone())?;
+        Ok(self.card.preprocess_within(&[hu], &self.budget)?)
+    }
+
     /// A reusable buffer of [`batch_size`](Self::batch_size) inputs.
     pub(crate) fn batch_buffer(&self) -> Result<Batch> {
-        Batch::new(self.card.input_shape(self.batch), self.batch)
+        let shape = self.card.input_shape(self.batch);
+        let total = shape.iter().product::<usize>();
+        Ok(Batch {
+            tensor: Tensor::new(shape, vec![0.0; total])?,
+            voxels: self.card.input_size.iter().product(),
+            capacity: self.batch,
+            card: self.card.clone(),
+            scratch: vec![0.0; self.card.input_size.iter().product()],
+        })
     }
 
     /// The probability of `class` for the first `cases` inputs of `batch`.
     pub(crate) fn scores(&self, batch: &mut Batch, cases: usize, class: usize) -> Result<Vec<f32>> {
         let full = batch.tensor.data.len();
-        let keep = batch.voxels * cases;
+        let keep = batch.voxels * batch.card.channel_count() * cases;
         batch.tensor.shape[0] = cases;
         batch.tensor.data.truncate(keep);
         let result = self.scorer.predict(&batch.tensor);
@@ -173,8 +196,7 @@ impl Subject {
                 }
             }
         };
-        let batch = Tensor::new(self.card.input_shape(1), input.input.clone())?;
-        let mut prediction = session.predict(&batch)?;
+        let mut prediction = session.predict(&self.model_input(input)?)?;
         prediction
             .activations
             .pop()
@@ -185,27 +207,41 @@ impl Subject {
     }
 }
 
-/// A batch of model inputs filled case by case and reused from batch to batch.
+/// A batch of model inputs filled case by case and reused from batch to batch; a case is
+/// written as one perturbed HU image through the card's channel recipes.
 #[derive(Debug)]
 pub(crate) struct Batch {
     pub(crate) tensor: Tensor,
     pub(crate) voxels: usize,
     pub(crate) capacity: usize,
+    card: ModelCard,
+    /// One HU image, for the method to write before [`Batch::commit`].
+    pub(crate) scratch: Vec<f32>,
 }
 
 impl Batch {
-    fn new(shape: Vec<usize>, capacity: usize) -> Result<Batch> {
-        let voxels = shape[1..].iter().product::<usize>();
-        Ok(Batch {
-            tensor: Tensor::new(shape, vec![0.0; voxels * capacity])?,
-            voxels,
-            capacity,
-        })
-    }
-
-    /// Case `i`'s values.
-    pub(crate) fn case_mut(&mut self, i: usize) -> &mut [f32] {
-        &mut self.tensor.data[i * self.voxels..(i + 1) * self.voxels]
+    /// Writes [`scratch`](Self::scratch) as case `slot`, each channel by its recipe.
+    pub(crate) fn commit(&mut self, slot: usize) {
+        let channels = self.card.preprocessing.channels();
+        let c = channels.len();
+        let case = &mut self.tensor.data[slot * self.voxels * c..(slot + 1) * self.voxels * c];
+        match self.card.layout {
+            Layout::Nchw => {
+                for (k, recipe) in channels.iter().enumerate() {
+                    let plane = &mut case[k * self.voxels..(k + 1) * self.voxels];
+                    for (o, &hu) in plane.iter_mut().zip(&self.scratch) {
+                        *o = recipe.apply(hu);
+                    }
+                }
+            }
+            Layout::Nhwc => {
+                for (pixel, &hu) in case.chunks_exact_mut(c).zip(&self.scratch) {
+                    for (o, recipe) in pixel.iter_mut().zip(channels) {
+                        *o = recipe.apply(hu);
+                    }
+                }
+            }
+        }
     }
 }
 

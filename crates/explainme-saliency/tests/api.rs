@@ -4,7 +4,8 @@
 use explainme_imaging::{Image, Mask, Shape};
 use explainme_onnx::builder::{GraphBuilder, int, ints};
 use explainme_onnx::{
-    Dim, Intensity, Layout, Model, ModelCard, Normalisation, OutputKind, Preprocessing, SpatialDims,
+    Dim, InputChannels, Intensity, Layout, Model, ModelCard, Normalisation, OutputKind,
+    Preprocessing, SpatialDims,
 };
 use explainme_saliency::{
     Error, METHODS, Saliency, Subject, faithfulness, lesion_mass, pointing_game, spearman,
@@ -42,10 +43,10 @@ fn three_classes() -> (Model, ModelCard) {
         layout: Layout::Nchw,
         dims: SpatialDims::Two,
         input_size: vec![SIDE, SIDE],
-        preprocessing: Preprocessing {
+        preprocessing: InputChannels::one(Preprocessing {
             intensity: Intensity::Range { min: 0.0, max: 1.0 },
             normalisation: Normalisation::None,
-        },
+        }),
         output: OutputKind::Softmax,
         class_names: vec!["a".into(), "b".into(), "c".into()],
         positive_class: "c".into(),
@@ -209,4 +210,70 @@ fn spearman_ranks_with_ties() {
     assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
     let rho = spearman(&[1.0, 2.0, 2.0, 4.0], &[1.0, 3.0, 2.0, 4.0]);
     assert!((rho - 0.9487).abs() < 1e-4, "{rho}");
+}
+
+/// `[N, 8, 8, 3]` NHWC, three windows of the same HU image; only channel 0 (window 0..1)
+/// of the top-left quadrant counts, through a sigmoid.
+#[test]
+fn three_input_channels_get_each_its_window() {
+    let n = || Dim::Symbolic("N".into());
+    let s = SIDE as i64;
+    let mut w = vec![0.0f32; 3 * SIDE * SIDE];
+    for y in 0..SIDE / 2 {
+        for x in 0..SIDE / 2 {
+            w[y * SIDE + x] = 0.25;
+        }
+    }
+    let mut g = GraphBuilder::new("three_windows");
+    g.input("x", &[n(), Dim::Fixed(s), Dim::Fixed(s), Dim::Fixed(3)])
+        .node(
+            "Transpose",
+            &["x"],
+            &["nchw"],
+            vec![ints("perm", &[0, 3, 1, 2])],
+        )
+        .weight("w", &[1, 3, SIDE, SIDE], w)
+        .weight("b", &[1], vec![-2.0])
+        .node(
+            "Conv",
+            &["nchw", "w", "b"],
+            &["conv"],
+            vec![ints("kernel_shape", &[s, s])],
+        )
+        .node("Flatten", &["conv"], &["logit"], vec![int("axis", 1)])
+        .node("Sigmoid", &["logit"], &["p"], vec![])
+        .output("p", &[n(), Dim::Fixed(1)]);
+    let window = |min: f32, max: f32| Preprocessing {
+        intensity: Intensity::Range { min, max },
+        normalisation: Normalisation::Unit,
+    };
+    let card = ModelCard {
+        input: "x".into(),
+        output_name: None,
+        layout: Layout::Nhwc,
+        dims: SpatialDims::Two,
+        input_size: vec![SIDE, SIDE],
+        preprocessing: InputChannels::new(vec![
+            window(0.0, 1.0),
+            window(-10.0, 10.0),
+            window(5.0, 6.0),
+        ])
+        .unwrap(),
+        output: OutputKind::SigmoidProbability,
+        class_names: vec!["no".into(), "yes".into()],
+        positive_class: "yes".into(),
+        feature_layers: vec!["conv".into()],
+    };
+    let subject = Subject::new(&g.model().unwrap(), &card, Default::default()).unwrap();
+    let (image, quadrant) = quadrant();
+    for method in ["occlusion", "rise"] {
+        let heatmap = Saliency::params()
+            .method(method)
+            .grid(4)
+            .masks(2000)
+            .explain(&subject, &image)
+            .unwrap();
+        assert_eq!(heatmap.class, 1, "logit 4 - 2 = 2");
+        assert!(pointing_game(&heatmap.map, &quadrant).unwrap(), "{method}");
+    }
 }

@@ -1,7 +1,7 @@
 //! 3D: a 48³ phantom with planted fat and a CNN built here that fires on fat.
 //!
 //! The issue asks for ≥ 0.9 of occlusion's mass on the planted fat. On this phantom occlusion
-//! gives 0.104 (full; 0.091 fast) — honestly: the detector fires on *every* voxel below −10 HU, and at
+//! gives 0.104 (full; 0.125 fast) — honestly: the detector fires on *every* voxel below −10 HU, and at
 //! 48³ the perirenal fat fills most of the volume, so every patch straddling the kidney's or
 //! the lesion's border with that fat (filled from a ring that mixes both) removes fat too. The
 //! planted fat is 3.4% of the volume; the test asserts that occlusion concentrates on it

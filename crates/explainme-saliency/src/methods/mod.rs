@@ -66,7 +66,7 @@ pub fn find(name: &str) -> Result<&'static Method> {
         })
 }
 
-/// Scores `n` perturbed inputs, batch by batch: `fill(i, out)` writes input `i`.
+/// Scores `n` perturbed images, batch by batch: `fill(i, out)` writes image `i` (HU).
 pub(crate) fn score_all(
     subject: &Subject,
     class: usize,
@@ -80,7 +80,8 @@ pub(crate) fn score_all(
     while start < n {
         let cases = (n - start).min(batch.capacity);
         for slot in 0..cases {
-            fill(start + slot, batch.case_mut(slot))?;
+            fill(start + slot, &mut batch.scratch)?;
+            batch.commit(slot);
         }
         scores.extend(subject.scores(&mut batch, cases, class)?);
         progress(cases as u64);

@@ -11,8 +11,8 @@
 //! **Fast variant: coarse to fine.** First every other patch position along each axis (the
 //! same patches at twice the stride: about a quarter of the positions in 2D, an eighth in
 //! 3D; with the default stride of half a patch they still tile the image), then the
-//! remaining positions only where that coarse map is in its top `refine_fraction` of voxels
-//! (a patch is run when the coarse value at its centre ranks there). The map averages every
+//! remaining positions only where that coarse map is high: the top `refine_fraction` of them,
+//! ranked by the coarse value at their centre. The map averages every
 //! patch run, so refined and unrefined regions share one scale: elsewhere it is the
 //! non-overlapping occlusion map. (Bigger coarse patches were tried first: they remove
 //! context rather than detail, their map disagrees with the fine one, and refining where
@@ -235,20 +235,16 @@ fn fast(job: &Job) -> Result<(Vec<f32>, usize)> {
     let mut runs: Vec<(usize, f32)> = coarse.into_iter().zip(drops_coarse).collect();
     let coarse_map = average(zyx, &patches, &runs);
 
-    // The value that the top `refine_fraction` of voxels reach on the coarse map.
-    let mut sorted = coarse_map.clone();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    let keep =
-        ((sorted.len() as f64 * job.params.refine_fraction).ceil() as usize).clamp(1, sorted.len());
-    let threshold = sorted[keep - 1];
-    let refine: Vec<usize> = rest
-        .into_iter()
-        .filter(|&i| {
-            let (lo, hi) = patches.bounds(i);
-            let c = [0, 1, 2].map(|a| (lo[a] + hi[a]) / 2);
-            coarse_map[(c[0] * ny + c[1]) * nx + c[2]] >= threshold
-        })
-        .collect();
+    // The remaining positions whose centre ranks highest on the coarse map, the top
+    // `refine_fraction` of them (ties by position, so the count never depends on ties).
+    let centre_value = |i: usize| {
+        let (lo, hi) = patches.bounds(i);
+        let c = [0, 1, 2].map(|a| (lo[a] + hi[a]) / 2);
+        coarse_map[(c[0] * ny + c[1]) * nx + c[2]]
+    };
+    let mut refine = rest;
+    refine.sort_by(|&a, &b| centre_value(b).total_cmp(&centre_value(a)).then(a.cmp(&b)));
+    refine.truncate((refine.len() as f64 * job.params.refine_fraction).ceil() as usize);
     let drops_fine = drops(job, &patches, &refine)?;
     runs.extend(refine.into_iter().zip(drops_fine));
     Ok((average(zyx, &patches, &runs), runs.len()))

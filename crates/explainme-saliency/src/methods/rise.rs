@@ -201,7 +201,8 @@ fn accumulate(
         for slot in 0..cases {
             let mask = &mut masks[slot * voxels..(slot + 1) * voxels];
             maker.next(mask);
-            job.input.blend(mask, batch.case_mut(slot));
+            job.input.blend(mask, &mut batch.scratch);
+            batch.commit(slot);
         }
         let scores = job.subject.scores(batch, cases, job.class)?;
         for (slot, &score) in scores.iter().enumerate() {

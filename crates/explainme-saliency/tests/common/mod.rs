@@ -3,7 +3,8 @@
 use explainme_imaging::{Image, Mask, Shape};
 use explainme_onnx::builder::{GraphBuilder, int, ints};
 use explainme_onnx::{
-    Dim, Intensity, Layout, Model, ModelCard, Normalisation, OutputKind, Preprocessing, SpatialDims,
+    Dim, InputChannels, Intensity, Layout, Model, ModelCard, Normalisation, OutputKind,
+    Preprocessing, SpatialDims,
 };
 use explainme_phantom::{Concept, Dims, Phantom};
 
@@ -73,13 +74,13 @@ pub fn fat_detector(centre: f32, scale: f32) -> (Model, ModelCard) {
         layout: Layout::Nchw,
         dims: SpatialDims::Three,
         input_size: vec![SIDE; 3],
-        preprocessing: Preprocessing {
+        preprocessing: InputChannels::one(Preprocessing {
             intensity: Intensity::Range {
                 min: -1024.0,
                 max: 3071.0,
             },
             normalisation: Normalisation::None,
-        },
+        }),
         output: OutputKind::SigmoidProbability,
         class_names: vec!["no_fat".into(), "fat".into()],
         positive_class: "fat".into(),
