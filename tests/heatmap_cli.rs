@@ -114,7 +114,11 @@ fn heatmaps_of_a_phantom_with_figures() {
 
     // Errors: one line, non-zero exit, before any work.
     for (method, out, expected) in [
-        ("occlusion", "map.txt", "the map is written as .npy (values) or .png (overlay)"),
+        (
+            "occlusion",
+            "map.txt",
+            "the map is written as .npy (values) or .png (overlay)",
+        ),
         ("gradcam", "map.npy", "unknown saliency method `gradcam`"),
     ] {
         let args = base(method, &dir.path().join(out));

@@ -243,7 +243,17 @@ impl CheckedSaliency {
     ) -> Result<Heatmap> {
         let start = std::time::Instant::now();
         let input = subject.prepare(image)?;
-        let (class, score) = subject.resolve_class(&input, self.params.class)?;
+        // One unperturbed pass: the class, its probability and, for a method that reads a
+        // layer, that layer's activations.
+        let (class, score, activation) = if self.method.reads_layer {
+            let layer = methods::chosen_layer(&self.params, subject.card())?;
+            let mut prediction = subject.layer_prediction(&layer, &input)?;
+            let (class, score) = subject.pick_class(&prediction, self.params.class)?;
+            (class, score, prediction.activations.pop())
+        } else {
+            let (class, score) = subject.resolve_class(&input, self.params.class)?;
+            (class, score, None)
+        };
         progress(1);
         let job = Job {
             subject,
@@ -251,6 +261,7 @@ impl CheckedSaliency {
             params: &self.params,
             class,
             score,
+            activation: activation.as_ref(),
             progress,
         };
         let run = if self.params.fast {

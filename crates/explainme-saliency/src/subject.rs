@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use explainme_budget::MemoryBudget;
 use explainme_imaging::{Image, Shape};
-use explainme_onnx::{Activation, Layout, Model, ModelCard, Session, Tensor};
+use explainme_onnx::{Activation, Layout, Model, ModelCard, Prediction, Session, Tensor};
 
 use crate::{Error, Result};
 
@@ -139,6 +139,20 @@ impl Subject {
             return Err(Error::NoSuchClass { class, classes });
         }
         let prediction = self.scorer.predict(&self.model_input(input)?)?;
+        self.pick_class(&prediction, class)
+    }
+
+    /// The class to explain from a one-case prediction (`class`, checked, else the
+    /// predicted one) and its probability.
+    pub(crate) fn pick_class(
+        &self,
+        prediction: &Prediction,
+        class: Option<usize>,
+    ) -> Result<(usize, f32)> {
+        let classes = self.card.class_names.len();
+        if let Some(class) = class.filter(|&c| c >= classes) {
+            return Err(Error::NoSuchClass { class, classes });
+        }
         let class = class.unwrap_or(prediction.classes[0]);
         Ok((class, prediction.class_probabilities[0][class]))
     }
@@ -181,6 +195,18 @@ impl Subject {
     /// One layer's activations for the (unperturbed) input, from a session that exposes
     /// that layer, started on first use and kept for the next image.
     pub fn activations(&self, layer: &str, input: &Prepared) -> Result<Activation> {
+        let mut prediction = self.layer_prediction(layer, input)?;
+        prediction
+            .activations
+            .pop()
+            .ok_or_else(|| Error::UnusableLayer {
+                layer: layer.to_owned(),
+                problem: "ONNX Runtime returned no activations".into(),
+            })
+    }
+
+    /// The prediction of the unperturbed input with `layer`'s activations (one pass).
+    pub(crate) fn layer_prediction(&self, layer: &str, input: &Prepared) -> Result<Prediction> {
         let session = {
             let mut cache = self.layered.lock().map_err(|_| Error::UnusableLayer {
                 layer: layer.to_owned(),
@@ -196,14 +222,7 @@ impl Subject {
                 }
             }
         };
-        let mut prediction = session.predict(&self.model_input(input)?)?;
-        prediction
-            .activations
-            .pop()
-            .ok_or_else(|| Error::UnusableLayer {
-                layer: layer.to_owned(),
-                problem: "ONNX Runtime returned no activations".into(),
-            })
+        Ok(session.predict(&self.model_input(input)?)?)
     }
 }
 

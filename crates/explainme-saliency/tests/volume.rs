@@ -63,8 +63,8 @@ fn scorecam_in_3d_follows_the_one_channel_it_is_given() {
         .method("scorecam")
         .explain(&subject, &image)
         .unwrap();
-    // One channel: the unperturbed pass, the activation pass, the baseline and the channel.
-    assert_eq!(heatmap.forward_passes, 4);
+    // One channel: the unperturbed pass (which reads the layer), the baseline, the channel.
+    assert_eq!(heatmap.forward_passes, 3);
     // Its weight is positive (showing the fat raises p), so the map is the layer's response.
     let response: Vec<f32> = image
         .voxels()

@@ -26,6 +26,9 @@ pub struct Job<'a> {
     pub class: usize,
     /// Its probability on the unperturbed image.
     pub score: f32,
+    /// The chosen layer's activations on the unperturbed image, for methods that read one
+    /// (read in the same pass as the prediction).
+    pub activation: Option<&'a explainme_onnx::Activation>,
     /// Hears forward passes as they happen.
     pub progress: &'a dyn Fn(u64),
 }
@@ -46,6 +49,23 @@ pub struct Method {
     pub fast: Explain,
     /// The most forward passes the full method makes on a subject, without the first.
     pub planned_passes: fn(&SaliencyParams, &Subject) -> usize,
+    /// Whether the method reads a layer's activations ([`chosen_layer`]).
+    pub reads_layer: bool,
+}
+
+/// The layer a method reads: `params.layer`, else the card's last feature layer.
+pub fn chosen_layer(params: &SaliencyParams, card: &explainme_onnx::ModelCard) -> Result<String> {
+    match &params.layer {
+        Some(layer) => Ok(layer.clone()),
+        None => card
+            .feature_layers
+            .last()
+            .cloned()
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "layer",
+                problem: "the card names no feature layer; choose one".into(),
+            }),
+    }
 }
 
 /// Every method, by name.

@@ -29,6 +29,7 @@ pub(super) const METHOD: Method = Method {
     full,
     fast,
     planned_passes,
+    reads_layer: false,
 };
 
 /// A patch grid: per axis, the start of every patch and the patch extent.

@@ -38,6 +38,7 @@ pub(super) const METHOD: Method = Method {
     full,
     fast,
     planned_passes,
+    reads_layer: false,
 };
 
 fn planned_passes(params: &SaliencyParams, _: &Subject) -> usize {

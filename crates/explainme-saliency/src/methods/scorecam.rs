@@ -1,7 +1,7 @@
 //! Score-CAM (Wang et al., CVPR-W 2020), following pytorch-grad-cam's `ScoreCAM`.
 //!
-//! One pass reads the chosen layer's activations `A_k` (default: the card's last feature
-//! layer). Each channel is upsampled to the input grid (`explainme_imaging::resize`,
+//! The unperturbed pass also reads the chosen layer's activations `A_k` (default: the
+//! card's last feature layer). Each channel is upsampled to the input grid (`explainme_imaging::resize`,
 //! bilinear / trilinear, as pytorch-grad-cam's `interpolate(mode="bilinear")`), normalised
 //! to `[0, 1]` by its own minimum and maximum, and used as a mask: the masked input blends
 //! the image with its blurred baseline (`b + H_k · (x − b)`; pytorch-grad-cam multiplies the
@@ -31,6 +31,7 @@ pub(super) const METHOD: Method = Method {
     full,
     fast,
     planned_passes,
+    reads_layer: true,
 };
 
 fn planned_passes(params: &SaliencyParams, subject: &Subject) -> usize {
@@ -61,18 +62,11 @@ struct Channels {
 
 fn channels(job: &Job) -> Result<Channels> {
     let card = job.subject.card();
-    let layer = match &job.params.layer {
-        Some(layer) => layer.clone(),
-        None => card
-            .feature_layers
-            .last()
-            .cloned()
-            .ok_or_else(|| Error::InvalidParameter {
-                name: "layer",
-                problem: "the card names no feature layer; choose one".into(),
-            })?,
-    };
-    let activation = job.subject.activations(&layer, job.input)?;
+    let layer = super::chosen_layer(job.params, card)?;
+    let activation = job.activation.ok_or_else(|| Error::UnusableLayer {
+        layer: layer.clone(),
+        problem: "no activations were read".into(),
+    })?;
     let dims = card.dims.count();
     let shape = &activation.tensor.shape;
     let unusable = |problem: String| Error::UnusableLayer {
@@ -143,8 +137,8 @@ fn run(job: &Job, top_k: Option<usize>) -> Result<(Vec<f32>, usize)> {
     }
     cam.iter_mut().for_each(|v| *v = v.max(0.0));
     let map = resize(&Image::new(channels.shape, cam)?, target)?.into_voxels();
-    // The activation pass, the baseline and one per channel run.
-    Ok((map, order.len() + 2))
+    // The baseline and one per channel (the activations came with the unperturbed pass).
+    Ok((map, order.len() + 1))
 }
 
 fn min_max(values: &[f32]) -> (f32, f32) {
