@@ -49,12 +49,13 @@ pub struct Method {
     pub fast: Explain,
     /// The most forward passes the full method makes on a subject, without the first.
     pub planned_passes: fn(&SaliencyParams, &Subject) -> usize,
-    /// Whether the method reads a layer's activations ([`chosen_layer`]).
+    /// Whether the method reads a layer's activations (`SaliencyParams::layer`, else the
+    /// card's last feature layer) in the unperturbed pass.
     pub reads_layer: bool,
 }
 
 /// The layer a method reads: `params.layer`, else the card's last feature layer.
-pub fn chosen_layer(params: &SaliencyParams, card: &explainme_onnx::ModelCard) -> Result<String> {
+pub(crate) fn chosen_layer(params: &SaliencyParams, card: &explainme_onnx::ModelCard) -> Result<String> {
     match &params.layer {
         Some(layer) => Ok(layer.clone()),
         None => card
