@@ -55,7 +55,10 @@ pub struct Method {
 }
 
 /// The layer a method reads: `params.layer`, else the card's last feature layer.
-pub(crate) fn chosen_layer(params: &SaliencyParams, card: &explainme_onnx::ModelCard) -> Result<String> {
+pub(crate) fn chosen_layer(
+    params: &SaliencyParams,
+    card: &explainme_onnx::ModelCard,
+) -> Result<String> {
     match &params.layer {
         Some(layer) => Ok(layer.clone()),
         None => card
