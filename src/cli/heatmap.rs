@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_imaging::{Mask, Shape, Window, resize, resize_nearest};
-use explainme_report::heatmap::Overlay;
+use explainme_report::heatmap::{Overlay, Zoom};
 use explainme_saliency::{DEFAULT_STEPS, Faithfulness, Saliency, Subject, faithfulness};
 use serde::Serialize;
 
@@ -163,8 +163,11 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
             let (low, high) = card.preprocessing.channels()[0].intensity.bounds();
             let overlay = Overlay::params()
                 .window(Window::new((low + high) / 2.0, high - low)?)
+                // ASCII only: the overlay's bitmap font has no other glyphs. At least 384 px
+                // so a 64×64 slice is drawn 6× and the title fits.
+                .zoom(Zoom::AtLeast(384))
                 .title(format!(
-                    "{}{} · {class_name} p = {:.3}",
+                    "{}{}: {class_name} {:.2}",
                     heatmap.method,
                     if heatmap.fast { " (fast)" } else { "" },
                     heatmap.score
