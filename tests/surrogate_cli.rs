@@ -165,7 +165,11 @@ fn concepts_add_the_cnns_concept_scores_as_columns() {
         cohort.to_str().unwrap(),
     ]));
     let probed = ["--concept-layer", "functional_1_1/conv4_1_1/Relu:0"];
-    let args = [&["--concepts", "--format", "json", "--seed", "5"][..], &probed].concat();
+    let args = [
+        &["--concepts", "--format", "json", "--seed", "5"][..],
+        &probed,
+    ]
+    .concat();
     let report: serde_json::Value = serde_json::from_str(&ok(surrogate(&cohort, &args))).unwrap();
     let columns = report["cnn"]["tree"]["columns"].as_array().unwrap();
     let fat = columns
@@ -181,7 +185,10 @@ fn concepts_add_the_cnns_concept_scores_as_columns() {
         .count();
     assert!(scores >= 10, "{scores} concept columns");
     let leaves = report["cnn"]["leaves"].as_u64().unwrap();
-    assert_eq!(report["cnn"]["rules"].as_array().unwrap().len() as u64, leaves);
+    assert_eq!(
+        report["cnn"]["rules"].as_array().unwrap().len() as u64,
+        leaves
+    );
     let fidelity = report["fidelity"]["agreement"].as_f64().unwrap();
     assert!((0.5..=1.0).contains(&fidelity), "fidelity {fidelity}");
 
@@ -189,6 +196,10 @@ fn concepts_add_the_cnns_concept_scores_as_columns() {
     let plain: serde_json::Value =
         serde_json::from_str(&ok(surrogate(&cohort, &["--format", "json"]))).unwrap();
     let names = plain["cnn"]["tree"]["columns"].as_array().unwrap();
-    assert!(names.iter().all(|c| !c["name"].as_str().unwrap().starts_with("score:")));
+    assert!(
+        names
+            .iter()
+            .all(|c| !c["name"].as_str().unwrap().starts_with("score:"))
+    );
     assert!(!surrogate(&cohort, &probed).status.success());
 }
