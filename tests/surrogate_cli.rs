@@ -45,19 +45,26 @@ fn ok(output: Output) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-#[test]
-fn surrogate_prints_rules_and_figures_and_writes_the_tree() {
-    let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
+/// A phantom cohort of `cases` the demo CNN never saw, written under `dir`.
+fn phantom(dir: &Path, cases: &str) -> PathBuf {
+    let cohort = dir.join("cohort");
+    let out = cohort.to_str().unwrap();
     ok(explainme(&[
         "phantom",
         "--cases",
-        "400",
+        cases,
         "--seed",
         UNSEEN_SEED,
         "--out",
-        cohort.to_str().unwrap(),
+        out,
     ]));
+    cohort
+}
+
+#[test]
+fn surrogate_prints_rules_and_figures_and_writes_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = phantom(dir.path(), "400");
     let limits = ["--max-depth", "3", "--max-leaves", "6", "--seed", "5"];
     let dot_path = dir.path().join("tree.dot");
     let dot_out = ["--format", "json", "--out", dot_path.to_str().unwrap()];
@@ -154,16 +161,7 @@ fn bad_arguments_fail_in_one_line_before_any_scoring() {
 #[test]
 fn concepts_add_the_cnns_concept_scores_as_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
-    ok(explainme(&[
-        "phantom",
-        "--cases",
-        "240",
-        "--seed",
-        UNSEEN_SEED,
-        "--out",
-        cohort.to_str().unwrap(),
-    ]));
+    let cohort = phantom(dir.path(), "240");
     let probed = ["--concept-layer", "functional_1_1/conv4_1_1/Relu:0"];
     let args = [
         &["--concepts", "--format", "json", "--seed", "5"][..],
