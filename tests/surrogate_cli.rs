@@ -45,19 +45,26 @@ fn ok(output: Output) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-#[test]
-fn surrogate_prints_rules_and_figures_and_writes_the_tree() {
-    let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
+/// A phantom cohort of `cases` the demo CNN never saw, written under `dir`.
+fn phantom(dir: &Path, cases: &str) -> PathBuf {
+    let cohort = dir.join("cohort");
+    let out = cohort.to_str().unwrap();
     ok(explainme(&[
         "phantom",
         "--cases",
-        "400",
+        cases,
         "--seed",
         UNSEEN_SEED,
         "--out",
-        cohort.to_str().unwrap(),
+        out,
     ]));
+    cohort
+}
+
+#[test]
+fn surrogate_prints_rules_and_figures_and_writes_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = phantom(dir.path(), "400");
     let limits = ["--max-depth", "3", "--max-leaves", "6", "--seed", "5"];
     let dot_path = dir.path().join("tree.dot");
     let dot_out = ["--format", "json", "--out", dot_path.to_str().unwrap()];
@@ -149,4 +156,48 @@ fn bad_arguments_fail_in_one_line_before_any_scoring() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no-cohort"), "{stderr}");
+}
+
+#[test]
+fn concepts_add_the_cnns_concept_scores_as_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = phantom(dir.path(), "240");
+    let probed = ["--concept-layer", "functional_1_1/conv4_1_1/Relu:0"];
+    let args = [
+        &["--concepts", "--format", "json", "--seed", "5"][..],
+        &probed,
+    ]
+    .concat();
+    let report: serde_json::Value = serde_json::from_str(&ok(surrogate(&cohort, &args))).unwrap();
+    let columns = report["cnn"]["tree"]["columns"].as_array().unwrap();
+    let fat = columns
+        .iter()
+        .find(|c| c["name"] == "score:macroscopic_fat=present")
+        .expect("a column of the CNN's fat score");
+    assert_eq!(fat["rendering"]["label"], "CNN's macroscopic fat score");
+    // The clinician label columns are all still there, before the scores.
+    assert_eq!(columns[1]["name"], "macroscopic_fat=present");
+    let scores = columns
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap().starts_with("score:"))
+        .count();
+    assert!(scores >= 10, "{scores} concept columns");
+    let leaves = report["cnn"]["leaves"].as_u64().unwrap();
+    assert_eq!(
+        report["cnn"]["rules"].as_array().unwrap().len() as u64,
+        leaves
+    );
+    let fidelity = report["fidelity"]["agreement"].as_f64().unwrap();
+    assert!((0.5..=1.0).contains(&fidelity), "fidelity {fidelity}");
+
+    // Without `--concepts` no score column; a concept layer without it is refused.
+    let plain: serde_json::Value =
+        serde_json::from_str(&ok(surrogate(&cohort, &["--format", "json"]))).unwrap();
+    let names = plain["cnn"]["tree"]["columns"].as_array().unwrap();
+    assert!(
+        names
+            .iter()
+            .all(|c| !c["name"].as_str().unwrap().starts_with("score:"))
+    );
+    assert!(!surrogate(&cohort, &probed).status.success());
 }

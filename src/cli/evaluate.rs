@@ -45,10 +45,16 @@ pub struct ScoringArgs {
 impl ScoringArgs {
     /// Loads the model and the cohort and scores every case (see [`score_cohort`]).
     pub fn score(&self, budget: MemoryBudget) -> anyhow::Result<(ModelCard, Cohort, Scored)> {
-        let (model, card) = super::models::load_model(&self.model, &self.card, budget)?;
-        let cohort = Cohort::open(&self.cohort)?;
+        let (model, card, cohort) = self.load(budget)?;
         let scored = score_cohort(&model, &card, &cohort, self.batch as usize)?;
         Ok((card, cohort, scored))
+    }
+
+    /// Loads the model, its card and the cohort.
+    pub fn load(&self, budget: MemoryBudget) -> anyhow::Result<(Model, ModelCard, Cohort)> {
+        let (model, card) = super::models::load_model(&self.model, &self.card, budget)?;
+        let cohort = Cohort::open(&self.cohort)?;
+        Ok((model, card, cohort))
     }
 }
 

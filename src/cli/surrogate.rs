@@ -5,15 +5,26 @@
 //! features through the cohort's schema, and hands both to explainme-tree: the held-out
 //! fidelity, each tree's rules in clinical words, and how the CNN's tree compares with the
 //! truth's. `--out` writes the CNN's tree as Graphviz DOT or indented text, by extension.
+//!
+//! `--concepts` also runs explainme-concepts' probes on the cohort (probes only: no TCAV,
+//! one permutation, since no p-value is read) and adds each concept's score on its best
+//! layer as a column ("CNN's macroscopic fat score < -1.3"). It is off by default: it reads
+//! every chosen layer's activations for every case and fits some hundred probes, and the
+//! rules it gives explain the CNN partly by its own inner readings rather than by what a
+//! clinician sees, which is a different question from the default's. The scores are
+//! cross-fitted ([`explainme_concepts::ScoreColumn`]): no case's score comes from a probe
+//! fitted to its own label, and the probes never see the CNN's verdict, so the surrogate's
+//! held-out fidelity is not flattered by them.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use explainme_budget::MemoryBudget;
-use explainme_tree::{FeatureMatrix, Surrogate, SurrogateData, export_for};
+use explainme_concepts::{Concepts, cohort_concepts};
+use explainme_tree::{Column, FeatureMatrix, Surrogate, SurrogateData, export_for};
 
-use super::evaluate::{ScoringArgs, THRESHOLD};
-use super::output::{Format, write_to};
+use super::evaluate::{ScoringArgs, THRESHOLD, score_cohort};
+use super::output::{Format, progress, write_to};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,9 +42,17 @@ pub struct Args {
     /// Share of the cases held out to measure fidelity, in (0, 1).
     #[arg(long, default_value_t = 0.3)]
     pub holdout: f64,
-    /// Seed of the stratified held-out split.
+    /// Seed of the stratified held-out split (and of the concept probes' folds).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Add the CNN's concept scores (explainme-concepts probes) as columns beside the
+    /// clinician labels.
+    #[arg(long)]
+    pub concepts: bool,
+    /// Layers to probe for `--concepts`, comma-separated or repeated; the card's feature
+    /// layers when absent.
+    #[arg(long = "concept-layer", value_delimiter = ',', requires = "concepts")]
+    pub concept_layers: Vec<String>,
     /// `text` for people, `json` for scripts (both trees node by node, rules and figures).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -49,9 +68,36 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         .as_ref()
         .map(|path| export_for(&path.to_string_lossy()).map(|e| (e, path)))
         .transpose()?;
-    let (card, cohort, scored) = args.scoring.score(budget)?;
-    let features = FeatureMatrix::from_table(&cohort.schema, &cohort.table()?, budget)
+    let (model, card, cohort) = args.scoring.load(budget)?;
+    let scored = score_cohort(&model, &card, &cohort, args.scoring.batch as usize)?;
+    let mut features = FeatureMatrix::from_table(&cohort.schema, &cohort.table()?, budget)
         .with_context(|| format!("the features of {}", cohort.root.display()))?;
+    if args.concepts {
+        let bar = progress(1, "concepts");
+        let report = Concepts::params()
+            .layers(args.concept_layers)
+            .tcav_layers(Some(Vec::new()))
+            .permutations(1)
+            .seed(args.seed)
+            .batch(args.scoring.batch as usize)
+            .fit(
+                &model,
+                &card,
+                &cohort,
+                &cohort_concepts(&cohort)?,
+                &budget,
+                &mut |p| {
+                    bar.set_length(p.total);
+                    bar.set_position(p.done);
+                    bar.set_message(p.stage.to_owned());
+                },
+            )?;
+        bar.finish_and_clear();
+        for column in report.score_columns() {
+            let named = Column::number(&column.name, &column.label, None);
+            features = features.with_column(named, &column.values)?;
+        }
+    }
     let negative = card
         .class_names
         .iter()

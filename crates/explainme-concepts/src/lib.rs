@@ -64,7 +64,7 @@ pub use labels::{ConceptLabels, cohort_concepts};
 pub use params::ConceptParams;
 pub use report::{
     ChannelConcept, ChannelConcepts, ConceptLayer, ConceptReport, ConceptResult, Detector,
-    LayerSummary, RandomBaseline, Tcav,
+    LayerSummary, RandomBaseline, ScoreColumn, Tcav,
 };
 pub use tcav::Moves;
 
@@ -300,6 +300,7 @@ impl ConceptParams {
                         p_value,
                     }),
                     scores: fit.scores.clone(),
+                    cross_fitted_scores: fit.cross_fitted.clone(),
                 });
             }
             results.push(ConceptResult {

@@ -20,6 +20,11 @@
 //!   fold AUCs.
 //! - **Which direction?** A fit on every labelled case gives the CAV and the per-case
 //!   concept scores (decision values, for every case including unlabelled ones).
+//!
+//! Each case also gets a *cross-fitted* score: a labelled case's decision value under the
+//! fold probe that did not train on it, an unlabelled case's under the full probe (which
+//! never saw its label either). A model downstream that is itself validated on held-out
+//! cases (a surrogate tree) then never reads a score fitted to that case's own label.
 
 use explainme_onnx::ChannelStat;
 use linfa::Dataset;
@@ -111,6 +116,8 @@ pub(crate) struct ProbeFit {
     pub(crate) intercept: f64,
     /// The full probe's decision value for every case.
     pub(crate) scores: Vec<f64>,
+    /// Every case's decision value under a probe that did not train on it (module docs).
+    pub(crate) cross_fitted: Vec<f64>,
 }
 
 /// Why a concept cannot be probed (too few positives or negatives).
@@ -193,6 +200,7 @@ pub(crate) fn probe(
         fold_of[i] = (position + positives.len()) % k;
     }
     let mut fold_aucs = Vec::with_capacity(k);
+    let mut out_of_fold = vec![None; labels.len()];
     for fold in 0..k {
         let (inside, outside): (Vec<usize>, Vec<usize>) = positives
             .iter()
@@ -200,6 +208,9 @@ pub(crate) fn probe(
             .partition(|&&i| fold_of[i] == fold);
         let (w, b) = fit(&outside)?;
         let scores: Vec<f64> = inside.iter().map(|&i| pooled.decision(i, &w, b)).collect();
+        for (&i, &score) in inside.iter().zip(&scores) {
+            out_of_fold[i] = Some(score);
+        }
         let truths: Vec<bool> = inside.iter().map(|&i| truth(i)).collect();
         fold_aucs.push(auc_of_ranks(&midranks(&scores), &truths));
     }
@@ -208,8 +219,13 @@ pub(crate) fn probe(
     // The CAV: every labelled case.
     let all: Vec<usize> = positives.iter().chain(&negatives).copied().collect();
     let (weights, intercept) = fit(&all)?;
-    let scores = (0..pooled.cases)
+    let scores: Vec<f64> = (0..pooled.cases)
         .map(|i| pooled.decision(i, &weights, intercept))
+        .collect();
+    let cross_fitted = out_of_fold
+        .iter()
+        .zip(&scores)
+        .map(|(fold, &full)| fold.unwrap_or(full))
         .collect();
     Ok(ProbeFit {
         held_out_auc,
@@ -220,6 +236,7 @@ pub(crate) fn probe(
         weights,
         intercept,
         scores,
+        cross_fitted,
     })
 }
 

@@ -100,6 +100,34 @@ pub struct ConceptLayer {
     pub tcav: Option<Tcav>,
     /// The probe's decision value for every case (cohort order): the concept score.
     pub scores: Vec<f64>,
+    /// Every case's decision value under a probe that did not train on its label: the
+    /// cross-validation fold's probe for a labelled case, the full probe for an unlabelled
+    /// one (cohort order). What a model validated on held-out cases should read.
+    pub cross_fitted_scores: Vec<f64>,
+}
+
+/// One concept's scores as a numeric column for a model downstream, e.g. a surrogate tree
+/// (`explainme_tree::FeatureMatrix::with_column(Column::number(&c.name, &c.label, None), &c.values)`).
+///
+/// The values are the cross-fitted scores of the concept's best layer: no case's value
+/// comes from a probe fitted to that case's own concept label. The probes never see the
+/// CNN's verdict (they are fitted on clinician concept labels), so a surrogate of the
+/// verdict split into training and held-out cases on its own learns nothing of its
+/// held-out target from them, whichever cases the probes were fitted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreColumn {
+    /// `score:<concept>`: unique, and never the name of a clinician-label column.
+    pub name: String,
+    /// How a rule reads it: "CNN's macroscopic fat score", "CNN's enhancement avid score".
+    pub label: String,
+    /// The concept, `feature=state`.
+    pub concept: String,
+    /// The layer the scores come from (the probe's best held-out AUC).
+    pub layer: String,
+    /// That probe's held-out AUC.
+    pub held_out_auc: f64,
+    /// One cross-fitted score per case, cohort order.
+    pub values: Vec<f64>,
 }
 
 /// A channel that detects a concept.
@@ -153,6 +181,50 @@ impl ConceptReport {
     /// A concept by name (`feature=state`).
     pub fn concept(&self, name: &str) -> Option<&ConceptResult> {
         self.concepts.iter().find(|c| c.concept == name)
+    }
+
+    /// Every probed concept's scores on its best layer, in concept order ([`ScoreColumn`]).
+    /// A feature with one concept (a two-state one: `macroscopic_fat=present`) reads by
+    /// its name alone ("CNN's macroscopic fat score"), others with the state ("CNN's
+    /// enhancement avid score", "CNN's size 2-4 cm score" for a binned measurement).
+    pub fn score_columns(&self) -> Vec<ScoreColumn> {
+        let words = |s: &str| s.replace('_', " ");
+        self.concepts
+            .iter()
+            .filter_map(|concept| {
+                let best = concept.best_layer()?;
+                let alone = self
+                    .concepts
+                    .iter()
+                    .filter(|c| c.feature == concept.feature)
+                    .count()
+                    == 1;
+                // A binned measurement keeps its unit after the bin: "size 2-4 cm".
+                let measured = concept
+                    .feature
+                    .rsplit_once('_')
+                    .filter(|(_, unit)| ["cm", "mm", "ml", "hu", "years", "kg"].contains(unit));
+                let label = match measured {
+                    _ if alone => format!("CNN's {} score", words(&concept.feature)),
+                    Some((stem, unit)) => {
+                        format!("CNN's {} {} {unit} score", words(stem), concept.state)
+                    }
+                    None => format!(
+                        "CNN's {} {} score",
+                        words(&concept.feature),
+                        words(&concept.state)
+                    ),
+                };
+                Some(ScoreColumn {
+                    name: format!("score:{}", concept.concept),
+                    label,
+                    concept: concept.concept.clone(),
+                    layer: best.layer.clone(),
+                    held_out_auc: best.held_out_auc,
+                    values: best.cross_fitted_scores.clone(),
+                })
+            })
+            .collect()
     }
 }
 

@@ -256,3 +256,53 @@ fn every_case_has_a_concept_score() {
     // The same seed gives the same layers and concepts (the report is deterministic).
     assert_eq!(report.layers.len(), fixture().card.feature_layers.len());
 }
+
+#[test]
+fn cross_fitted_scores_come_from_probes_that_did_not_see_the_case() {
+    let report = &fixture().report;
+    let name = "macroscopic_fat=present (truth)";
+    let fat = best(name);
+    assert_eq!(fat.cross_fitted_scores.len(), CASES);
+    assert!(fat.cross_fitted_scores.iter().all(|s| s.is_finite()));
+    // Every case is labelled here, so every score is a fold probe's, not the full probe's.
+    let differ = fat
+        .scores
+        .iter()
+        .zip(&fat.cross_fitted_scores)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differ, CASES);
+    // Out of sample they still rank the concept about as the held-out AUC says.
+    let truth: Vec<bool> = {
+        let params = Phantom::params().cases(CASES).seed(SEED);
+        (0..CASES)
+            .map(|i| params.truth(i).0.findings.macroscopic_fat)
+            .collect()
+    };
+    let ranks = explainme_rules::stats::midranks(&fat.cross_fitted_scores);
+    let auc = explainme_rules::stats::auc_of_ranks(&ranks, &truth).unwrap();
+    eprintln!(
+        "{name}: cross-fitted AUC {auc:.3}, held-out {:.3}",
+        fat.held_out_auc
+    );
+    assert!(auc > fat.held_out_auc - 0.05, "cross-fitted AUC {auc:.3}");
+
+    let columns = report.score_columns();
+    let probed = report
+        .concepts
+        .iter()
+        .filter(|c| c.skipped.is_none())
+        .count();
+    assert_eq!(columns.len(), probed);
+    let column = columns.iter().find(|c| c.concept == name).unwrap();
+    assert_eq!(column.name, format!("score:{name}"));
+    assert_eq!(column.values, fat.cross_fitted_scores);
+    assert_eq!(column.layer, fat.layer);
+    let size = columns.iter().find(|c| c.concept == "size_cm=2-4").unwrap();
+    assert_eq!(size.label, "CNN's size 2-4 cm score");
+    let avid = columns
+        .iter()
+        .find(|c| c.concept == "enhancement=avid")
+        .unwrap();
+    assert_eq!(avid.label, "CNN's enhancement avid score");
+}
