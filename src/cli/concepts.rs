@@ -10,16 +10,13 @@ use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
 use explainme_concepts::{ConceptReport, Concepts, cohort_concepts};
 
+use super::models::ModelArgs;
 use super::output::{OutputArgs, progress};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The ONNX model.
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Its model card (JSON).
-    #[arg(long)]
-    pub card: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// The cohort folder (cases.csv, schema.json, images/, masks/).
     #[arg(long)]
     pub cohort: PathBuf,
@@ -49,7 +46,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
-    let (model, card) = super::models::load_model(&args.model, &args.card, budget)?;
+    let (model, card) = args.model.load(budget)?;
     let cohort = Cohort::open(&args.cohort)?;
     let concepts = cohort_concepts(&cohort)?;
     let tcav_layers = if args.no_tcav {

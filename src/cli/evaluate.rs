@@ -15,6 +15,7 @@ use explainme_imaging::Shape;
 use explainme_onnx::{Model, ModelCard, Session, Tensor};
 use serde::Serialize;
 
+use super::models::ModelArgs;
 use super::output::{OutputArgs, progress};
 
 #[derive(Debug, clap::Args)]
@@ -28,12 +29,8 @@ pub struct Args {
 /// `--model`, `--card`, `--cohort`, `--batch`: what every command that scores a cohort takes.
 #[derive(Debug, clap::Args)]
 pub struct ScoringArgs {
-    /// The ONNX model.
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Its model card (JSON).
-    #[arg(long)]
-    pub card: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// The cohort folder (cases.csv, schema.json, images/).
     #[arg(long)]
     pub cohort: PathBuf,
@@ -52,7 +49,7 @@ impl ScoringArgs {
 
     /// Loads the model, its card and the cohort.
     pub fn load(&self, budget: MemoryBudget) -> anyhow::Result<(Model, ModelCard, Cohort)> {
-        let (model, card) = super::models::load_model(&self.model, &self.card, budget)?;
+        let (model, card) = self.model.load(budget)?;
         let cohort = Cohort::open(&self.cohort)?;
         Ok((model, card, cohort))
     }

@@ -11,17 +11,14 @@ use explainme_report::heatmap::{Overlay, Zoom};
 use explainme_saliency::{DEFAULT_STEPS, Faithfulness, Saliency, Subject, faithfulness};
 use serde::Serialize;
 
+use super::models::ModelArgs;
 use super::output::{Format, OutputArgs, progress};
 
 /// Compute a heatmap of one CT image and its faithfulness figures.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The ONNX model file.
-    #[arg(long)]
-    pub model: PathBuf,
-    /// The model card (JSON).
-    #[arg(long)]
-    pub card: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// The image, Hounsfield units (`.png` 16-bit, `.npy`, `.nii`, `.nii.gz`, `.dcm`);
     /// resized to the card's input size when it differs.
     #[arg(long)]
@@ -76,7 +73,6 @@ struct Report {
 pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let Args {
         model,
-        card,
         image,
         mask,
         method,
@@ -89,7 +85,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         format,
     } = args;
     let picture = map_format(&out)?;
-    let (model, card) = super::models::load_model(&model, &card, budget)?;
+    let (model, card) = model.load(budget)?;
     let class = class
         .map(|c| match c.parse::<usize>() {
             Ok(index) => Ok(index),

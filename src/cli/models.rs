@@ -56,6 +56,24 @@ pub fn run(command: Command, budget: MemoryBudget) -> anyhow::Result<()> {
     }
 }
 
+/// `--model` and `--card`: what every command that runs a model takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// The ONNX model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Its model card (JSON): layout, preprocessing, classes.
+    #[arg(long)]
+    pub card: PathBuf,
+}
+
+impl ModelArgs {
+    /// Loads both (see [`load_model`]).
+    pub fn load(&self, budget: MemoryBudget) -> anyhow::Result<(Model, ModelCard)> {
+        load_model(&self.model, &self.card, budget)
+    }
+}
+
 /// Loads a model and its card from files, naming the file at fault in any error; every command
 /// that runs a model (`predict`, `evaluate`, `demo`) starts here, so ONNX Runtime is started
 /// with the command line's memory budget as its cap.

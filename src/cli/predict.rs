@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_onnx::{Session, Tensor};
 
+use super::models::ModelArgs;
 use super::output::OutputArgs;
 use crate::pb;
 
@@ -13,12 +14,8 @@ use crate::pb;
 /// the per-channel mean/max of the chosen layers, exactly as the Predict RPC answers.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The ONNX model file.
-    #[arg(long)]
-    pub model: PathBuf,
-    /// The model card (JSON) that says the layout, preprocessing and classes.
-    #[arg(long)]
-    pub card: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// A float `.npy` file of Hounsfield units, preprocessed as the card says: one CT image
     /// (`[H, W]` or `[D, H, W]`) or a batch of them in the card's layout (`[N, 1, H, W]`,
     /// `[N, H, W, 1]`, …). With `--preprocessed`, a model-ready batch instead.
@@ -41,13 +38,12 @@ pub struct Args {
 pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let Args {
         model,
-        card,
         tensor,
         preprocessed,
         layers,
         output,
     } = args;
-    let (model, card) = super::models::load_model(&model, &card, budget)?;
+    let (model, card) = model.load(budget)?;
     let values = explainme_imaging::codec::npy::read_tensor_within(&tensor, &budget)
         .with_context(|| format!("cannot read {}", tensor.display()))?;
     let spatial = card.dims.count();
@@ -149,8 +145,10 @@ mod tests {
         explainme_imaging::codec::npy::write_tensor(dir.join("t.npy"), &tensor)?;
         run(
             Args {
-                model: dir.join("m.onnx"),
-                card: dir.join("m.card.json"),
+                model: ModelArgs {
+                    model: dir.join("m.onnx"),
+                    card: dir.join("m.card.json"),
+                },
                 tensor: dir.join("t.npy"),
                 preprocessed,
                 layers: Some(vec!["block2/relu".into()]),
