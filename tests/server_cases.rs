@@ -4,24 +4,13 @@
 mod server_support;
 
 use explainme::pb;
-use explainme::pb::explainer_service_client::ExplainerServiceClient;
 use explainme::server::ServerConfig;
 use explainme_cohort::FeatureSchema;
 use explainme_imaging::{Format, Image, Shape};
-use server_support::Running;
+use server_support::{Running, hounsfield, upsert};
 use tonic::Code;
-use tonic::transport::Channel;
 
 const LIMIT: usize = ServerConfig::DEFAULT_MAX_MESSAGE_BYTES;
-
-fn hounsfield(shape: &[u64], data: Vec<f32>) -> Option<pb::Image> {
-    Some(pb::Image {
-        source: Some(pb::image::Source::Hounsfield(pb::FloatTensor {
-            shape: shape.to_vec(),
-            data,
-        })),
-    })
-}
 
 fn state(feature: &str, value: &str) -> pb::Label {
     pb::Label {
@@ -46,19 +35,6 @@ fn case(case_id: &str, labels: Vec<pb::Label>) -> pb::Case {
         labels,
         masks: vec![],
     }
-}
-
-async fn upsert(
-    client: &mut ExplainerServiceClient<Channel>,
-    cases: Vec<pb::Case>,
-) -> Result<pb::UpsertCasesResponse, tonic::Status> {
-    let messages = cases
-        .into_iter()
-        .map(|case| pb::UpsertCaseRequest { case: Some(case) });
-    client
-        .upsert_cases(tokio_stream::iter(messages))
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ use explainme_imaging::{Format, Image, Shape, encode_image};
 use explainme_onnx::builder::{self, GraphBuilder};
 use explainme_onnx::{Dim, proto};
 use prost::Message;
-use server_support::Running;
+use server_support::{Running, hounsfield, upsert};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -31,15 +31,6 @@ fn encoded(format: pb::ImageFormat, data: Vec<u8>) -> Option<pb::Image> {
     })
 }
 
-fn hounsfield(shape: &[u64], data: Vec<f32>) -> Option<pb::Image> {
-    Some(pb::Image {
-        source: Some(pb::image::Source::Hounsfield(pb::FloatTensor {
-            shape: shape.to_vec(),
-            data,
-        })),
-    })
-}
-
 fn case(case_id: &str, schema: &str, image: Option<pb::Image>) -> pb::Case {
     pb::Case {
         cohort: "hostile".into(),
@@ -49,19 +40,6 @@ fn case(case_id: &str, schema: &str, image: Option<pb::Image>) -> pb::Case {
         labels: vec![],
         masks: vec![],
     }
-}
-
-async fn upsert(
-    client: &mut ExplainerServiceClient<Channel>,
-    cases: Vec<pb::Case>,
-) -> Result<pb::UpsertCasesResponse, tonic::Status> {
-    let messages = cases
-        .into_iter()
-        .map(|case| pb::UpsertCaseRequest { case: Some(case) });
-    client
-        .upsert_cases(tokio_stream::iter(messages))
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 async fn put_schema(

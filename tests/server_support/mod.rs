@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
 use explainme::server::{self, ServerConfig};
 use explainme_budget::MemoryBudget;
@@ -64,4 +65,30 @@ impl Running {
         self.stop.send(()).unwrap();
         self.task.await.unwrap().unwrap();
     }
+}
+
+/// An inline Hounsfield-unit image of `shape`.
+#[allow(dead_code)] // not every server test sends cases
+pub fn hounsfield(shape: &[u64], data: Vec<f32>) -> Option<pb::Image> {
+    Some(pb::Image {
+        source: Some(pb::image::Source::Hounsfield(pb::FloatTensor {
+            shape: shape.to_vec(),
+            data,
+        })),
+    })
+}
+
+/// Streams `cases` to UpsertCases and returns the answer.
+#[allow(dead_code)]
+pub async fn upsert(
+    client: &mut ExplainerServiceClient<Channel>,
+    cases: Vec<pb::Case>,
+) -> Result<pb::UpsertCasesResponse, tonic::Status> {
+    let messages = cases
+        .into_iter()
+        .map(|case| pb::UpsertCaseRequest { case: Some(case) });
+    client
+        .upsert_cases(tokio_stream::iter(messages))
+        .await
+        .map(tonic::Response::into_inner)
 }
