@@ -83,32 +83,13 @@ fn evaluate_names_the_case_whose_image_is_broken() {
 /// own (colourised, multi-line) log lines never reach stderr.
 #[test]
 fn models_inspect_refuses_a_graph_that_expands_past_the_budget() {
-    use explainme_onnx::builder::GraphBuilder;
-    use explainme_onnx::{Dim, proto};
-    use prost::Message;
-    let mut g = GraphBuilder::new("expand");
-    g.input("x", &[Dim::Fixed(1), Dim::Fixed(1)])
-        .node("Expand", &["x", "shape"], &["big"], vec![])
-        .node("ReduceMax", &["big"], &["y"], vec![])
-        .output("y", &[Dim::Fixed(1), Dim::Fixed(1)])
-        // An initializer no node reads: ONNX Runtime warns about it on its own logger.
-        .weight("unused", &[1], vec![0.0]);
-    let mut model = g.build();
-    model
-        .graph
-        .as_mut()
-        .unwrap()
-        .initializer
-        .push(proto::TensorProto {
-            name: Some("shape".into()),
-            dims: vec![2],
-            data_type: Some(7),
-            int64_data: vec![60_000, 60_000],
-            ..Default::default()
-        });
+    // 60000² floats, plus an initializer no node reads: ONNX Runtime warns about it on its
+    // own logger.
+    let (mut graph, _) = explainme_onnx::builder::expanding(60_000);
+    let model = graph.weight("unused", &[1], vec![0.0]).model().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("expand.onnx");
-    std::fs::write(&path, model.encode_to_vec()).unwrap();
+    std::fs::write(&path, model.to_bytes()).unwrap();
 
     let run = explainme(&["models", "inspect", path.to_str().unwrap()]);
     assert!(!run.status.success());

@@ -13,8 +13,8 @@ use explainme_budget::MemoryBudget;
 use explainme_cohort::{Feature, FeatureKind, FeatureSchema, Role};
 use explainme_imaging::codec::nifti;
 use explainme_imaging::{Format, Image, Shape, encode_image};
+use explainme_onnx::Dim;
 use explainme_onnx::builder::{self, GraphBuilder};
-use explainme_onnx::{Dim, proto};
 use prost::Message;
 use server_support::{Running, hounsfield, upsert};
 use tonic::Code;
@@ -329,40 +329,16 @@ async fn schemas_that_collide_or_say_nothing_are_refused() {
     running.stop().await;
 }
 
-/// `x [N, 1, 1, 1]` → Expand to `[1, 1, side, side]` → mean → sigmoid: a valid 2D card's
-/// graph whose size only a run reveals.
+/// The bytes of `builder::expanding(side)`: a valid 2D card's graph whose size only a run
+/// reveals.
 fn expanding_model(side: i64) -> Vec<u8> {
-    let n = || Dim::Symbolic("N".into());
-    let mut g = GraphBuilder::new("expand");
-    g.input("x", &[n(), Dim::Fixed(1), Dim::Fixed(1), Dim::Fixed(1)])
-        .node("Expand", &["x", "shape"], &["big"], vec![])
-        .node(
-            "ReduceMean",
-            &["big", "axes"],
-            &["mean"],
-            vec![builder::int("keepdims", 0)],
-        )
-        .node("Sigmoid", &["mean"], &["prob"], vec![])
-        .output("prob", &[n(), Dim::Fixed(1)])
-        .opset(18);
-    let mut model = g.build();
-    let graph = model.graph.as_mut().unwrap();
-    for (name, values) in [("shape", vec![1, 1, side, side]), ("axes", vec![2, 3])] {
-        graph.initializer.push(proto::TensorProto {
-            name: Some(name.into()),
-            dims: vec![values.len() as i64],
-            data_type: Some(7),
-            int64_data: values,
-            ..Default::default()
-        });
-    }
-    model.encode_to_vec()
+    builder::expanding(side).0.model().unwrap().to_bytes()
 }
 
-const POINT_CARD: &str = r#"{ "input": "x", "layout": "NCHW", "dims": 2, "input_size": [1, 1],
-    "preprocessing": { "intensity": { "range": { "min": -1000, "max": 1000 } }, "normalisation": "unit" },
-    "output": "sigmoid_probability", "class_names": ["benign", "malignant"],
-    "positive_class": "malignant" }"#;
+/// `builder::expanding`'s card as JSON.
+fn point_card() -> String {
+    builder::expanding(1).1.to_json()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_that_cannot_run_are_refused_at_registration() {
@@ -378,11 +354,11 @@ async fn models_that_cannot_run_are_refused_at_registration() {
     // The small expansion registers; 16384² floats (1 GiB) do not fit ONNX Runtime's arena,
     // capped at the budget (the process's first, 1 GiB by default).
     client
-        .register_model(register("point", expanding_model(8), POINT_CARD))
+        .register_model(register("point", expanding_model(8), &point_card()))
         .await
         .unwrap();
     let error = client
-        .register_model(register("expander", expanding_model(16384), POINT_CARD))
+        .register_model(register("expander", expanding_model(16384), &point_card()))
         .await
         .unwrap_err();
     assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
@@ -404,15 +380,14 @@ async fn models_that_cannot_run_are_refused_at_registration() {
         .node("Sigmoid", &["f"], &["prob"], vec![])
         .output("prob", &[n(), Dim::Fixed(1)]);
     let two_inputs = g.model().unwrap().to_bytes();
-    let twice = POINT_CARD.replace(
-        r#"["benign", "malignant"]"#,
-        r#"["malignant", "malignant"]"#,
-    );
+    let mut twice = builder::expanding(1).1;
+    twice.class_names = vec!["malignant".into(); 2];
+    let twice = twice.to_json();
     let bad = [
-        register("two", two_inputs, POINT_CARD),
+        register("two", two_inputs, &point_card()),
         register("twice", expanding_model(8), &twice),
-        register("evil\nERROR forged line", expanding_model(8), POINT_CARD),
-        register(&"n".repeat(5 << 20), expanding_model(8), POINT_CARD),
+        register("evil\nERROR forged line", expanding_model(8), &point_card()),
+        register(&"n".repeat(5 << 20), expanding_model(8), &point_card()),
     ];
     let needles = ["the graph has 2 inputs", "listed twice", "name:", "name:"];
     for (request, needle) in bad.into_iter().zip(needles) {

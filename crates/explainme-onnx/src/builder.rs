@@ -304,6 +304,37 @@ pub fn seeded_cnn(seed: u64) -> Result<(Model, ModelCard)> {
     Ok((g.model()?, card))
 }
 
+/// A graph whose one `Expand` grows its `[N, 1, 1, 1]` input to `[1, 1, side, side]` floats
+/// (then mean, sigmoid), with a card that validates: a few hundred bytes that only a run shows
+/// to need `4 × side²` bytes. Memory-budget tests and `examples/write_expanding_model` use it;
+/// the builder is returned so a test can add to the graph before `model()`.
+pub fn expanding(side: i64) -> (GraphBuilder, ModelCard) {
+    let batch = || Dim::Symbolic("N".into());
+    let mut g = GraphBuilder::new("expand");
+    g.input("x", &[batch(), Dim::Fixed(1), Dim::Fixed(1), Dim::Fixed(1)])
+        .int64s("shape", &[4], &[1, 1, side, side])
+        .int64s("axes", &[2], &[2, 3])
+        .node("Expand", &["x", "shape"], &["big"], vec![])
+        .node(
+            "ReduceMean",
+            &["big", "axes"],
+            &["mean"],
+            vec![int("keepdims", 0)],
+        )
+        .node("Sigmoid", &["mean"], &["prob"], vec![])
+        .output("prob", &[batch(), Dim::Fixed(1)])
+        .opset(18);
+    let range = Preprocessing {
+        intensity: Intensity::Range {
+            min: -1000.0,
+            max: 1000.0,
+        },
+        normalisation: Normalisation::Unit,
+    };
+    let card = sigmoid_card("x", Layout::Nchw, vec![1, 1], range.into(), Vec::new());
+    (g, card)
+}
+
 /// A HU window scaled to `[0, 1]`.
 pub fn window(centre: f32, width: f32) -> Preprocessing {
     Preprocessing {

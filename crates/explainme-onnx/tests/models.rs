@@ -831,28 +831,10 @@ fn activations_know_their_own_channel_axis() {
     );
 }
 
-/// A 173-byte-class graph whose only op expands a 1×1 input to `side × side`: the shape
-/// comes from an int64 initializer, so nothing but a run reveals the size (issue 8, item 9).
+/// A graph that expands its input to `side²` floats (`builder::expanding`): nothing but a run
+/// reveals the size (issue 8, item 9).
 fn expanding_model(side: i64) -> Model {
-    let mut g = GraphBuilder::new("expand");
-    g.input("x", &fixed(&[1, 1]))
-        .node("Expand", &["x", "shape"], &["big"], vec![])
-        .node("ReduceMax", &["big"], &["y"], vec![])
-        .output("y", &fixed(&[1, 1]));
-    let mut proto = g.build();
-    proto
-        .graph
-        .as_mut()
-        .unwrap()
-        .initializer
-        .push(explainme_onnx::proto::TensorProto {
-            name: Some("shape".into()),
-            dims: vec![2],
-            data_type: Some(7), // INT64
-            int64_data: vec![side, side],
-            ..Default::default()
-        });
-    Model::from_proto(proto).unwrap()
+    builder::expanding(side).0.model().unwrap()
 }
 
 #[test]
@@ -862,11 +844,10 @@ fn shape_discovery_of_an_expanding_graph_is_refused_within_the_memory_budget() {
     let err = model.discover_shapes().unwrap_err();
     assert!(matches!(err, Error::OverBudget(_)), "{err:?}");
     assert!(err.to_string().contains("memory budget of 1 GiB"), "{err}");
-    // A small expansion still runs and finds its shape.
+    // A small expansion still runs and finds the shapes of its two undeclared tensors.
     let mut small = expanding_model(64);
-    assert_eq!(small.discover_shapes().unwrap(), 1);
-    // The input is [N, 1, 1]; N = 1 in discovery.
-    assert_eq!(small.tensor("big").unwrap().shape_text(), "[1, 64, 64]");
+    assert_eq!(small.discover_shapes().unwrap(), 2, "`big` and `mean`");
+    assert_eq!(small.tensor("big").unwrap().shape_text(), "[1, 1, 64, 64]");
 }
 
 #[test]
