@@ -147,10 +147,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let class_name = card.class_names[heatmap.class].clone();
     match picture {
         MapFormat::Npy => {
-            let tensor = explainme_imaging::Tensor::new(
-                heatmap.map.shape().as_slice().to_vec(),
-                heatmap.map.voxels().to_vec(),
-            )?;
+            let tensor = explainme_imaging::Tensor::from(heatmap.map.clone());
             explainme_imaging::codec::npy::write_tensor(&out, &tensor)
                 .with_context(|| format!("cannot write {}", out.display()))?;
         }
