@@ -63,8 +63,8 @@ pub use error::{Error, Result};
 pub use labels::{ConceptLabels, cohort_concepts};
 pub use params::ConceptParams;
 pub use report::{
-    ChannelConcept, ChannelConcepts, ConceptLayer, ConceptReport, ConceptResult, Detector,
-    LayerSummary, RandomBaseline, ScoreColumn, Tcav,
+    CaseScore, ChannelConcept, ChannelConcepts, ConceptLayer, ConceptReport, ConceptResult,
+    Detector, LayerSummary, RandomBaseline, ScoreColumn, Standardisation, Tcav,
 };
 pub use tcav::Moves;
 
@@ -247,6 +247,7 @@ impl ConceptParams {
                 spatial: maps.spatial.clone(),
                 iou,
                 tcav_random: baseline,
+                standardisation: pooled.standardisation.clone(),
             });
         }
 

@@ -34,8 +34,8 @@ use ndarray::{Array1, Array2};
 
 use explainme_rules::stats::midranks;
 
-use crate::random::{Purpose, Random};
-use crate::{ConceptParams, Error, Result};
+use crate::random::{self, Purpose};
+use crate::{ConceptParams, Error, Result, Standardisation};
 
 /// Standardised channel-pooled features of one layer, `cases × 2·channels`, row-major:
 /// per case the channel means, then the channel maxima.
@@ -44,6 +44,8 @@ pub(crate) struct Pooled {
     pub(crate) cases: usize,
     pub(crate) channels: usize,
     pub(crate) values: Vec<f64>,
+    /// How each raw feature was standardised, so a new case can be put in the same space.
+    pub(crate) standardisation: Standardisation,
 }
 
 impl Pooled {
@@ -60,22 +62,28 @@ impl Pooled {
         let width = 2 * channels;
         let mut values = Vec::with_capacity(cases * width);
         for case in stats {
-            values.extend(case.iter().map(|s| f64::from(s.mean)));
-            values.extend(case.iter().map(|s| f64::from(s.max)));
+            values.extend(pooled_features(case));
         }
+        let mut standardisation = Standardisation {
+            means: Vec::with_capacity(width),
+            sds: Vec::with_capacity(width),
+        };
         for feature in 0..width {
             let column = || values.iter().skip(feature).step_by(width);
             let mean = column().sum::<f64>() / cases as f64;
             let var = column().map(|v| (v - mean).powi(2)).sum::<f64>() / cases as f64;
             let sd = var.sqrt();
             for v in values.iter_mut().skip(feature).step_by(width) {
-                *v = if sd > 1e-12 { (*v - mean) / sd } else { 0.0 };
+                *v = standardised(*v, mean, sd);
             }
+            standardisation.means.push(mean);
+            standardisation.sds.push(sd);
         }
         Ok(Pooled {
             cases,
             channels,
             values,
+            standardisation,
         })
     }
 
@@ -101,6 +109,18 @@ impl Pooled {
             .sum::<f64>()
             + intercept
     }
+}
+
+/// One case's raw pooled features: its channel means, then its channel maxima.
+pub(crate) fn pooled_features(stats: &[ChannelStat]) -> impl Iterator<Item = f64> + '_ {
+    let means = stats.iter().map(|s| f64::from(s.mean));
+    means.chain(stats.iter().map(|s| f64::from(s.max)))
+}
+
+/// `value` in standard units; a feature constant over the cohort carries no information
+/// and becomes 0.
+pub(crate) fn standardised(value: f64, mean: f64, sd: f64) -> f64 {
+    if sd > 1e-12 { (value - mean) / sd } else { 0.0 }
 }
 
 /// What one probe found (see the module docs).
@@ -153,7 +173,7 @@ pub(crate) fn probe(
     let truth = |i: usize| labels[i] == Some(true);
 
     // Hold-out split, stratified.
-    let mut split = Random::new(params.seed, Purpose::Split, stream);
+    let mut split = random::stream(params.seed, Purpose::Split, stream);
     split.shuffle(&mut positives);
     split.shuffle(&mut negatives);
     let held = |class: &[usize]| {
@@ -176,7 +196,7 @@ pub(crate) fn probe(
     let ranks = midranks(&test_scores);
     let held_out_auc = auc_of_ranks(&ranks, &test_labels);
     let mut permuted = test_labels.clone();
-    let mut shuffles = Random::new(params.seed, Purpose::Permutations, stream);
+    let mut shuffles = random::stream(params.seed, Purpose::Permutations, stream);
     let mut at_least = 0usize;
     for _ in 0..params.permutations {
         shuffles.shuffle(&mut permuted);
@@ -187,7 +207,7 @@ pub(crate) fn probe(
     let p_value = (1 + at_least) as f64 / (1 + params.permutations) as f64;
 
     // Stratified k-fold cross-validation on every labelled case.
-    let mut folds = Random::new(params.seed, Purpose::Folds, stream);
+    let mut folds = random::stream(params.seed, Purpose::Folds, stream);
     folds.shuffle(&mut positives);
     folds.shuffle(&mut negatives);
     let k = params.folds;

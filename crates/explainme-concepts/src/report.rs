@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Moves;
+use crate::{Error, Moves, Result};
 
 /// The whole analysis of one model on one cohort.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +36,30 @@ pub struct LayerSummary {
     pub iou: Vec<Vec<f64>>,
     /// TCAV along random directions, when TCAV ran on this layer.
     pub tcav_random: Option<RandomBaseline>,
+    /// How the pooled features were standardised before probing: what puts a case outside
+    /// the cohort into the probes' space ([`ConceptReport::score_case`]).
+    pub standardisation: Standardisation,
+}
+
+/// Per pooled feature (channel means, then channel maxima) its mean and standard
+/// deviation over the cohort.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Standardisation {
+    pub means: Vec<f64>,
+    pub sds: Vec<f64>,
+}
+
+/// A case's score on one concept under the full probe of its best layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseScore {
+    /// `feature=state`.
+    pub concept: String,
+    /// The layer of the probe.
+    pub layer: String,
+    /// The probe's decision value (log-odds of the concept).
+    pub score: f64,
+    /// That probe's held-out AUC.
+    pub held_out_auc: f64,
 }
 
 /// TCAV scores of random directions on one layer.
@@ -225,6 +249,54 @@ impl ConceptReport {
                 })
             })
             .collect()
+    }
+}
+
+impl ConceptReport {
+    /// Scores a case that may be new to the cohort on every probed concept's best layer:
+    /// `stats` holds, per probed layer, the case's channel statistics
+    /// ([`explainme_onnx::channel_stats`]). Layers absent from `stats` are skipped, so a
+    /// caller that ran only some layers gets the concepts read from those.
+    pub fn score_case(
+        &self,
+        stats: &[(&str, &[explainme_onnx::ChannelStat])],
+    ) -> Result<Vec<CaseScore>> {
+        let mut scores = Vec::new();
+        for concept in &self.concepts {
+            let Some(best) = concept.best_layer() else {
+                continue;
+            };
+            let Some((_, case)) = stats.iter().find(|(layer, _)| *layer == best.layer) else {
+                continue;
+            };
+            let summary = self
+                .layers
+                .iter()
+                .find(|l| l.layer == best.layer)
+                .ok_or_else(|| Error::InvalidInput(format!("no summary of `{}`", best.layer)))?;
+            if case.len() != summary.channels || best.cav.len() != 2 * summary.channels {
+                return Err(Error::InvalidInput(format!(
+                    "`{}` has {} channels here and {} in the cohort",
+                    best.layer,
+                    case.len(),
+                    summary.channels
+                )));
+            }
+            let s = &summary.standardisation;
+            let score = crate::probe::pooled_features(case)
+                .zip(&best.cav)
+                .zip(s.means.iter().zip(&s.sds))
+                .map(|((x, w), (&mean, &sd))| w * crate::probe::standardised(x, mean, sd))
+                .sum::<f64>()
+                + best.intercept;
+            scores.push(CaseScore {
+                concept: concept.concept.clone(),
+                layer: best.layer.clone(),
+                score,
+                held_out_auc: best.held_out_auc,
+            });
+        }
+        Ok(scores)
     }
 }
 

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::maps::LayerMaps;
-use crate::random::{Purpose, Random};
+use crate::random::{self, Purpose};
 
 /// How the positive-class probability moved under one step.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -83,7 +83,7 @@ pub(crate) fn random_directions(
     seed: u64,
     layer: u64,
 ) -> Vec<Vec<f64>> {
-    let mut rng = Random::new(seed, Purpose::Directions, layer);
+    let mut rng = random::stream(seed, Purpose::Directions, layer);
     (0..count)
         .map(|_| (0..channels).map(|_| rng.normal()).collect())
         .collect()

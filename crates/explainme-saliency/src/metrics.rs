@@ -16,7 +16,7 @@
 use explainme_imaging::{Image, Mask};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::methods::score_all;
 use crate::{Error, Heatmap, Prepared, Result, Subject};
@@ -25,7 +25,7 @@ use crate::{Error, Heatmap, Prepared, Result, Subject};
 pub const DEFAULT_STEPS: usize = 32;
 
 /// The figures that come with every map.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Faithfulness {
     /// Area under the deletion curve (lower is better).
     pub deletion_auc: f64,

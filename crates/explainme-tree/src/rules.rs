@@ -6,13 +6,13 @@
 //! which the path first meets them, root first. The conclusion says how sure the leaf is:
 //! "→ malignant (CNN says so in 96% of 312 cases)", counted on the training cases.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::matrix::{Rendering, words};
 use crate::tree::Tree;
 
 /// One leaf as a rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     /// The leaf's index in [`Tree::nodes`].
     pub leaf: usize,

@@ -14,7 +14,7 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::matrix::FeatureMatrix;
 use crate::metrics::{auc, concordance};
@@ -78,7 +78,7 @@ impl Surrogate {
 }
 
 /// A fitted tree with its rules.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedTree {
     pub tree: Tree,
     pub rules: Vec<Rule>,
@@ -88,7 +88,7 @@ pub struct FittedTree {
 }
 
 /// How faithfully the tree mimics the CNN on the held-out cases.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fidelity {
     /// Share of held-out cases where the tree's verdict is the CNN's.
     pub agreement: f64,
@@ -101,7 +101,7 @@ pub struct Fidelity {
 }
 
 /// The CNN tree next to the truth tree, on the held-out cases.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TruthComparison {
     pub tree: FittedTree,
     /// Share of held-out cases where the two trees give the same verdict.
@@ -113,7 +113,7 @@ pub struct TruthComparison {
 }
 
 /// A fitted surrogate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedSurrogate {
     pub training_cases: usize,
     pub held_out_cases: usize,

@@ -33,7 +33,7 @@ use explainme_budget::MemoryBudget;
 use linfa::prelude::Fit;
 use linfa_trees::DecisionTree;
 use ndarray::{Array1, Array2};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::matrix::{Column, FeatureMatrix};
 use crate::{Error, Result};
@@ -44,7 +44,7 @@ pub const MAX_DEPTH: usize = 16;
 
 /// What the tree predicts, in words: the class names and whose verdict the shares count
 /// ("CNN says so in 96% of 312 cases", "pathology says so …").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classes {
     pub negative: String,
     pub positive: String,
@@ -72,7 +72,7 @@ impl Classes {
 }
 
 /// One node: its training cases and, unless it is a leaf, its split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     /// Training cases that reach the node.
     pub cases: usize,
@@ -83,7 +83,7 @@ pub struct Node {
 }
 
 /// A split: cases with `value < threshold` go to `below`, the others to `above`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Split {
     /// Index into [`Tree::columns`].
     pub column: usize,
@@ -109,7 +109,7 @@ impl Node {
 }
 
 /// A fitted tree: its nodes in preorder (root first, `below` before `above`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
     pub columns: Vec<Column>,
     pub classes: Classes,
