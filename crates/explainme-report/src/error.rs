@@ -51,6 +51,15 @@ pub enum Error {
     /// voxel limit).
     #[error(transparent)]
     Imaging(#[from] explainme_imaging::Error),
+    /// A drawing could not be made: its DOT text does not parse, the graph layout failed, or
+    /// the plotting library refused.
+    #[error("cannot draw the {drawing}: {reason}")]
+    Drawing {
+        /// Which drawing: `"graph"`, `"ROC plot"`, `"calibration plot"`.
+        drawing: &'static str,
+        /// What went wrong, in the words of the library that failed.
+        reason: String,
+    },
     /// The PNG encoder refused (it should not for the sizes this crate allows).
     #[error("PNG encoding failed: {0}")]
     Png(String),

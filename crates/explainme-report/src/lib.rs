@@ -1,9 +1,16 @@
-//! Pictures of explanations. For now: heatmap overlays — a saliency map on the CT window, as a
-//! PNG with a labelled colour bar, and for 3D volumes the axial, coronal and sagittal slices
-//! through the map's peak ([`heatmap`]).
+//! Pictures of explanations:
 //!
-//! Later: HTML and Markdown reports, and SVG drawings of the Bayesian network, the surrogate
-//! tree, ROC and calibration curves, each in a module of its own beside `heatmap`.
+//! - [`heatmap`]: heatmap overlays — a saliency map on the CT window, as a PNG with a
+//!   labelled colour bar, and for 3D volumes the axial, coronal and sagittal slices through
+//!   the map's peak;
+//! - [`drawing`]: SVG drawings to inline in HTML reports — a Bayesian network or surrogate
+//!   tree from its Graphviz DOT ([`dot_to_svg`]), the ROC curve ([`roc_svg`], from
+//!   [`roc_curve`]) and the reliability diagram ([`calibration_svg`], from
+//!   [`calibration_bins`]).
+//!
+//! - [`document`]: the reports themselves — one self-contained HTML page or CommonMark
+//!   document for a cohort's knowledge summary ([`document::cohort_report`]) or for one
+//!   case's explanation ([`document::case_report`]).
 //!
 //! The crate does no I/O: every function returns bytes (or text) and the caller writes them
 //! where it wants — a file for the CLI, a gRPC message for the server, an `<img>` in a
@@ -12,7 +19,8 @@
 //!
 //! Third-party pieces: colormaps from `colorous` (d3's tables, so viridis is matplotlib's
 //! viridis to the byte), glyphs from `font8x8` (a public-domain 8×8 bitmap font), PNG
-//! encoding by `png`.
+//! encoding by `png`, graph layout by `layout-rs` (Graphviz DOT in pure Rust, no `dot`
+//! binary) and plots by `plotters` (SVG backend only, no font files).
 //!
 //! ```
 //! use explainme_imaging::{Grid, Image, Shape, Spacing, Window};
@@ -38,11 +46,16 @@
 //! ```
 
 mod colormap;
+pub mod document;
+pub mod drawing;
 mod error;
 pub mod heatmap;
 mod number;
 mod raster;
 
 pub use colormap::{COLORMAPS, Colormap};
+pub use drawing::{
+    CalibrationBin, calibration_bins, calibration_svg, dot_to_svg, roc_curve, roc_svg,
+};
 pub use error::{Error, Result};
 pub use explainme_budget::MemoryBudget;
