@@ -2,8 +2,10 @@
 //!
 //! The phantom generator plants macroscopic fat in fat-rich angiomyolipomas (benign) and
 //! avid, heterogeneous, necrotic enhancement in clear-cell RCC (malignant). Whatever the CNN
-//! does, the demo's rules and network over the clinician labels must recover both, and the
-//! second run into the same folder must replace the first.
+//! does, the demo's summary over the clinician labels must recover both (rules, Markov
+//! blanket), hold no candidate that contradicts DESIGN.md's table, explain its three cases,
+//! write its reports and exports, and a second run into the same folder must replace the
+//! first.
 
 use std::process::Command;
 
@@ -26,7 +28,7 @@ fn demo(out: &std::path::Path) -> Value {
 }
 
 fn probability(summary: &Value, query: &str) -> f64 {
-    summary["network"]["queries"]
+    summary["queries"]
         .as_array()
         .unwrap()
         .iter()
@@ -43,20 +45,32 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
     let summary = demo(&out);
 
     assert_eq!(summary["cohort"]["cases"], 600);
-    let auc = summary["cnn"]["auc"].as_f64().unwrap();
+    let k = &summary["knowledge"];
+    let auc = k["performance"]["auc"].as_f64().unwrap();
     assert!((0.75..1.0).contains(&auc), "AUC {auc}");
 
-    // Fat argues for benign: a significant rule says so, and the network agrees.
-    let truth_rules = summary["rules"][0]["rules"].as_array().unwrap();
-    let fat_benign = truth_rules.iter().any(|r| {
-        r["then"] == "malignant=no"
-            && r["when"]
-                .as_array()
-                .unwrap()
-                .contains(&Value::from("macroscopic_fat=present"))
-            && r["lift"].as_f64().unwrap() > 2.0
-    });
-    assert!(fat_benign, "no fat → benign rule in {truth_rules:#?}");
+    // Fat argues for benign: the top rule for a benign lesion says so, and the network agrees.
+    let benign = k["rules"]["malignant=no"].as_array().unwrap();
+    let has = |rule: &Value, item: &str| {
+        rule["antecedent"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(item))
+    };
+    assert!(
+        benign
+            .iter()
+            .take(5)
+            .any(|r| has(r, "macroscopic_fat=present") && r["lift"].as_f64().unwrap() > 2.0),
+        "no fat → benign rule in the top five: {benign:#?}"
+    );
+    let malignant = k["rules"]["malignant=yes"].as_array().unwrap();
+    assert!(
+        malignant.iter().take(5).any(|r| has(r, "enhancement=avid")
+            || has(r, "heterogeneity=heterogeneous")
+            || has(r, "necrosis=present")),
+        "no ccRCC sign among the top five malignancy rules: {malignant:#?}"
+    );
     let prior = probability(&summary, "P(malignant=yes)");
     let with_fat = probability(&summary, "P(malignant=yes | macroscopic_fat=present)");
     assert!(
@@ -68,17 +82,69 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
         "P(malignant=yes | enhancement=avid, heterogeneity=heterogeneous, necrosis=present)",
     );
     assert!(rcc_signs > prior, "{rcc_signs} <= {prior}");
+    let blanket = k["markov_blankets"]["malignant"].as_array().unwrap();
+    assert!(
+        blanket.contains(&Value::from("macroscopic_fat")),
+        "{blanket:?}"
+    );
 
-    let arcs = summary["network"]["arcs"].as_array().unwrap();
-    assert!(arcs.contains(&serde_json::json!(["malignant", "macroscopic_fat"])));
+    let arcs = k["arcs"].as_array().unwrap();
+    assert!(
+        arcs.iter()
+            .any(|a| a["from"] == "malignant" && a["to"] == "macroscopic_fat")
+    );
     // The CNN's verdict sits in the last tier: nothing points out of it.
-    assert!(arcs.iter().all(|a| a[0] != "cnn_malignant"), "{arcs:?}");
+    assert!(
+        arcs.iter().all(|a| a["from"] != "cnn_malignant"),
+        "{arcs:?}"
+    );
+    // Nothing offered as new knowledge contradicts the known list.
+    for c in k["candidates"].as_array().unwrap() {
+        assert_eq!(c["standing"], "New", "{c}");
+    }
+
+    let cases = summary["cases"].as_array().unwrap();
+    let roles: Vec<&str> = cases.iter().map(|c| c["role"].as_str().unwrap()).collect();
+    assert_eq!(
+        roles,
+        [
+            "a clear malignancy",
+            "a fat-rich angiomyolipoma",
+            "a case the CNN gets wrong"
+        ]
+    );
+    for case in cases {
+        let e = &case["explanation"];
+        let id = e["case_ref"].as_str().unwrap();
+        assert!(
+            e["narrative"]
+                .as_str()
+                .unwrap()
+                .starts_with("The CNN calls this lesion")
+        );
+        assert!(e["heatmap"]["values"].as_array().unwrap().len() == 64 * 64);
+        for file in [
+            format!("case-{id}.html"),
+            format!("case-{id}.md"),
+            format!("explanation-{id}.json"),
+        ] {
+            assert!(out.join(&file).is_file(), "{file} missing");
+        }
+    }
+    let wrong = &cases[2]["explanation"];
+    assert!(!wrong["flags"].as_array().unwrap().is_empty() || wrong["verdict"].is_string());
 
     for file in [
-        "findings.csv",
-        "rules.json",
+        "report.html",
+        "report.md",
+        "explainer.json",
         "network.bif",
+        "network.xmlbif",
         "network.dot",
+        "rules.csv",
+        "tree.dot",
+        "tree.txt",
+        "knowledge.json",
         "summary.json",
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
@@ -86,6 +152,10 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
     // The BIF it writes is a network the bayes commands read back.
     let bif = std::fs::read_to_string(out.join("network.bif")).unwrap();
     assert!(explainme_bayes::read_bif(&bif).is_ok());
+    let csv = std::fs::read_to_string(out.join("rules.csv")).unwrap();
+    assert!(csv.starts_with(
+        "antecedents,consequents,antecedent support,consequent support,support,confidence,lift"
+    ));
 
     // A second run replaces the first; a folder that is not a demo's is refused.
     assert_eq!(demo(&out)["cohort"]["cases"], 600);

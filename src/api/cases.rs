@@ -154,7 +154,7 @@ pub async fn delete(
 }
 
 /// The stored feature schema `name`; NOT_FOUND when absent.
-fn schema(store: &Store, name: &str) -> Result<FeatureSchema, Status> {
+pub(super) fn schema(store: &Store, name: &str) -> Result<FeatureSchema, Status> {
     let record = stored(store.feature_schema(name))?.ok_or_else(|| {
         Status::not_found(format!("case.schema: no feature schema {name:?} is stored"))
     })?;

@@ -1,13 +1,12 @@
 //! Thin gRPC handlers: convert the request, call the store or a domain crate, convert back.
 //!
 //! Blocking work (SQLite, ONNX Runtime) runs on tokio's blocking pool so it never stalls
-//! the async executor. One file per service area; [`pending`] holds the RPCs whose engines
-//! later issues build, answering UNIMPLEMENTED with what is missing.
+//! the async executor. One file per service area.
 
 mod cases;
+mod explainers;
 mod models;
 mod paging;
-mod pending;
 mod schemas;
 
 use std::path::Path;
@@ -28,6 +27,8 @@ use crate::pb::explainer_service_server::ExplainerService;
 pub struct Api {
     store: Arc<Mutex<Store>>,
     sessions: Arc<models::SessionCache>,
+    /// Explainers bound to their model, for Explain, reports and exports.
+    prepared: Arc<explainers::PreparedCache>,
     max_message_bytes: usize,
     /// What one request may allocate for external data (decoded images, inference).
     budget: MemoryBudget,
@@ -44,6 +45,7 @@ impl Api {
         Ok(Api {
             store: Arc::new(Mutex::new(Store::open(data_dir)?)),
             sessions: Arc::new(models::SessionCache::default()),
+            prepared: Arc::new(explainers::PreparedCache::default()),
             max_message_bytes,
             budget,
         })
@@ -202,50 +204,54 @@ impl ExplainerService for Api {
 
     async fn fit_explainer(
         &self,
-        _request: Request<pb::FitExplainerRequest>,
+        request: Request<pb::FitExplainerRequest>,
     ) -> Result<Response<Self::FitExplainerStream>, Status> {
-        Err(pending::unimplemented("FitExplainer"))
+        Ok(Response::new(
+            explainers::fit(self, request.into_inner())
+                .await
+                .map_err(bounded)?,
+        ))
     }
 
     async fn get_explainer(
         &self,
-        _request: Request<pb::GetExplainerRequest>,
+        request: Request<pb::GetExplainerRequest>,
     ) -> Result<Response<pb::ExplainerInfo>, Status> {
-        Err(pending::unimplemented("GetExplainer"))
+        self.respond(explainers::get(self, request.into_inner()).await)
     }
 
     async fn list_explainers(
         &self,
-        _request: Request<pb::ListExplainersRequest>,
+        request: Request<pb::ListExplainersRequest>,
     ) -> Result<Response<pb::ListExplainersResponse>, Status> {
-        Err(pending::unimplemented("ListExplainers"))
+        self.respond(explainers::list(self, request.into_inner()).await)
     }
 
     async fn explain(
         &self,
-        _request: Request<pb::ExplainRequest>,
+        request: Request<pb::ExplainRequest>,
     ) -> Result<Response<pb::ExplainResponse>, Status> {
-        Err(pending::unimplemented("Explain"))
+        self.respond(explainers::explain(self, request.into_inner()).await)
     }
 
     async fn get_knowledge_summary(
         &self,
-        _request: Request<pb::GetKnowledgeSummaryRequest>,
+        request: Request<pb::GetKnowledgeSummaryRequest>,
     ) -> Result<Response<pb::KnowledgeSummary>, Status> {
-        Err(pending::unimplemented("GetKnowledgeSummary"))
+        self.respond(explainers::knowledge(self, request.into_inner()).await)
     }
 
     async fn render_report(
         &self,
-        _request: Request<pb::RenderReportRequest>,
+        request: Request<pb::RenderReportRequest>,
     ) -> Result<Response<pb::Document>, Status> {
-        Err(pending::unimplemented("RenderReport"))
+        self.respond(explainers::report(self, request.into_inner()).await)
     }
 
     async fn export(
         &self,
-        _request: Request<pb::ExportRequest>,
+        request: Request<pb::ExportRequest>,
     ) -> Result<Response<pb::Document>, Status> {
-        Err(pending::unimplemented("Export"))
+        self.respond(explainers::export(self, request.into_inner()).await)
     }
 }

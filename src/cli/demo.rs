@@ -1,44 +1,40 @@
 //! `explainme demo`: the main job, end to end, on a cohort the demo CNN has never seen.
 //!
-//! 1. renders a phantom cohort with planted ground truth (explainme-phantom);
-//! 2. scores every case with the demo CNN through ONNX Runtime (explainme-onnx);
-//! 3. joins the clinician labels, the CNN's verdict and the truth into one table;
-//! 4. mines class association rules that answer three questions — what predicts malignancy,
-//!    what the CNN's verdict follows, where the CNN errs (explainme-rules);
-//! 5. learns a Bayesian network over the same variables under the clinical ordering
-//!    truth → findings → CNN verdict, and queries it (explainme-bayes).
+//! Glue only: renders a phantom cohort with planted ground truth (explainme-phantom), fits an
+//! Explainer of the demo CNN on it (explainme-explain: inference, concepts, surrogate tree,
+//! class rules, Bayesian network, evaluation), explains three cases — a clear malignancy, a
+//! fat-rich angiomyolipoma and a case the CNN gets wrong — and writes the cohort report, the
+//! case reports (explainme-report) and the exports researchers load elsewhere.
 //!
-//! Every figure it prints is computed in this run; nothing is precomputed. The per-case
-//! Explainer (heatmaps, concepts, surrogate trees) joins this pipeline when its engine exists.
+//! The demo CNN, its card and the list of known associations are compiled into the binary,
+//! so the demo runs wherever the binary is installed; `--model`/`--card`/`--known` replace
+//! them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use explainme_bayes::learn::{Constraints, HillClimb, Parameters, Prior};
-use explainme_bayes::{Dataset, Evidence, Score, VariableElimination};
 use explainme_budget::MemoryBudget;
-use explainme_cohort::{Cohort, Role, Table};
+use explainme_cohort::Cohort;
+use explainme_explain::known::parse_known;
+use explainme_explain::{
+    CaseInput, ExplainOptions, Explainer, Explanation, KnowledgeSummary, Stage,
+};
+use explainme_onnx::{Model, ModelCard};
 use explainme_phantom::{Dims, Phantom};
-use explainme_rules::{AssociationRules, FpGrowth, Transactions};
+use explainme_report::document::{CaseImages, Format, Thumbnail, case_report, cohort_report};
 use serde::Serialize;
 
-use super::evaluate::{Evaluation, THRESHOLD, score_cohort};
-use super::output::{Format, OutputArgs, progress};
+use super::output::{self, OutputArgs, progress};
 
-const DEMO_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/models/renal_cnn.onnx");
-const DEMO_CARD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/models/renal_cnn.card.json"
-);
+/// The committed demo CNN (data/models), carried by the binary.
+const DEMO_MODEL: &[u8] = include_bytes!("../../data/models/renal_cnn.onnx");
+const DEMO_CARD: &str = include_str!("../../data/models/renal_cnn.card.json");
+/// DESIGN.md's table of renal findings as known associations (data/knowledge).
+pub const RENAL_KNOWN: &str = include_str!("../../data/knowledge/renal_known.txt");
 /// Marks a folder as a demo's output (even a partial one), so a rerun may replace it and
 /// nothing else.
 const MARKER_FILE: &str = ".explainme-demo";
-const SUMMARY_FILE: &str = "summary.json";
-/// Column holding the CNN's verdict at [`THRESHOLD`].
-const CNN: &str = explainme_cohort::CNN_VERDICT;
-/// Column saying whether that verdict matches the truth.
-const CNN_CORRECT: &str = explainme_cohort::CNN_CORRECT;
-const TRUTH: &str = "malignant";
 /// The smallest cohort the demo runs on: with about 17% benign cases, 50 phantoms hold
 /// both classes for every seed but one in ten thousand, and a network over ten findings
 /// learned from fewer says nothing.
@@ -49,42 +45,26 @@ pub struct Args {
     /// Cases in the phantom cohort.
     #[arg(long, default_value_t = 2000)]
     pub cases: usize,
-    /// Seed of the phantom cohort; the demo CNN's training cohort used another one.
+    /// Seed of the phantom cohort and of the fit; the demo CNN's training cohort used
+    /// another one.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
-    /// The ONNX model to explain.
-    #[arg(long, default_value = DEMO_MODEL)]
-    pub model: PathBuf,
+    /// An ONNX model to explain instead of the built-in demo CNN.
+    #[arg(long, requires = "card")]
+    pub model: Option<PathBuf>,
     /// Its model card (JSON).
-    #[arg(long, default_value = DEMO_CARD)]
-    pub card: PathBuf,
-    /// Folder for the cohort, tables, rules, network and summary (an earlier demo's output
-    /// there is replaced; any other non-empty folder is refused).
+    #[arg(long, requires = "model")]
+    pub card: Option<PathBuf>,
+    /// Known associations to judge candidate knowledge against (instead of DESIGN.md's).
+    #[arg(long)]
+    pub known: Option<PathBuf>,
+    /// Folder for the cohort, reports and exports (an earlier demo's output there is
+    /// replaced; any other non-empty folder is refused).
     #[arg(long, default_value = "demo-output")]
     pub out: PathBuf,
-    /// Minimum support of the mined rules.
-    #[arg(long, default_value_t = 0.02)]
-    pub min_support: f64,
     /// `text` for people, `json` for scripts (the same document as `summary.json`).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-}
-
-/// One rule as the demo reports it.
-#[derive(Debug, Serialize)]
-struct RuleView {
-    when: Vec<String>,
-    then: String,
-    support: f64,
-    confidence: f64,
-    lift: f64,
-    fisher_p_adjusted: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Question {
-    question: &'static str,
-    rules: Vec<RuleView>,
+    #[arg(long, value_enum, default_value_t = output::Format::Text)]
+    pub format: output::Format,
 }
 
 #[derive(Debug, Serialize)]
@@ -94,18 +74,19 @@ struct Query {
 }
 
 #[derive(Debug, Serialize)]
-struct Network {
-    arcs: Vec<(String, String)>,
-    bic: f64,
-    queries: Vec<Query>,
+struct DemoCase {
+    /// Why this case was chosen.
+    role: &'static str,
+    explanation: Explanation,
 }
 
 #[derive(Debug, Serialize)]
 struct Summary {
     cohort: explainme_phantom::CohortSummary,
-    cnn: Evaluation,
-    rules: Vec<Question>,
-    network: Network,
+    knowledge: KnowledgeSummary,
+    queries: Vec<Query>,
+    cases: Vec<DemoCase>,
+    seconds: BTreeMap<&'static str, f64>,
     files: Vec<String>,
 }
 
@@ -118,8 +99,25 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
             args.cases
         );
     }
+    let known_text = match &args.known {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => RENAL_KNOWN.to_owned(),
+    };
+    let known = parse_known(&known_text)?;
     prepare_output(&args.out)?;
-    let (model, card) = super::models::load_model(&args.model, &args.card, budget)?;
+    let (model, card) = match (&args.model, &args.card) {
+        (Some(model), Some(card)) => super::models::load_model(model, card, budget)?,
+        _ => {
+            explainme_onnx::init_runtime_within(&budget)?;
+            (
+                Model::from_bytes(DEMO_MODEL)?,
+                ModelCard::from_json(DEMO_CARD)?,
+            )
+        }
+    };
+    let mut seconds = BTreeMap::new();
+    let clock = std::time::Instant::now();
 
     let cohort_dir = args.out.join("cohort");
     let params = Phantom::params()
@@ -130,83 +128,136 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let bar = progress(args.cases as u64, "phantoms");
     let cohort_summary = params.write(&cohort_dir, || bar.inc(1))?;
     bar.finish_and_clear();
-
+    seconds.insert("phantoms", clock.elapsed().as_secs_f64());
     let cohort = Cohort::open(&cohort_dir)?;
-    let scored = score_cohort(&model, &card, &cohort, 64)?;
-    let cnn = Evaluation::compute(&scored.probabilities, &scored.malignant, &scored.subtypes);
 
-    let table = findings_table(&cohort, &scored.probabilities)?;
-    let findings_path = args.out.join("findings.csv");
-    write_table(&table, &findings_path)?;
-    let features: Vec<String> = cohort
-        .schema
-        .features
-        .iter()
-        .filter(|f| f.role == Role::Feature)
-        .map(|f| f.name.clone())
-        .collect();
+    let clock = std::time::Instant::now();
+    let explainer = fit(&model, &card, &cohort, args.seed, budget)?;
+    seconds.insert("fit", clock.elapsed().as_secs_f64());
+    std::fs::write(args.out.join("explainer.json"), explainer.to_bytes())
+        .context("cannot write the explainer")?;
 
-    let rules = vec![
-        Question {
-            question: "what predicts malignancy (truth)",
-            rules: class_rules(
-                &table,
-                &features,
-                &[(TRUTH, "yes"), (TRUTH, "no")],
-                args.min_support,
-                0.5,
-            )?,
-        },
-        Question {
-            question: "what the CNN's verdict follows",
-            rules: class_rules(
-                &table,
-                &features,
-                &[(CNN, "yes"), (CNN, "no")],
-                args.min_support,
-                0.5,
-            )?,
-        },
-        Question {
-            question: "where the CNN errs",
-            rules: class_rules(
-                &table,
-                &[features.clone(), vec![TRUTH.to_owned()]].concat(),
-                &[(CNN_CORRECT, "no")],
-                args.min_support,
-                0.2,
-            )?,
-        },
+    let clock = std::time::Instant::now();
+    let knowledge = explainer.summary(10, &known);
+    let mut files = vec![
+        cohort_dir.display().to_string(),
+        args.out.join("explainer.json").display().to_string(),
     ];
-    let rules_path = args.out.join("rules.json");
-    std::fs::write(&rules_path, serde_json::to_string_pretty(&rules)?)
-        .with_context(|| format!("cannot write {}", rules_path.display()))?;
+    for format in [Format::Html, Format::Markdown] {
+        let path = args.out.join(format!("report.{}", format.extension()));
+        let title = "explainme: what the demo CNN learnt on 2D renal phantoms";
+        std::fs::write(&path, cohort_report(&explainer, &knowledge, title, format)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        files.push(path.display().to_string());
+    }
+    for export in explainme_explain::exports::EXPORTS {
+        let path = args.out.join(export.file_name);
+        std::fs::write(&path, (export.render)(&explainer, &knowledge)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        files.push(path.display().to_string());
+    }
 
-    let (network, bif, dot) = learn_network(&table, &features, args.seed)?;
-    let bif_path = args.out.join("network.bif");
-    let dot_path = args.out.join("network.dot");
-    std::fs::write(&bif_path, bif)
-        .with_context(|| format!("cannot write {}", bif_path.display()))?;
-    std::fs::write(&dot_path, dot)
-        .with_context(|| format!("cannot write {}", dot_path.display()))?;
+    let prepared = explainer.prepare(&model, budget)?;
+    let mut cases = Vec::new();
+    for (role, id) in demo_cases(&explainer, &cohort)? {
+        let case = cohort
+            .cases
+            .iter()
+            .find(|c| c.id == id)
+            .context("a chosen case vanished")?;
+        let image = explainme_imaging::read_image_within(cohort.image_path(case), &budget)?;
+        let lesion_path = cohort.mask_path(case, "lesion");
+        let lesion = lesion_path
+            .is_file()
+            .then(|| explainme_imaging::read_mask_within(&lesion_path, &budget))
+            .transpose()?;
+        let mut masks = BTreeMap::new();
+        if let Some(mask) = &lesion {
+            masks.insert("lesion".to_owned(), mask.clone());
+        }
+        let input = CaseInput {
+            reference: id.clone(),
+            in_cohort: true,
+            image: image.clone(),
+            labels: case.labels.clone(),
+            masks,
+        };
+        let explanation = prepared.explain(
+            &input,
+            ExplainOptions {
+                heatmap: true,
+                fast: false,
+            },
+        )?;
+        let similar = explanation
+            .similar
+            .iter()
+            .filter_map(|s| {
+                let other = cohort.cases.iter().find(|c| c.id == s.case_id)?;
+                let image =
+                    explainme_imaging::read_image_within(cohort.image_path(other), &budget).ok()?;
+                Some(Thumbnail {
+                    case_id: s.case_id.clone(),
+                    image,
+                })
+            })
+            .collect();
+        let images = CaseImages {
+            ct: &image,
+            lesion: lesion.as_ref(),
+            similar,
+        };
+        for format in [Format::Html, Format::Markdown] {
+            let path = args.out.join(format!("case-{id}.{}", format.extension()));
+            std::fs::write(
+                &path,
+                case_report(&explainer, &explanation, &images, format)?,
+            )
+            .with_context(|| format!("cannot write {}", path.display()))?;
+            files.push(path.display().to_string());
+        }
+        let path = args.out.join(format!("explanation-{id}.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&explanation)?)?;
+        files.push(path.display().to_string());
+        cases.push(DemoCase { role, explanation });
+    }
+    seconds.insert("explain and report", clock.elapsed().as_secs_f64());
 
+    let mut queries = Vec::new();
+    for (target, evidence) in [
+        ("malignant", ""),
+        ("malignant", "macroscopic_fat=present"),
+        ("cnn_malignant", "macroscopic_fat=present"),
+        (
+            "malignant",
+            "enhancement=avid,heterogeneity=heterogeneous,necrosis=present",
+        ),
+        (
+            "cnn_malignant",
+            "enhancement=avid,heterogeneity=heterogeneous,necrosis=present",
+        ),
+        ("malignant", "central_scar=present,enhancement=avid"),
+    ] {
+        let given = evidence.replace(',', ", ");
+        queries.push(Query {
+            query: if given.is_empty() {
+                format!("P({target}=yes)")
+            } else {
+                format!("P({target}=yes | {given})")
+            },
+            probability: explainer.query(target, "yes", evidence)?,
+        });
+    }
+    let summary_path = args.out.join("summary.json");
+    files.push(summary_path.display().to_string());
     let summary = Summary {
         cohort: cohort_summary,
-        cnn,
-        rules,
-        network,
-        files: [
-            &cohort_dir,
-            &findings_path,
-            &rules_path,
-            &bif_path,
-            &dot_path,
-        ]
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect(),
+        knowledge,
+        queries,
+        cases,
+        seconds,
+        files,
     };
-    let summary_path = args.out.join(SUMMARY_FILE);
     std::fs::write(&summary_path, serde_json::to_string_pretty(&summary)?)
         .with_context(|| format!("cannot write {}", summary_path.display()))?;
     OutputArgs {
@@ -214,6 +265,97 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         out: None,
     }
     .emit(&summary, text)
+}
+
+/// Fits with one progress bar per stage.
+fn fit(
+    model: &Model,
+    card: &ModelCard,
+    cohort: &Cohort,
+    seed: u64,
+    budget: MemoryBudget,
+) -> anyhow::Result<Explainer> {
+    let bar = progress(0, Stage::Inference.name());
+    let mut current = None;
+    let explainer = Explainer::params()
+        .seed(seed)
+        .fit(model, card, cohort, &budget, &mut |p| {
+            if current != Some(p.stage) {
+                current = Some(p.stage);
+                bar.reset();
+                bar.set_message(p.stage.name());
+            }
+            bar.set_length(p.total.max(1));
+            bar.set_position(p.done);
+            true
+        });
+    bar.finish_and_clear();
+    Ok(explainer?)
+}
+
+/// The three cases the demo explains: the most confident correct clear-cell RCC with the
+/// classic signs, the fat-rich AML the CNN finds most benign, and the held-out case the CNN
+/// gets most wrong.
+fn demo_cases(ex: &Explainer, cohort: &Cohort) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let probability: BTreeMap<&str, f32> = ex
+        .index
+        .cases
+        .iter()
+        .map(|c| (c.case_id.as_str(), c.probability))
+        .collect();
+    let label = |id: &str, f: &str| {
+        cohort
+            .cases
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.labels.get(f).cloned())
+            .unwrap_or_default()
+    };
+    let best = |filter: &dyn Fn(&str) -> bool, score: &dyn Fn(f32) -> f32| {
+        ex.index
+            .cases
+            .iter()
+            .filter(|c| filter(&c.case_id))
+            .max_by(|a, b| {
+                score(a.probability)
+                    .total_cmp(&score(b.probability))
+                    .then_with(|| b.case_id.cmp(&a.case_id))
+            })
+            .map(|c| c.case_id.clone())
+    };
+    let mut chosen = Vec::new();
+    let classic = |id: &str| {
+        label(id, "subtype") == "clear_cell_rcc"
+            && label(id, "enhancement") == "avid"
+            && label(id, "heterogeneity") == "heterogeneous"
+            && label(id, "necrosis") == "present"
+    };
+    if let Some(id) =
+        best(&classic, &|p| p).or_else(|| best(&|id| label(id, "malignant") == "yes", &|p| p))
+    {
+        chosen.push(("a clear malignancy", id));
+    }
+    if let Some(id) = best(&|id| label(id, "subtype") == "fat_rich_aml", &|p| -p) {
+        chosen.push(("a fat-rich angiomyolipoma", id));
+    }
+    let error = ex
+        .held_out
+        .iter()
+        .filter(|c| (c.probability >= explainme_explain::THRESHOLD) != c.malignant)
+        .max_by(|a, b| {
+            let wrong = |c: &explainme_explain::HeldOutCase| {
+                (c.probability - if c.malignant { 1.0 } else { 0.0 }).abs()
+            };
+            wrong(a)
+                .total_cmp(&wrong(b))
+                .then_with(|| b.case_id.cmp(&a.case_id))
+        })
+        .map(|c| c.case_id.clone());
+    if let Some(id) = error {
+        chosen.push(("a case the CNN gets wrong", id));
+    }
+    let _ = probability;
+    Ok(chosen)
 }
 
 /// Creates `out`, replacing an earlier demo's output but never anything else.
@@ -243,237 +385,45 @@ fn prepare_output(out: &Path) -> anyhow::Result<()> {
     .with_context(|| format!("cannot write {}", marker.display()))
 }
 
-/// Clinician findings as states (numbers binned by the schema), the truth, the CNN's verdict
-/// and whether it was right: the one table both rules and network are learned from.
-fn findings_table(cohort: &Cohort, probabilities: &[f32]) -> anyhow::Result<Table> {
-    let states = cohort.schema.discretise(&cohort.table()?)?;
-    let keep: Vec<&str> = cohort
-        .schema
-        .features
-        .iter()
-        .filter(|f| f.role == Role::Feature || f.name == TRUTH)
-        .map(|f| f.name.as_str())
-        .collect();
-    let selected = states.select(&keep)?;
-    let truth = selected.column_index(TRUTH)?;
-    let mut columns = selected.columns().to_vec();
-    columns.extend([CNN.to_owned(), CNN_CORRECT.to_owned()]);
-    let yes_no = |b: bool| Some(if b { "yes" } else { "no" }.to_owned());
-    let rows = selected
-        .rows()
-        .iter()
-        .zip(probabilities)
-        .map(|(row, &p)| {
-            let verdict = p >= THRESHOLD;
-            let mut row = row.clone();
-            let correct = row[truth].as_deref().map(|t| (t == "yes") == verdict);
-            row.push(yes_no(verdict));
-            row.push(correct.and_then(yes_no));
-            row
-        })
-        .collect();
-    Ok(Table::new(columns, rows)?)
-}
-
-fn write_table(table: &Table, path: &Path) -> anyhow::Result<()> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(table.write_csv(std::io::BufWriter::new(file))?)
-}
-
-/// Class rules whose consequent is one of the `outcomes` (`column`, `state`) and whose
-/// antecedent uses only `antecedents`; non-redundant, significant (BH-adjusted Fisher p < 0.05) and positively
-/// associated, strongest lift first, five per outcome state.
-fn class_rules(
-    table: &Table,
-    antecedents: &[String],
-    outcomes: &[(&str, &str)],
-    min_support: f64,
-    min_confidence: f64,
-) -> anyhow::Result<Vec<RuleView>> {
-    let mut names: Vec<&str> = antecedents.iter().map(String::as_str).collect();
-    for &(column, _) in outcomes {
-        if !names.contains(&column) {
-            names.push(column);
-        }
-    }
-    let selected = table.select(&names)?;
-    let transactions =
-        Transactions::from_rows(selected.columns(), selected.rows().iter().cloned())?;
-    // An outcome no case has (a CNN that never errs on this cohort) has no rules to show.
-    let targets: Vec<_> = outcomes
-        .iter()
-        .filter_map(|&(column, state)| transactions.item_id(column, state).ok())
-        .collect();
-    if targets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let itemsets = FpGrowth::params()
-        .min_support(min_support)
-        .max_len(Some(4))
-        .mine(&transactions)?;
-    let mut rules = AssociationRules::params()
-        .min_confidence(min_confidence)
-        .targets(targets.clone())
-        .prune_redundant(true)
-        .generate(&itemsets, &transactions)?;
-    rules.retain(|r| r.lift > 1.0 && r.fisher_p_adjusted < 0.05);
-    rules.sort_by(|a, b| {
-        b.lift
-            .total_cmp(&a.lift)
-            .then(b.support.total_cmp(&a.support))
-    });
-    let mut shown = Vec::new();
-    for target in targets {
-        let label = |id| transactions.label(id).to_string();
-        shown.extend(
-            rules
-                .iter()
-                .filter(|r| r.consequent == [target])
-                .take(5)
-                .map(|r| RuleView {
-                    when: r.antecedent.iter().map(|&id| label(id)).collect(),
-                    then: label(target),
-                    support: r.support,
-                    confidence: r.confidence,
-                    lift: r.lift,
-                    fisher_p_adjusted: r.fisher_p_adjusted,
-                }),
-        );
-    }
-    Ok(shown)
-}
-
-/// Hill climbing with BIC under the tiers truth → findings → CNN verdict (an arc may not point
-/// back in time), BDeu parameters, and a few queries a clinician would ask of it.
-fn learn_network(
-    table: &Table,
-    features: &[String],
-    seed: u64,
-) -> anyhow::Result<(Network, String, String)> {
-    let names: Vec<&str> = std::iter::once(TRUTH)
-        .chain(features.iter().map(String::as_str))
-        .chain(std::iter::once(CNN))
-        .collect();
-    let selected = table.select(&names)?;
-    let data = Dataset::from_rows(selected.columns(), selected.rows().iter().cloned())?;
-    let tiers = vec![
-        vec![TRUTH.to_owned()],
-        features.to_vec(),
-        vec![CNN.to_owned()],
-    ];
-    let dag = HillClimb::params()
-        .score(Score::Bic)
-        .constraints(Constraints::new().tiers(tiers).max_parents(4))
-        .restarts(5)
-        .seed(seed)
-        .fit(&data)?;
-    let net = Parameters::params()
-        .prior(Prior::BDeu { ess: 1.0 })
-        .name("renal_demo")
-        .fit(&data, &dag)?;
-    let ve = VariableElimination::new(&net);
-    let mut queries = Vec::new();
-    for (target, evidence) in [
-        (TRUTH, ""),
-        (TRUTH, "macroscopic_fat=present"),
-        (CNN, "macroscopic_fat=present"),
-        (
-            TRUTH,
-            "enhancement=avid,heterogeneity=heterogeneous,necrosis=present",
-        ),
-        (
-            CNN,
-            "enhancement=avid,heterogeneity=heterogeneous,necrosis=present",
-        ),
-        (TRUTH, "central_scar=present,enhancement=avid"),
-        (CNN, "central_scar=present,enhancement=avid"),
-    ] {
-        let (variable, yes) = net.resolve(target, "yes")?;
-        let evidence = Evidence::parse(&net, evidence)?;
-        let probability = ve.marginal(variable, &evidence)?[yes];
-        let given = evidence
-            .iter()
-            .map(|(v, s)| format!("{}={}", net.variable(v).name, net.variable(v).states[s]))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let query = if given.is_empty() {
-            format!("P({target}=yes)")
-        } else {
-            format!("P({target}=yes | {given})")
-        };
-        queries.push(Query { query, probability });
-    }
-    let arcs = dag
-        .edges()
-        .into_iter()
-        .map(|(a, b)| (net.variable(a).name.clone(), net.variable(b).name.clone()))
-        .collect();
-    let network = Network {
-        arcs,
-        bic: explainme_bayes::network_score(&data, &dag, Score::Bic),
-        queries,
-    };
-    Ok((
-        network,
-        explainme_bayes::write_bif(&net),
-        explainme_bayes::write_dot(&net),
-    ))
-}
-
 fn text(summary: &Summary) -> String {
     let c = &summary.cohort;
-    let e = &summary.cnn;
-    let show = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
+    let k = &summary.knowledge;
     let mut out = format!(
-        "Phantom cohort: {} cases ({} malignant) in {}\n\n\
-         The CNN on this unseen cohort: AUC {}, sensitivity {}, specificity {} at p >= {}\n",
+        "Phantom cohort: {} cases ({} malignant) in {}\n\n{}\n",
         c.cases,
         c.malignant,
         c.out.display(),
-        show(e.auc),
-        show(e.sensitivity),
-        show(e.specificity),
-        e.threshold,
+        k.narrative
     );
-    for (subtype, errors) in &e.by_subtype {
-        out.push_str(&format!(
-            "  {subtype:<16} {:>5} cases, {:>4} errors ({:.1}%)\n",
-            errors.cases,
-            errors.errors,
-            100.0 * errors.error_rate
-        ));
-    }
-    for question in &summary.rules {
-        out.push_str(&format!("\nRules: {}\n", question.question));
-        if question.rules.is_empty() {
-            out.push_str("  (no significant rule at this support)\n");
-        }
-        for r in &question.rules {
+    out.push_str("\nTop rules for malignancy:\n");
+    for target in ["malignant=yes", "malignant=no"] {
+        for r in k.rules.get(target).into_iter().flatten().take(5) {
             out.push_str(&format!(
-                "  IF {} THEN {}  (support {:.1}%, confidence {:.1}%, lift {:.2})\n",
-                r.when.join(" AND "),
-                r.then,
+                "  IF {} THEN {}  (support {:.1}%, confidence {:.1}%, lift {:.2}, adjusted p {:.1e})\n",
+                r.antecedent.join(" AND "),
+                r.consequent,
                 100.0 * r.support,
                 100.0 * r.confidence,
-                r.lift
+                r.lift,
+                r.fisher_p_adjusted
             ));
         }
     }
-    let n = &summary.network;
-    out.push_str(&format!(
-        "\nBayesian network (hill climbing, BIC {:.1}), {} arcs:\n",
-        n.bic,
-        n.arcs.len()
-    ));
-    for (a, b) in &n.arcs {
-        out.push_str(&format!("  {a} -> {b}\n"));
-    }
-    out.push_str("Queries:\n");
-    for q in &n.queries {
+    out.push_str("\nQueries of the network:\n");
+    for q in &summary.queries {
         out.push_str(&format!("  {} = {:.3}\n", q.query, q.probability));
     }
-    out.push_str("\nFiles:\n");
+    for case in &summary.cases {
+        out.push_str(&format!(
+            "\n{} ({}):\n  {}\n",
+            case.explanation.case_ref, case.role, case.explanation.narrative
+        ));
+    }
+    out.push_str("\nSeconds:");
+    for (part, s) in &summary.seconds {
+        out.push_str(&format!(" {part} {s:.1};"));
+    }
+    out.push_str("\n\nFiles:\n");
     for f in &summary.files {
         out.push_str(&format!("  {f}\n"));
     }

@@ -23,7 +23,9 @@ use explainme_budget::MemoryBudget;
 use explainme_concepts::{Concepts, cohort_concepts};
 use explainme_tree::{Column, FeatureMatrix, Surrogate, SurrogateData, export_for};
 
-use super::evaluate::{ScoringArgs, THRESHOLD, score_cohort};
+use explainme_explain::THRESHOLD;
+
+use super::evaluate::{ScoringArgs, score_cohort};
 use super::output::{Format, progress, write_to};
 
 #[derive(Debug, clap::Args)]
@@ -69,7 +71,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         .map(|path| export_for(&path.to_string_lossy()).map(|e| (e, path)))
         .transpose()?;
     let (model, card, cohort) = args.scoring.load(budget)?;
-    let scored = score_cohort(&model, &card, &cohort, args.scoring.batch as usize)?;
+    let scored = score_cohort(&model, &card, &cohort, args.scoring.batch as usize, budget)?;
     let mut features = FeatureMatrix::from_table(&cohort.schema, &cohort.table()?, budget)
         .with_context(|| format!("the features of {}", cohort.root.display()))?;
     if args.concepts {

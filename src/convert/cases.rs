@@ -53,23 +53,7 @@ impl CaseInput {
         let case_id = identifier("case.case_id", case_id)?;
         let schema = identifier("case.schema", schema)?;
         let (image, shape) = image_file("case.image", image, Decode::Image, budget)?;
-        let mut by_feature = BTreeMap::new();
-        for (i, pb::Label { feature, value }) in labels.into_iter().enumerate() {
-            let raw = match value {
-                Some(pb::label::Value::State(state)) => state,
-                Some(pb::label::Value::Number(number)) => number.to_string(),
-                None => {
-                    return Err(Status::invalid_argument(format!(
-                        "case.labels[{i}] ({feature}): value is missing"
-                    )));
-                }
-            };
-            if by_feature.insert(feature.clone(), raw).is_some() {
-                return Err(Status::invalid_argument(format!(
-                    "case.labels[{i}]: feature {feature:?} is labelled twice"
-                )));
-            }
-        }
+        let by_feature = raw_labels("case.labels", labels)?;
         let mut mask_files = Vec::with_capacity(masks.len());
         for (i, pb::ConceptMask { concept, mask }) in masks.into_iter().enumerate() {
             let field = format!("case.masks[{i}]");
@@ -301,4 +285,87 @@ pub fn summary(schema: &FeatureSchema, record: CaseRecord) -> pb::CaseSummary {
         mask_concepts: masks.into_keys().collect(),
         updated_at,
     }
+}
+
+/// The explainme-imaging format and file extension (with its dot) of a store format name.
+pub fn stored_format(name: &str) -> Result<(Format, &'static str), Status> {
+    let format = FORMATS
+        .iter()
+        .find(|(_, stored, _)| *stored == name)
+        .map(|(format, _, _)| *format)
+        .ok_or_else(|| Status::internal(format!("stored image format {name:?} is unknown")))?;
+    Ok((format, format.extension()))
+}
+
+/// A stored image decoded (it was decoded once when stored, so failure is the server's).
+pub fn decode_stored_image(
+    stored: &StoredImage,
+    bytes: &[u8],
+    budget: &MemoryBudget,
+) -> Result<Image, Status> {
+    let (format, _) = stored_format(&stored.format)?;
+    explainme_imaging::decode_image_within(bytes, Some(format), budget).map_err(|e| match e {
+        explainme_imaging::Error::OverBudget(_) => Status::resource_exhausted(e.to_string()),
+        e => Status::internal(format!("stored image unreadable: {e}")),
+    })
+}
+
+/// A stored mask decoded.
+pub fn decode_stored_mask(
+    stored: &StoredImage,
+    bytes: &[u8],
+    budget: &MemoryBudget,
+) -> Result<explainme_imaging::Mask, Status> {
+    let (format, _) = stored_format(&stored.format)?;
+    explainme_imaging::decode_mask_within(bytes, Some(format), budget).map_err(|e| match e {
+        explainme_imaging::Error::OverBudget(_) => Status::resource_exhausted(e.to_string()),
+        e => Status::internal(format!("stored mask unreadable: {e}")),
+    })
+}
+
+/// An image sent inline (encoded file or Hounsfield tensor), decoded within `budget`.
+pub fn inline_image(
+    field: &str,
+    image: Option<pb::Image>,
+    budget: &MemoryBudget,
+) -> Result<Image, Status> {
+    let (file, _) = image_file(field, image, Decode::Image, budget)?;
+    let (format, _) = stored_format(file.format)?;
+    explainme_imaging::decode_image_within(&file.bytes, Some(format), budget)
+        .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
+}
+
+/// A mask sent inline, decoded within `budget`.
+pub fn inline_mask(
+    field: &str,
+    mask: Option<pb::Image>,
+    budget: &MemoryBudget,
+) -> Result<explainme_imaging::Mask, Status> {
+    let (file, _) = image_file(field, mask, Decode::Mask, budget)?;
+    let (format, _) = stored_format(file.format)?;
+    explainme_imaging::decode_mask_within(&file.bytes, Some(format), budget)
+        .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
+}
+
+/// Wire labels as raw `feature → value` (numbers written as text), refusing a feature
+/// labelled twice or a label without a value.
+pub fn raw_labels(field: &str, labels: Vec<pb::Label>) -> Result<BTreeMap<String, String>, Status> {
+    let mut by_feature = BTreeMap::new();
+    for (i, pb::Label { feature, value }) in labels.into_iter().enumerate() {
+        let raw = match value {
+            Some(pb::label::Value::State(state)) => state,
+            Some(pb::label::Value::Number(number)) => number.to_string(),
+            None => {
+                return Err(Status::invalid_argument(format!(
+                    "{field}[{i}] ({feature}): value is missing"
+                )));
+            }
+        };
+        if by_feature.insert(feature.clone(), raw).is_some() {
+            return Err(Status::invalid_argument(format!(
+                "{field}[{i}]: feature {feature:?} is labelled twice"
+            )));
+        }
+    }
+    Ok(by_feature)
 }

@@ -8,5 +8,6 @@
 
 pub mod cases;
 pub mod common;
+pub mod explainers;
 pub mod models;
 pub mod schemas;

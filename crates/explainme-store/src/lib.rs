@@ -30,6 +30,7 @@
 
 mod blobs;
 mod cases;
+mod explainers;
 mod migrations;
 mod models;
 mod schemas;
@@ -40,6 +41,7 @@ use rusqlite::Connection;
 
 pub use blobs::{BlobStore, sha256_hex};
 pub use cases::{CaseRecord, NewCase, StoredImage};
+pub use explainers::{ExplainerRecord, NewExplainer};
 pub use models::{ModelRecord, NewModel};
 pub use schemas::SchemaRecord;
 
@@ -153,7 +155,8 @@ impl Store {
         let referenced: bool = self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM models WHERE onnx_sha256 = ?1)
                  OR EXISTS (SELECT 1 FROM cases WHERE image_sha256 = ?1)
-                 OR EXISTS (SELECT 1 FROM case_masks WHERE sha256 = ?1)",
+                 OR EXISTS (SELECT 1 FROM case_masks WHERE sha256 = ?1)
+                 OR EXISTS (SELECT 1 FROM explainers WHERE artefact_sha256 = ?1)",
             [sha],
             |row| row.get(0),
         )?;

@@ -43,6 +43,22 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (cohort, case_id, concept),
          FOREIGN KEY (cohort, case_id) REFERENCES cases (cohort, case_id) ON DELETE CASCADE
      );",
+    // 2: fitted explainers; the artefact is a blob named by its SHA-256.
+    "CREATE TABLE explainers (
+         id              TEXT PRIMARY KEY,
+         model_id        TEXT NOT NULL,
+         cohort          TEXT NOT NULL,
+         version         INTEGER NOT NULL,
+         artefact_sha256 TEXT NOT NULL,
+         artefact_bytes  INTEGER NOT NULL,
+         params_json     TEXT NOT NULL,
+         layers_json     TEXT NOT NULL,
+         fit_cases       INTEGER NOT NULL,
+         held_out_cases  INTEGER NOT NULL,
+         created_at      TEXT NOT NULL,
+         UNIQUE (model_id, cohort, version)
+     );
+     CREATE INDEX explainers_by_model ON explainers (model_id, cohort);",
 ];
 
 /// The schema version this build writes.

@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(first.onnx_sha256, sha256_hex(b"one"));
         assert_eq!(first.onnx_bytes, 3);
         assert_eq!(store.model_onnx(&models[1]).unwrap(), b"two");
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), crate::migrations::LATEST);
     }
 
     #[test]
