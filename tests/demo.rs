@@ -7,6 +7,8 @@
 //! write its reports and exports, and a second run into the same folder must replace the
 //! first.
 
+mod browser_support;
+
 use std::process::Command;
 
 use serde_json::Value;
@@ -149,6 +151,39 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
+    // The reports render completely in a real browser: every image and SVG drawn. The
+    // screenshots stay in the test's target folder for a person to look at.
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-screenshots");
+    let first_case = cases[0]["explanation"]["case_ref"].as_str().unwrap();
+    for page in ["report.html".to_owned(), format!("case-{first_case}.html")] {
+        let shot = shots.join(page.replace(".html", ".png"));
+        let rendered = browser_support::render_check(&out.join(&page), &shot).unwrap();
+        assert!(
+            rendered.failures().is_empty(),
+            "{page}: {:?}",
+            rendered.failures()
+        );
+        assert!(
+            !rendered.images.is_empty() || !rendered.svgs.is_empty(),
+            "{page} has no pictures"
+        );
+        if page == "report.html" {
+            // ROC, calibration, network and tree.
+            assert!(
+                rendered.svgs.len() >= 4,
+                "{page}: {} SVGs",
+                rendered.svgs.len()
+            );
+        } else {
+            // The heatmap over the CT and the similar cases' thumbnails.
+            assert!(
+                rendered.images.len() >= 2,
+                "{page}: {} images",
+                rendered.images.len()
+            );
+        }
+    }
+
     // The BIF it writes is a network the bayes commands read back.
     let bif = std::fs::read_to_string(out.join("network.bif")).unwrap();
     assert!(explainme_bayes::read_bif(&bif).is_ok());

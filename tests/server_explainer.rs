@@ -1,0 +1,444 @@
+//! The Explainer over gRPC, end to end: a real server on loopback with a real SQLite store
+//! and real ONNX Runtime, driven by a tonic client. Register the demo CNN, stream 500
+//! phantom cases, fit (progress events arrive, stage by stage), explain one stored case and
+//! a batch with an inline one, summarise, render both reports, export every format, and
+//! after a restart explain identically. Calls out of order or with unknown labels get the
+//! documented codes.
+
+mod server_support;
+
+use std::path::{Path, PathBuf};
+
+use explainme::pb;
+use explainme::server::ServerConfig;
+use explainme_cohort::{Cohort, FeatureKind, FeatureSchema};
+use server_support::{Running, upsert};
+use tonic::Code;
+
+const LIMIT: usize = ServerConfig::DEFAULT_MAX_MESSAGE_BYTES;
+const COHORT: &str = "phantoms";
+const CASES: usize = 500;
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models")
+}
+
+fn file(format: pb::ImageFormat, data: Vec<u8>) -> Option<pb::Image> {
+    Some(pb::Image {
+        source: Some(pb::image::Source::Encoded(pb::EncodedImage {
+            format: format.into(),
+            data,
+        })),
+    })
+}
+
+/// A phantom cohort as wire cases: PNG images and masks, labels as numbers or states.
+fn phantom_cases(dir: &Path) -> (Cohort, Vec<pb::Case>) {
+    explainme_phantom::Phantom::params()
+        .cases(CASES)
+        .seed(77)
+        .write(dir, || {})
+        .unwrap();
+    let cohort = Cohort::open(dir).unwrap();
+    let cases = cohort
+        .cases
+        .iter()
+        .map(|case| {
+            let labels = case
+                .labels
+                .iter()
+                .map(|(feature, raw)| {
+                    let numeric = matches!(
+                        cohort.schema.feature(feature).map(|f| &f.kind),
+                        Ok(FeatureKind::Numeric { .. })
+                    );
+                    pb::Label {
+                        feature: feature.clone(),
+                        value: Some(if numeric {
+                            pb::label::Value::Number(raw.parse().unwrap())
+                        } else {
+                            pb::label::Value::State(raw.clone())
+                        }),
+                    }
+                })
+                .collect();
+            let masks = std::fs::read_dir(dir.join("masks").join(&case.id))
+                .map(|entries| {
+                    entries
+                        .map(|e| e.unwrap().path())
+                        .map(|path| pb::ConceptMask {
+                            concept: path.file_stem().unwrap().to_string_lossy().into_owned(),
+                            mask: file(pb::ImageFormat::Png16, std::fs::read(&path).unwrap()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            pb::Case {
+                cohort: COHORT.into(),
+                case_id: case.id.clone(),
+                schema: "renal".into(),
+                image: file(
+                    pb::ImageFormat::Png16,
+                    std::fs::read(cohort.image_path(case)).unwrap(),
+                ),
+                labels,
+                masks,
+            }
+        })
+        .collect();
+    (cohort, cases)
+}
+
+fn stored(case_id: &str) -> pb::ExplainTarget {
+    pb::ExplainTarget {
+        target: Some(pb::explain_target::Target::CaseId(case_id.into())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fit_explain_summarise_report_and_export_through_grpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let running = Running::start(&data, LIMIT).await;
+    let mut client = running.client();
+
+    let model_id = client
+        .register_model(pb::RegisterModelRequest {
+            name: "renal_demo".into(),
+            onnx: std::fs::read(models().join("renal_cnn.onnx")).unwrap(),
+            card_json: std::fs::read_to_string(models().join("renal_cnn.card.json")).unwrap(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .model
+        .unwrap()
+        .model_id;
+    client
+        .put_feature_schema(pb::PutFeatureSchemaRequest {
+            name: "renal".into(),
+            schema: Some(pb::FeatureSchema::from(FeatureSchema::renal_demo())),
+        })
+        .await
+        .unwrap();
+
+    // Before any fit: Explain has nothing to explain with, and a fit needs cases.
+    let early = client
+        .explain(pb::ExplainRequest {
+            explainer_id: String::new(),
+            targets: vec![stored("case_00001")],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), Code::FailedPrecondition, "{early:?}");
+    let mut empty = client
+        .fit_explainer(pb::FitExplainerRequest {
+            model_id: model_id.clone(),
+            cohort: COHORT.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let refused = empty.message().await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
+    let (cohort, cases) = phantom_cases(&dir.path().join("cohort"));
+    let stored_cases = upsert(&mut client, cases).await.unwrap();
+    assert_eq!(stored_cases.created as usize, CASES);
+
+    // Fit, reading every progress event.
+    let mut stream = client
+        .fit_explainer(pb::FitExplainerRequest {
+            model_id: model_id.clone(),
+            cohort: COHORT.into(),
+            feature_layers: Vec::new(),
+            params: Some(pb::ExplainerParams {
+                seed: 5,
+                concept_permutations: 50,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (mut stages, mut advanced, mut finished) = (Vec::new(), 0, None);
+    while let Some(event) = stream.message().await.unwrap() {
+        match event.event.unwrap() {
+            pb::fit_progress::Event::StageStarted(s) => stages.push(s.stage),
+            pb::fit_progress::Event::Advanced(_) => advanced += 1,
+            pb::fit_progress::Event::Finished(info) => finished = Some(info),
+        }
+    }
+    let info = finished.expect("the fit finished");
+    let expected: Vec<i32> = (1..=6).collect();
+    assert_eq!(stages, expected, "every stage, in order");
+    assert!(advanced >= 6, "{advanced} progress events");
+    assert_eq!((info.version, info.cohort.as_str()), (1, COHORT));
+    assert_eq!(info.fit_cases + info.held_out_cases, CASES as u32);
+    let id = info.explainer_id.clone();
+
+    let got = client
+        .get_explainer(pb::GetExplainerRequest {
+            explainer_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, info);
+    let listed = client
+        .list_explainers(pb::ListExplainersRequest {
+            model_id: model_id.clone(),
+            cohort: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.explainers, [info.clone()]);
+    let unknown = client
+        .get_explainer(pb::GetExplainerRequest {
+            explainer_id: "x0".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+
+    // One stored case, then a batch with an inline case (image and two labels only).
+    let first = &cohort.cases[0];
+    let one = client
+        .explain(pb::ExplainRequest {
+            explainer_id: id.clone(),
+            targets: vec![stored(&first.id)],
+            include_heatmap: true,
+            fast: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let e = &one.explanations[0];
+    assert_eq!(e.case_ref, first.id);
+    assert!(
+        e.narrative.starts_with("The CNN calls this lesion"),
+        "{}",
+        e.narrative
+    );
+    assert!(!e.prediction_set.is_empty() && e.similar_cases.len() == 5);
+    let heatmap = e.heatmap.as_ref().unwrap();
+    assert_eq!(heatmap.values.as_ref().unwrap().data.len(), 64 * 64);
+    assert!(
+        (0.0..=1.0).contains(&heatmap.mass_in_lesion),
+        "a stored case has its lesion mask"
+    );
+    assert!(serde_json::from_str::<serde_json::Value>(&e.explanation_json).is_ok());
+
+    let png = std::fs::read(cohort.image_path(&cohort.cases[9])).unwrap();
+    let inline = pb::ExplainTarget {
+        target: Some(pb::explain_target::Target::Inline(pb::InlineCase {
+            reference: "outside-1".into(),
+            image: file(pb::ImageFormat::Png16, png.clone()),
+            labels: vec![
+                pb::Label {
+                    feature: "macroscopic_fat".into(),
+                    value: Some(pb::label::Value::State("absent".into())),
+                },
+                pb::Label {
+                    feature: "size_cm".into(),
+                    value: Some(pb::label::Value::Number(3.5)),
+                },
+            ],
+            masks: Vec::new(),
+        })),
+    };
+    let batch = client
+        .explain(pb::ExplainRequest {
+            explainer_id: id.clone(),
+            targets: vec![
+                stored(&cohort.cases[1].id),
+                stored(&cohort.cases[2].id),
+                inline,
+            ],
+            include_heatmap: false,
+            fast: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let refs: Vec<&str> = batch
+        .explanations
+        .iter()
+        .map(|e| e.case_ref.as_str())
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            cohort.cases[1].id.as_str(),
+            cohort.cases[2].id.as_str(),
+            "outside-1"
+        ]
+    );
+    assert!(batch.explanations.iter().all(|e| e.heatmap.is_none()));
+
+    // A label state the schema does not know is named.
+    let bad = pb::ExplainTarget {
+        target: Some(pb::explain_target::Target::Inline(pb::InlineCase {
+            reference: "bad".into(),
+            image: file(pb::ImageFormat::Png16, png),
+            labels: vec![pb::Label {
+                feature: "macroscopic_fat".into(),
+                value: Some(pb::label::Value::State("lots".into())),
+            }],
+            masks: Vec::new(),
+        })),
+    };
+    let refused = client
+        .explain(pb::ExplainRequest {
+            explainer_id: id.clone(),
+            targets: vec![bad],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("macroscopic_fat=lots"),
+        "{}",
+        refused.message()
+    );
+
+    // The summary, judged against DESIGN.md's known associations.
+    let known = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/knowledge/renal_known.txt"),
+    )
+    .unwrap();
+    let summary = client
+        .get_knowledge_summary(pb::GetKnowledgeSummaryRequest {
+            explainer_id: id.clone(),
+            max_rules: 5,
+            known_associations: known.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let performance = summary.performance.unwrap();
+    assert!(
+        performance.auc > 0.75
+            && performance.auc_ci_low <= performance.auc
+            && performance.auc <= performance.auc_ci_high
+    );
+    assert!(
+        !summary.rules.is_empty()
+            && !summary.network_edges.is_empty()
+            && !summary.concepts.is_empty()
+    );
+    assert!(
+        summary
+            .markov_blankets
+            .iter()
+            .any(|b| b.variable == "malignant")
+    );
+    assert!(summary.narrative.contains("held-out cases"));
+    let json: serde_json::Value = serde_json::from_str(&summary.summary_json).unwrap();
+    assert_eq!(json["cases"], CASES);
+    let bad_known = client
+        .get_knowledge_summary(pb::GetKnowledgeSummaryRequest {
+            explainer_id: id.clone(),
+            max_rules: 5,
+            known_associations: "fat -> benign".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_known.code(), Code::InvalidArgument);
+
+    // Reports: the cohort in HTML, a case in Markdown.
+    let html = client
+        .render_report(pb::RenderReportRequest {
+            explainer_id: id.clone(),
+            format: pb::ReportFormat::Html.into(),
+            case_ids: Vec::new(),
+            known_associations: known.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(html.media_type.starts_with("text/html"));
+    let page = String::from_utf8(html.content).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.matches("<svg").count() >= 4);
+    let markdown = client
+        .render_report(pb::RenderReportRequest {
+            explainer_id: id.clone(),
+            format: pb::ReportFormat::Markdown.into(),
+            case_ids: vec![first.id.clone()],
+            known_associations: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(markdown.file_name, format!("case-{}.md", first.id));
+    assert!(
+        String::from_utf8(markdown.content)
+            .unwrap()
+            .contains("data:image/png;base64,")
+    );
+    let no_format = client
+        .render_report(pb::RenderReportRequest {
+            explainer_id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_format.code(), Code::InvalidArgument);
+
+    // Every export.
+    for format in [
+        pb::ExportFormat::Bif,
+        pb::ExportFormat::Xmlbif,
+        pb::ExportFormat::Dot,
+        pb::ExportFormat::RulesCsv,
+        pb::ExportFormat::Json,
+        pb::ExportFormat::TreeDot,
+        pb::ExportFormat::TreeText,
+    ] {
+        let doc = client
+            .export(pb::ExportRequest {
+                explainer_id: id.clone(),
+                format: format.into(),
+                known_associations: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let text = String::from_utf8(doc.content).unwrap();
+        assert!(!text.is_empty(), "{format:?}");
+        match format {
+            pb::ExportFormat::Bif => assert!(explainme_bayes::read_bif(&text).is_ok()),
+            pb::ExportFormat::Xmlbif => assert!(text.contains("<BIF VERSION=\"0.3\">")),
+            pb::ExportFormat::Dot | pb::ExportFormat::TreeDot => {
+                assert!(text.starts_with("digraph"))
+            }
+            pb::ExportFormat::RulesCsv => assert!(text.starts_with("antecedents,consequents,")),
+            pb::ExportFormat::Json => {
+                assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok())
+            }
+            _ => {}
+        }
+    }
+
+    // After a restart the explainer is still there and explains identically.
+    drop(client);
+    running.stop().await;
+    let running = Running::start(&data, LIMIT).await;
+    let mut client = running.client();
+    let again = client
+        .explain(pb::ExplainRequest {
+            explainer_id: id.clone(),
+            targets: vec![stored(&first.id)],
+            include_heatmap: true,
+            fast: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.explanations[0].explanation_json, e.explanation_json);
+    running.stop().await;
+}
