@@ -4,7 +4,9 @@
 #   list / describe via reflection, health Check, RegisterModel + Predict in JSON (the
 #   probability must equal `explainme predict` on the same tensor), a malformed
 #   RegisterModel that must fail with InvalidArgument while the server stays up,
-#   and a SIGTERM that must stop the server cleanly (exit status 0).
+#   then the Explainer's key calls on the demo CNN and 120 phantom cases (PutFeatureSchema,
+#   UpsertCases, FitExplainer with streamed progress, Explain, GetKnowledgeSummary,
+#   RenderReport, Export), and a SIGTERM that must stop the server cleanly (exit status 0).
 # Exits non-zero with a one-line reason on any failure.
 #
 # Needs: cargo, python3 with pip (PyPI reachable). Set PROFILE=release to test a release build.
@@ -145,6 +147,90 @@ healthy || fail "server not healthy after the malformed RegisterModel"
 count="$(grpc "$ADDR" explainme.v1.ExplainerService/ListModels | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["models"]))')"
 [ "$count" = 1 ] || fail "ListModels lists $count models after the failed registration, expected 1"
 step "still SERVING, ListModels lists 1 model"
+
+# The Explainer: the demo CNN, the renal schema and 120 phantoms it never saw.
+python3 - data/models/renal_cnn.onnx data/models/renal_cnn.card.json >"$WORK/register_demo.json" <<'PY'
+import base64, json, sys
+print(json.dumps({"name": "renal_cnn", "onnx": base64.b64encode(open(sys.argv[1], "rb").read()).decode(),
+                  "card_json": open(sys.argv[2]).read()}))
+PY
+DEMO_ID="$(grpc -d @ "$ADDR" explainme.v1.ExplainerService/RegisterModel <"$WORK/register_demo.json" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["model"]["modelId"])')" || fail "RegisterModel (demo CNN) failed"
+"$EXPLAINME" phantom --cases 120 --seed 9 --out "$WORK/cohort" >/dev/null || fail "explainme phantom failed"
+python3 - "$WORK/cohort" "$WORK/schema.json" "$WORK/cases.json" <<'PY'
+import base64, csv, json, os, sys
+root, schema_out, cases_out = sys.argv[1:]
+schema = json.load(open(os.path.join(root, "schema.json")))
+features, numeric = [], set()
+for f in schema["features"]:
+    wire = {"name": f["name"], "role": "FEATURE_ROLE_" + f.get("role", "feature").upper(),
+            "description": f.get("description", "")}
+    if f["kind"] == "numeric":
+        wire["numeric"] = {"cut_points": f["cut_points"]}
+        numeric.add(f["name"])
+    else:
+        wire[f["kind"]] = {"states": f["states"]}
+    features.append(wire)
+json.dump({"name": "renal", "schema": {"features": features}}, open(schema_out, "w"))
+def encoded(path):
+    return {"encoded": {"format": "IMAGE_FORMAT_PNG16", "data": base64.b64encode(open(path, "rb").read()).decode()}}
+with open(cases_out, "w") as out:
+    for row in csv.DictReader(open(os.path.join(root, "cases.csv"))):
+        case_id = row.pop("case_id")
+        image = os.path.join(root, row.pop("image"))
+        labels = [{"feature": k, "number": float(v)} if k in numeric else {"feature": k, "state": v}
+                  for k, v in row.items() if v]
+        masks_dir = os.path.join(root, "masks", case_id)
+        masks = [{"concept": m[:-4], "mask": encoded(os.path.join(masks_dir, m))}
+                 for m in sorted(os.listdir(masks_dir))] if os.path.isdir(masks_dir) else []
+        out.write(json.dumps({"case": {"cohort": "phantoms", "case_id": case_id, "schema": "renal",
+                                       "image": encoded(image), "labels": labels, "masks": masks}}) + "\n")
+PY
+grpc -d @ "$ADDR" explainme.v1.ExplainerService/PutFeatureSchema <"$WORK/schema.json" >/dev/null || fail "PutFeatureSchema failed"
+upserted="$(grpc -max-msg-sz 67108864 -d @ "$ADDR" explainme.v1.ExplainerService/UpsertCases <"$WORK/cases.json")" || fail "UpsertCases failed"
+grep -q '"created": 120' <<<"$upserted" || fail "UpsertCases: $(tr '\n' ' ' <<<"$upserted")"
+step "UpsertCases: 120 phantom cases"
+grpc -d "{\"model_id\": \"$DEMO_ID\", \"cohort\": \"phantoms\", \"params\": {\"seed\": 4, \"concept_permutations\": 20}}" \
+    "$ADDR" explainme.v1.ExplainerService/FitExplainer >"$WORK/fit.json" || fail "FitExplainer failed: $(tail -c 300 "$WORK/fit.json")"
+EXPLAINER_ID="$(python3 - "$WORK/fit.json" <<'PY'
+import json, sys
+text, decoder, events, i = open(sys.argv[1]).read(), json.JSONDecoder(), [], 0
+while i < len(text):
+    if text[i].isspace():
+        i += 1
+        continue
+    event, i = decoder.raw_decode(text, i)
+    events.append(event)
+stages = [e["stageStarted"]["stage"] for e in events if "stageStarted" in e]
+expected = ["FIT_STAGE_INFERENCE", "FIT_STAGE_CONCEPTS", "FIT_STAGE_SURROGATE_TREE", "FIT_STAGE_RULES",
+            "FIT_STAGE_BAYES", "FIT_STAGE_EVALUATION"]
+if stages != expected:
+    sys.exit(f"stages {stages}")
+if not any("advanced" in e for e in events) or "finished" not in events[-1]:
+    sys.exit("no progress or no finished event")
+print(events[-1]["finished"]["explainerId"])
+PY
+)" || fail "FitExplainer stream wrong: $EXPLAINER_ID"
+step "FitExplainer: six stages streamed, explainer $EXPLAINER_ID"
+explained="$(grpc -d "{\"explainer_id\": \"$EXPLAINER_ID\", \"targets\": [{\"case_id\": \"case_00001\"}], \"include_heatmap\": true, \"fast\": true}" \
+    "$ADDR" explainme.v1.ExplainerService/Explain)" || fail "Explain failed"
+narrative="$(python3 -c 'import json, sys; e = json.load(sys.stdin)["explanations"][0]; assert len(e["heatmap"]["values"]["data"]) == 4096; print(e["narrative"][:120])' <<<"$explained")" ||
+    fail "Explain answer wrong"
+step "Explain: $narrative…"
+grpc -d "{\"explainer_id\": \"$EXPLAINER_ID\", \"max_rules\": 3}" "$ADDR" explainme.v1.ExplainerService/GetKnowledgeSummary |
+    python3 -c 'import json, sys; s = json.load(sys.stdin); assert s["performance"]["cases"] > 0 and s["narrative"]' ||
+    fail "GetKnowledgeSummary answer wrong"
+grpc -d "{\"explainer_id\": \"$EXPLAINER_ID\", \"format\": \"REPORT_FORMAT_HTML\"}" "$ADDR" explainme.v1.ExplainerService/RenderReport |
+    python3 -c 'import base64, json, sys; d = json.load(sys.stdin); html = base64.b64decode(d["content"]).decode(); assert html.startswith("<!DOCTYPE html>") and "<svg" in html' ||
+    fail "RenderReport answer wrong"
+grpc -d "{\"explainer_id\": \"$EXPLAINER_ID\", \"format\": \"EXPORT_FORMAT_BIF\"}" "$ADDR" explainme.v1.ExplainerService/Export |
+    python3 -c 'import base64, json, sys; d = json.load(sys.stdin); assert b"probability (" in base64.b64decode(d["content"])' ||
+    fail "Export BIF answer wrong"
+set +e
+before="$(grpc -d '{"targets": [{"case_id": "case_00001"}]}' "$ADDR" explainme.v1.ExplainerService/Explain 2>&1)"
+set -e
+grep -q "Code: FailedPrecondition" <<<"$before" || fail "Explain without an explainer: expected FailedPrecondition, got: $(tr '\n' ' ' <<<"$before")"
+step "GetKnowledgeSummary, RenderReport (HTML with SVG), Export (BIF) answer; Explain without an explainer: FailedPrecondition"
 
 kill -TERM "$SERVER_PID"
 set +e

@@ -283,12 +283,23 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
     .unwrap_err();
     assert_eq!(too_large.code(), Code::ResourceExhausted, "{too_large:?}");
 
-    let unimplemented = client
+    // Explain before any fit is a call out of order.
+    let before_fit = client
         .explain(pb::ExplainRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(unimplemented.code(), Code::Unimplemented);
-    assert!(unimplemented.message().contains("explainme-explain"));
+    assert_eq!(before_fit.code(), Code::InvalidArgument, "no targets: {before_fit:?}");
+    let before_fit = client
+        .explain(pb::ExplainRequest {
+            targets: vec![pb::ExplainTarget {
+                target: Some(pb::explain_target::Target::CaseId("c1".into())),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(before_fit.code(), Code::FailedPrecondition, "{before_fit:?}");
+    assert!(before_fit.message().contains("FitExplainer"));
 
     let listed = client
         .list_models(pb::ListModelsRequest {})
