@@ -61,7 +61,7 @@ pub fn params(value: Option<pb::ExplainerParams>) -> Result<ExplainerParams, Sta
     }
     params.saliency = match pb::SaliencyMethod::try_from(p.saliency) {
         Ok(pb::SaliencyMethod::Rise) => "rise",
-        Ok(pb::SaliencyMethod::ScoreCam) => "score-cam",
+        Ok(pb::SaliencyMethod::ScoreCam) => "scorecam",
         Ok(_) => "occlusion",
         Err(_) => {
             return Err(Status::invalid_argument(format!(
@@ -99,7 +99,7 @@ fn params_to_wire(p: &ExplainerParams) -> pb::ExplainerParams {
         bayes_max_parents: p.network.max_parents as u32,
         saliency: match p.saliency.as_str() {
             "rise" => pb::SaliencyMethod::Rise,
-            "score-cam" => pb::SaliencyMethod::ScoreCam,
+            "scorecam" => pb::SaliencyMethod::ScoreCam,
             _ => pb::SaliencyMethod::Occlusion,
         }
         .into(),
@@ -178,7 +178,7 @@ pub fn explanation(e: &Explanation) -> pb::Explanation {
         heatmap: e.heatmap.as_ref().map(|h| pb::Heatmap {
             method: match h.method.as_str() {
                 "rise" => pb::SaliencyMethod::Rise,
-                "score-cam" => pb::SaliencyMethod::ScoreCam,
+                "scorecam" => pb::SaliencyMethod::ScoreCam,
                 _ => pb::SaliencyMethod::Occlusion,
             }
             .into(),

@@ -204,6 +204,23 @@ const MAX_PAIR_CANDIDATES: usize = 24;
 impl Prepared {
     /// Explains one case.
     pub fn explain(&self, case: &CaseInput, options: ExplainOptions) -> Result<Explanation> {
+        Ok(self.explain_timed(case, options)?.0)
+    }
+
+    /// [`Prepared::explain`], with the wall time of each part (`cnn`, `concepts`, `tree`,
+    /// `rules`, `network`, `counterfactual`, `similar`, `heatmap`, `narrative`), in order:
+    /// what a benchmark reports as the share of time per part.
+    pub fn explain_timed(
+        &self,
+        case: &CaseInput,
+        options: ExplainOptions,
+    ) -> Result<(Explanation, Vec<(&'static str, f64)>)> {
+        let mut timings = Vec::with_capacity(9);
+        let mut clock = std::time::Instant::now();
+        let mut lap = |part: &'static str| {
+            timings.push((part, clock.elapsed().as_secs_f64()));
+            clock = std::time::Instant::now();
+        };
         let ex = &self.explainer;
         let card = &ex.card;
         let states = findings::case_states(&ex.schema, &case.labels)?;
@@ -247,6 +264,8 @@ impl Prepared {
             prediction_set.push(card.positive_class.clone());
         }
 
+        lap("cnn");
+
         // Concepts.
         let stats_refs: Vec<(&str, &[explainme_onnx::ChannelStat])> = layer_stats
             .iter()
@@ -283,6 +302,8 @@ impl Prepared {
                 .then_with(|| a.concept.cmp(&b.concept))
         });
 
+        lap("concepts");
+
         // The surrogate tree.
         let scores: BTreeMap<String, f64> = case_scores
             .iter()
@@ -308,6 +329,8 @@ impl Prepared {
             unknown,
         };
 
+        lap("tree");
+
         // Rules.
         let items: Vec<String> = states.iter().map(|(f, s)| format!("{f}={s}")).collect();
         let verdict_item = format!("{CNN_VERDICT}={}", findings::yes_no(positive));
@@ -327,6 +350,8 @@ impl Prepared {
             .take(3)
             .cloned()
             .collect();
+
+        lap("rules");
 
         // The network.
         let net = &self.net;
@@ -361,6 +386,7 @@ impl Prepared {
             explanation_of_verdict,
         };
 
+        lap("network");
         let counterfactual = self.counterfactual(
             &ve,
             &case.labels,
@@ -370,6 +396,8 @@ impl Prepared {
             p_malignant,
             tree_positive,
         )?;
+
+        lap("counterfactual");
 
         // Similar cases and range.
         let (_, sim_stats) = layer_stats
@@ -383,6 +411,8 @@ impl Prepared {
         let nearest = ex.index.nearest(&vector, 1, exclude);
         let nearest_distance = nearest.first().map_or(f64::INFINITY, |c| c.distance);
         let similar = ex.index.nearest(&vector, ex.params.similar_cases, exclude);
+
+        lap("similar");
 
         // The heatmap.
         let heatmap = if options.heatmap {
@@ -423,6 +453,7 @@ impl Prepared {
             None
         };
 
+        lap("heatmap");
         let mut explanation = Explanation {
             case_ref: case.reference.clone(),
             probability,
@@ -444,7 +475,8 @@ impl Prepared {
         };
         explanation.flags = flags(ex, &explanation, positive);
         explanation.narrative = narrative::case(ex, &explanation);
-        Ok(explanation)
+        lap("narrative");
+        Ok((explanation, timings))
     }
 
     /// The case as a row of the surrogate's columns; unknown values are NaN.
