@@ -288,7 +288,11 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
         .explain(pb::ExplainRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(before_fit.code(), Code::InvalidArgument, "no targets: {before_fit:?}");
+    assert_eq!(
+        before_fit.code(),
+        Code::InvalidArgument,
+        "no targets: {before_fit:?}"
+    );
     let before_fit = client
         .explain(pb::ExplainRequest {
             targets: vec![pb::ExplainTarget {
@@ -298,7 +302,11 @@ async fn models_register_predict_fail_cleanly_and_survive_a_restart() {
         })
         .await
         .unwrap_err();
-    assert_eq!(before_fit.code(), Code::FailedPrecondition, "{before_fit:?}");
+    assert_eq!(
+        before_fit.code(),
+        Code::FailedPrecondition,
+        "{before_fit:?}"
+    );
     assert!(before_fit.message().contains("FitExplainer"));
 
     let listed = client

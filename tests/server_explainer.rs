@@ -195,7 +195,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(listed.explainers, [info.clone()]);
+    assert_eq!(listed.explainers, std::slice::from_ref(&info));
     let unknown = client
         .get_explainer(pb::GetExplainerRequest {
             explainer_id: "x0".into(),

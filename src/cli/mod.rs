@@ -8,8 +8,10 @@ pub mod bayes;
 pub mod concepts;
 pub mod demo;
 pub mod evaluate;
+pub mod explainer;
 pub mod heatmap;
 pub mod import;
+pub mod knowledge;
 pub mod models;
 pub mod output;
 pub mod phantom;
@@ -40,6 +42,15 @@ pub struct Cli {
 pub enum Command {
     /// The main job: phantom cohort → CNN → rules → Bayesian network, with a summary.
     Demo(demo::Args),
+    /// Fit an Explainer of a model on a cohort folder and write it (the artefact the
+    /// server stores).
+    Fit(explainer::FitArgs),
+    /// Explain one cohort case with a fitted explainer.
+    Explain(explainer::ExplainArgs),
+    /// A report (HTML or Markdown) of a fitted explainer's cohort, or of one case.
+    Report(explainer::ReportArgs),
+    /// Rules, a Bayesian network and a tree for one target of a CSV table (no images).
+    Knowledge(knowledge::Args),
     /// Serve the gRPC API until SIGTERM or Ctrl-C.
     Serve(serve::Args),
     /// Inspect ONNX models (layers and shapes).
@@ -77,6 +88,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(args, budget),
         Command::Serve(args) => serve::run(args, budget),
+        Command::Fit(args) => explainer::fit(args, budget),
+        Command::Explain(args) => explainer::explain(args, budget),
+        Command::Report(args) => explainer::report(args, budget),
+        Command::Knowledge(args) => knowledge::run(args),
         Command::Models(command) => models::run(command, budget),
         Command::Predict(args) => predict::run(args, budget),
         Command::Phantom(args) => phantom::run(args),

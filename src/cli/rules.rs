@@ -112,7 +112,7 @@ pub struct RulesArgs {
     pub seed: u64,
 }
 
-fn parse_bins(text: &str) -> Result<(String, Vec<f64>), String> {
+pub fn parse_bins(text: &str) -> Result<(String, Vec<f64>), String> {
     let (column, cuts) = text
         .split_once(':')
         .ok_or_else(|| format!("`{text}` is not `column:cut,cut,...`"))?;
@@ -134,37 +134,7 @@ struct Prepared {
 }
 
 fn prepare(args: &TableArgs) -> anyhow::Result<Prepared> {
-    let mut table = Table::from_csv_path(&args.csv)?;
-    if !args.columns.is_empty() {
-        // A column given cut points is wanted too, even when `--columns` does not repeat it.
-        let mut names: Vec<&str> = args.columns.iter().map(String::as_str).collect();
-        for (column, _) in &args.bins {
-            if !names.contains(&column.as_str()) {
-                names.push(column);
-            }
-        }
-        table = table.select(&names)?;
-    }
-    for (column, cuts) in &args.bins {
-        table = table.discretise(column, cuts)?;
-    }
-    let binned = |c: &str| args.bins.iter().any(|(b, _)| b == c);
-    let mut keep = Vec::new();
-    let mut left_out = Vec::new();
-    for (index, column) in table.columns().iter().enumerate() {
-        let numeric = !binned(column) && is_numeric(&table, index);
-        if !numeric {
-            keep.push(column.as_str());
-        } else if args.columns.contains(column) {
-            bail!("column `{column}` is numeric: give its cut points with --bins {column}:a,b,...");
-        } else {
-            left_out.push(column.clone());
-        }
-    }
-    if keep.is_empty() {
-        bail!("no categorical column left (numeric columns need --bins)");
-    }
-    let table = table.select(&keep)?;
+    let (table, left_out) = categorical_table(&args.csv, &args.columns, &args.bins)?;
     let rows = table
         .rows()
         .iter()
@@ -180,6 +150,47 @@ fn prepare(args: &TableArgs) -> anyhow::Result<Prepared> {
         transactions,
         left_out,
     })
+}
+
+/// The CSV at `csv` as categorical cells: only `columns` (all when empty; binned columns
+/// are added), numeric columns binned by `bins`; numeric columns without cut points are
+/// left out (named in the second value), or refused when `columns` asks for them.
+pub fn categorical_table(
+    csv: &std::path::Path,
+    columns: &[String],
+    bins: &[(String, Vec<f64>)],
+) -> anyhow::Result<(Table, Vec<String>)> {
+    let mut table = Table::from_csv_path(csv)?;
+    if !columns.is_empty() {
+        // A column given cut points is wanted too, even when `--columns` does not repeat it.
+        let mut names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        for (column, _) in bins {
+            if !names.contains(&column.as_str()) {
+                names.push(column);
+            }
+        }
+        table = table.select(&names)?;
+    }
+    for (column, cuts) in bins {
+        table = table.discretise(column, cuts)?;
+    }
+    let binned = |c: &str| bins.iter().any(|(b, _)| b == c);
+    let mut keep = Vec::new();
+    let mut left_out = Vec::new();
+    for (index, column) in table.columns().iter().enumerate() {
+        let numeric = !binned(column) && is_numeric(&table, index);
+        if !numeric {
+            keep.push(column.as_str());
+        } else if columns.contains(column) {
+            bail!("column `{column}` is numeric: give its cut points with --bins {column}:a,b,...");
+        } else {
+            left_out.push(column.clone());
+        }
+    }
+    if keep.is_empty() {
+        bail!("no categorical column left (numeric columns need --bins)");
+    }
+    Ok((table.select(&keep)?, left_out))
 }
 
 /// A column whose labelled cells are all numbers (and that has at least one).

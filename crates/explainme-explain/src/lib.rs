@@ -34,6 +34,7 @@ pub mod rules;
 pub mod scoring;
 mod similar;
 mod summary;
+pub mod tabular;
 
 pub use error::{Error, Result};
 pub use evaluation::{Evaluation, THRESHOLD};

@@ -498,6 +498,80 @@ pub fn cohort_report(
     Ok(doc.finish())
 }
 
+/// Knowledge mined from a table alone ([`explainme_explain::tabular`]) as a report.
+pub fn table_report(
+    k: &explainme_explain::tabular::TableKnowledge,
+    title: &str,
+    format: Format,
+) -> Result<String> {
+    let mut doc = Doc::new(format, title);
+    doc.paragraph(&format!(
+        "{} rows; target {}; columns: {}.",
+        k.rows,
+        item_words(&k.target),
+        k.columns.join(", ")
+    ));
+    doc.paragraph(&k.narrative);
+    for (state, rules) in &k.rules {
+        doc.section(&format!("What goes with {}", item_words(state)));
+        doc.table(&RULE_HEADER, &rule_rows(rules));
+    }
+    doc.section("Bayesian network");
+    let net =
+        explainme_bayes::read_bif(&k.network.bif).map_err(|e| crate::Error::InvalidParameter {
+            name: "knowledge",
+            reason: format!("its network does not read back: {e}"),
+        })?;
+    doc.svg(
+        &dot_to_svg(&explainme_bayes::write_dot(&net))?,
+        "The learned network",
+    );
+    let arc_rows: Vec<Vec<String>> = k
+        .network
+        .arcs
+        .iter()
+        .map(|a| {
+            vec![
+                a.from.replace('_', " "),
+                a.to.replace('_', " "),
+                format!("{:.1}", a.strength),
+            ]
+        })
+        .collect();
+    doc.table(&["from", "to", "strength (score gain)"], &arc_rows);
+    doc.section("Decision tree");
+    doc.paragraph(&format!(
+        "Held-out accuracy {} on {} rows (majority guess {}).",
+        pct(k.tree_accuracy),
+        k.held_out_rows,
+        pct(k.majority_accuracy)
+    ));
+    doc.svg(
+        &dot_to_svg(&explainme_tree::dot(&k.tree))?,
+        "The decision tree",
+    );
+    let leaf_rows: Vec<Vec<String>> = k
+        .tree_rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.conditions.join(" AND "),
+                r.verdict.clone(),
+                r.cases.to_string(),
+                pct(r.confidence),
+            ]
+        })
+        .collect();
+    doc.table(
+        &["conditions", "verdict", "training rows", "confidence"],
+        &leaf_rows,
+    );
+    doc.section("Candidate new knowledge");
+    let candidates: Vec<ClassRule> = k.candidates.iter().map(|c| c.rule.clone()).collect();
+    doc.table(&RULE_HEADER, &rule_rows(&candidates));
+    Ok(doc.finish())
+}
+
 /// `functional_1_1/conv4_1_1/Relu:0` → `conv4_1_1`: the part a reader recognises.
 fn short_layer(layer: &str) -> String {
     let parts: Vec<&str> = layer.split('/').collect();

@@ -1,0 +1,260 @@
+//! `explainme fit`, `explainme explain` and `explainme report`: the Explainer from the
+//! command line, on cohort folders, calling the same explainme-explain and explainme-report
+//! functions as FitExplainer, Explain and RenderReport.
+//!
+//! `fit` writes the artefact (the same bytes the server stores); `explain` and `report`
+//! read it back with the model it was fitted on (a different model is refused).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use explainme_budget::MemoryBudget;
+use explainme_cohort::Cohort;
+use explainme_explain::known::parse_known;
+use explainme_explain::{CaseInput, ExplainOptions, Explainer, Explanation, Stage};
+use explainme_report::document::{self, CaseImages, Thumbnail};
+
+use super::demo::RENAL_KNOWN;
+use super::models::ModelArgs;
+use super::output::{OutputArgs, progress, write_to};
+
+#[derive(Debug, clap::Args)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The cohort folder (cases.csv, schema.json, images/, masks/).
+    #[arg(long)]
+    pub cohort: PathBuf,
+    /// Seed of every random draw (same inputs and seed: the same bytes).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Layers probed for concepts (comma-separated); the card's last two feature layers
+    /// when absent.
+    #[arg(long = "layer", value_delimiter = ',')]
+    pub layers: Vec<String>,
+    /// Saliency method of the heatmaps: occlusion, rise or scorecam.
+    #[arg(long, default_value = "occlusion")]
+    pub saliency: String,
+    /// Label permutations of each concept probe's held-out test.
+    #[arg(long, default_value_t = 200)]
+    pub permutations: usize,
+    /// Where to write the explainer (JSON artefact).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn fit(args: FitArgs, budget: MemoryBudget) -> anyhow::Result<()> {
+    let (model, card) = args.model.load(budget)?;
+    let cohort = Cohort::open(&args.cohort)?;
+    let bar = progress(0, Stage::Inference.name());
+    let mut current = None;
+    let explainer = Explainer::params()
+        .seed(args.seed)
+        .concept_layers(args.layers)
+        .saliency(&args.saliency)
+        .permutations(args.permutations)
+        .fit(&model, &card, &cohort, &budget, &mut |p| {
+            if current != Some(p.stage) {
+                current = Some(p.stage);
+                bar.reset();
+                bar.set_message(p.stage.name());
+            }
+            bar.set_length(p.total.max(1));
+            bar.set_position(p.done);
+            true
+        });
+    bar.finish_and_clear();
+    let explainer = explainer?;
+    write_to(Some(&args.out), &explainer.to_bytes())?;
+    eprintln!(
+        "explainer of {} cases ({} held out) written to {}",
+        explainer.cases,
+        explainer.held_out_cases,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// `--explainer`, `--model`, `--card`, `--cohort`: what explaining with a stored artefact takes.
+#[derive(Debug, clap::Args)]
+pub struct ExplainerArgs {
+    /// The explainer written by `explainme fit` (or `demo`'s explainer.json).
+    #[arg(long)]
+    pub explainer: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The cohort folder it was fitted on (for stored cases and their similar cases).
+    #[arg(long)]
+    pub cohort: PathBuf,
+}
+
+impl ExplainerArgs {
+    fn load(&self, budget: MemoryBudget) -> anyhow::Result<(explainme_explain::Prepared, Cohort)> {
+        let bytes = std::fs::read(&self.explainer)
+            .with_context(|| format!("cannot read {}", self.explainer.display()))?;
+        let explainer = Explainer::from_bytes(&bytes)
+            .with_context(|| format!("{}", self.explainer.display()))?;
+        let (model, _) = self.model.load(budget)?;
+        let prepared = explainer.prepare(&model, budget)?;
+        Ok((prepared, Cohort::open(&self.cohort)?))
+    }
+}
+
+/// A cohort case as the Explainer's input, with its image and masks.
+fn cohort_case(cohort: &Cohort, id: &str, budget: &MemoryBudget) -> anyhow::Result<CaseInput> {
+    let case = cohort
+        .cases
+        .iter()
+        .find(|c| c.id == id)
+        .with_context(|| format!("the cohort {} has no case `{id}`", cohort.root.display()))?;
+    let image = explainme_imaging::read_image_within(cohort.image_path(case), budget)
+        .with_context(|| format!("case `{id}`"))?;
+    let mut masks = BTreeMap::new();
+    let dir = cohort.root.join("masks").join(&case.id);
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('.').next())
+            else {
+                continue;
+            };
+            let mask = explainme_imaging::read_mask_within(&path, budget)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            masks.insert(name.to_owned(), mask);
+        }
+    }
+    Ok(CaseInput {
+        reference: case.id.clone(),
+        in_cohort: true,
+        image,
+        labels: case.labels.clone(),
+        masks,
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub explainer: ExplainerArgs,
+    /// The cohort case to explain.
+    #[arg(long = "case")]
+    pub case_id: String,
+    /// Compute the heatmap too (the slowest part).
+    #[arg(long)]
+    pub heatmap: bool,
+    /// Fast mode: the saliency method's fast variant, 8-step faithfulness curves.
+    #[arg(long)]
+    pub fast: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn explain(args: ExplainArgs, budget: MemoryBudget) -> anyhow::Result<()> {
+    let (prepared, cohort) = args.explainer.load(budget)?;
+    let case = cohort_case(&cohort, &args.case_id, &budget)?;
+    let explanation = prepared.explain(
+        &case,
+        ExplainOptions {
+            heatmap: args.heatmap,
+            fast: args.fast,
+        },
+    )?;
+    args.output.emit(&explanation, |e: &Explanation| {
+        format!("{}: {}\n", e.case_ref, e.narrative)
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub explainer: ExplainerArgs,
+    /// Report this cohort case; the cohort's knowledge summary when absent.
+    #[arg(long = "case")]
+    pub case_id: Option<String>,
+    /// Known associations for the candidate new knowledge (DESIGN.md's renal table when
+    /// absent).
+    #[arg(long)]
+    pub known: Option<PathBuf>,
+    /// The report file: HTML for `.html`, Markdown for `.md`.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// HTML or Markdown by the file's extension, decided before any work.
+pub fn report_format(out: &Path) -> anyhow::Result<document::Format> {
+    match out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("html" | "htm") => Ok(document::Format::Html),
+        Some("md" | "markdown") => Ok(document::Format::Markdown),
+        _ => anyhow::bail!(
+            "--out {}: a report is written as .html or .md",
+            out.display()
+        ),
+    }
+}
+
+/// The known associations of `--known`, else DESIGN.md's.
+pub fn known_list(
+    path: Option<&Path>,
+) -> anyhow::Result<Vec<explainme_explain::known::KnownAssociation>> {
+    let text = match path {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => RENAL_KNOWN.to_owned(),
+    };
+    Ok(parse_known(&text)?)
+}
+
+pub fn report(args: ReportArgs, budget: MemoryBudget) -> anyhow::Result<()> {
+    let format = report_format(&args.out)?;
+    let known = known_list(args.known.as_deref())?;
+    let (prepared, cohort) = args.explainer.load(budget)?;
+    let ex = &prepared.explainer;
+    let content = match &args.case_id {
+        None => {
+            let summary = ex.summary(20, &known);
+            document::cohort_report(
+                ex,
+                &summary,
+                &format!("explainme: cohort {}", cohort.root.display()),
+                format,
+            )?
+        }
+        Some(id) => {
+            let case = cohort_case(&cohort, id, &budget)?;
+            let e = prepared.explain(
+                &case,
+                ExplainOptions {
+                    heatmap: true,
+                    fast: false,
+                },
+            )?;
+            let similar = e
+                .similar
+                .iter()
+                .filter_map(|s| {
+                    let other = cohort_case(&cohort, &s.case_id, &budget).ok()?;
+                    Some(Thumbnail {
+                        case_id: s.case_id.clone(),
+                        image: other.image,
+                    })
+                })
+                .collect();
+            let images = CaseImages {
+                ct: &case.image,
+                lesion: case.masks.get(explainme_concepts::LESION_MASK),
+                similar,
+            };
+            document::case_report(ex, &e, &images, format)?
+        }
+    };
+    write_to(Some(&args.out), content.as_bytes())
+}
