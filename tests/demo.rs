@@ -66,12 +66,20 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
             .any(|r| has(r, "macroscopic_fat=present") && r["lift"].as_f64().unwrap() > 2.0),
         "no fat → benign rule in the top five: {benign:#?}"
     );
+    // Avid, heterogeneous enhancement and necrosis argue for malignancy: among the top five
+    // rules, one is made of those planted findings alone.
     let malignant = k["rules"]["malignant=yes"].as_array().unwrap();
+    let planted = [
+        "enhancement=avid",
+        "heterogeneity=heterogeneous",
+        "necrosis=present",
+    ];
     assert!(
-        malignant.iter().take(5).any(|r| has(r, "enhancement=avid")
-            || has(r, "heterogeneity=heterogeneous")
-            || has(r, "necrosis=present")),
-        "no ccRCC sign among the top five malignancy rules: {malignant:#?}"
+        malignant.iter().take(5).any(|r| {
+            let items = r["antecedent"].as_array().unwrap();
+            items.len() >= 2 && items.iter().all(|i| planted.contains(&i.as_str().unwrap()))
+        }),
+        "no rule of the planted ccRCC signs among the top five: {malignant:#?}"
     );
     let prior = probability(&summary, "P(malignant=yes)");
     let with_fat = probability(&summary, "P(malignant=yes | macroscopic_fat=present)");

@@ -163,6 +163,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
         .await
         .unwrap()
         .into_inner();
+    let fit_started = std::time::Instant::now();
     let (mut stages, mut advanced, mut finished) = (Vec::new(), 0, None);
     while let Some(event) = stream.message().await.unwrap() {
         match event.event.unwrap() {
@@ -171,6 +172,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
             pb::fit_progress::Event::Finished(info) => finished = Some(info),
         }
     }
+    let fit_time = fit_started.elapsed();
     let info = finished.expect("the fit finished");
     let expected: Vec<i32> = (1..=6).collect();
     assert_eq!(stages, expected, "every stage, in order");
@@ -423,6 +425,32 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
             _ => {}
         }
     }
+
+    // A client that goes away cancels its fit: with another seed a finished fit would store
+    // a second explainer, so after twice the first fit's time there must still be one.
+    let mut doomed = client
+        .fit_explainer(pb::FitExplainerRequest {
+            model_id: model_id.clone(),
+            cohort: COHORT.into(),
+            feature_layers: Vec::new(),
+            params: Some(pb::ExplainerParams {
+                seed: 6,
+                concept_permutations: 50,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(doomed.message().await.unwrap().is_some());
+    drop(doomed);
+    tokio::time::sleep(2 * fit_time).await;
+    let after = client
+        .list_explainers(pb::ListExplainersRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after.explainers.len(), 1, "the abandoned fit was stored");
 
     // After a restart the explainer is still there and explains identically.
     drop(client);

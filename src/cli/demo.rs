@@ -16,10 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
-use explainme_explain::known::parse_known;
-use explainme_explain::{
-    CaseInput, ExplainOptions, Explainer, Explanation, KnowledgeSummary, Stage,
-};
+use explainme_explain::{CaseInput, ExplainOptions, Explainer, Explanation, KnowledgeSummary};
 use explainme_onnx::{Model, ModelCard};
 use explainme_phantom::{Dims, Phantom};
 use explainme_report::document::{CaseImages, Format, Thumbnail, case_report, cohort_report};
@@ -99,12 +96,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
             args.cases
         );
     }
-    let known_text = match &args.known {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-        None => RENAL_KNOWN.to_owned(),
-    };
-    let known = parse_known(&known_text)?;
+    let known = super::explainer::known_list(args.known.as_deref())?;
     prepare_output(&args.out)?;
     let (model, card) = match (&args.model, &args.card) {
         (Some(model), Some(card)) => super::models::load_model(model, card, budget)?,
@@ -132,7 +124,13 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let cohort = Cohort::open(&cohort_dir)?;
 
     let clock = std::time::Instant::now();
-    let explainer = fit(&model, &card, &cohort, args.seed, budget)?;
+    let explainer = super::explainer::fit_with_progress(
+        &Explainer::params().seed(args.seed),
+        &model,
+        &card,
+        &cohort,
+        budget,
+    )?;
     seconds.insert("fit", clock.elapsed().as_secs_f64());
     std::fs::write(args.out.join("explainer.json"), explainer.to_bytes())
         .context("cannot write the explainer")?;
@@ -267,32 +265,6 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     .emit(&summary, text)
 }
 
-/// Fits with one progress bar per stage.
-fn fit(
-    model: &Model,
-    card: &ModelCard,
-    cohort: &Cohort,
-    seed: u64,
-    budget: MemoryBudget,
-) -> anyhow::Result<Explainer> {
-    let bar = progress(0, Stage::Inference.name());
-    let mut current = None;
-    let explainer = Explainer::params()
-        .seed(seed)
-        .fit(model, card, cohort, &budget, &mut |p| {
-            if current != Some(p.stage) {
-                current = Some(p.stage);
-                bar.reset();
-                bar.set_message(p.stage.name());
-            }
-            bar.set_length(p.total.max(1));
-            bar.set_position(p.done);
-            true
-        });
-    bar.finish_and_clear();
-    Ok(explainer?)
-}
-
 /// The three cases the demo explains: the most confident correct clear-cell RCC with the
 /// classic signs, the fat-rich AML the CNN finds most benign, and the held-out case the CNN
 /// gets most wrong.
@@ -398,15 +370,7 @@ fn text(summary: &Summary) -> String {
     out.push_str("\nTop rules for malignancy:\n");
     for target in ["malignant=yes", "malignant=no"] {
         for r in k.rules.get(target).into_iter().flatten().take(5) {
-            out.push_str(&format!(
-                "  IF {} THEN {}  (support {:.1}%, confidence {:.1}%, lift {:.2}, adjusted p {:.1e})\n",
-                r.antecedent.join(" AND "),
-                r.consequent,
-                100.0 * r.support,
-                100.0 * r.confidence,
-                r.lift,
-                r.fisher_p_adjusted
-            ));
+            out.push_str(&format!("  {}\n", r.line()));
         }
     }
     out.push_str("\nQueries of the network:\n");

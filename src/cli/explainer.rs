@@ -12,7 +12,10 @@ use anyhow::Context;
 use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
 use explainme_explain::known::parse_known;
-use explainme_explain::{CaseInput, ExplainOptions, Explainer, Explanation, Stage};
+use explainme_explain::{
+    CaseInput, ExplainOptions, Explainer, ExplainerParams, Explanation, Stage,
+};
+use explainme_onnx::{Model, ModelCard};
 use explainme_report::document::{self, CaseImages, Thumbnail};
 
 use super::demo::RENAL_KNOWN;
@@ -44,28 +47,39 @@ pub struct FitArgs {
     pub out: PathBuf,
 }
 
+/// Fits with one progress bar, restarted at each stage.
+pub fn fit_with_progress(
+    params: &ExplainerParams,
+    model: &Model,
+    card: &ModelCard,
+    cohort: &Cohort,
+    budget: MemoryBudget,
+) -> anyhow::Result<Explainer> {
+    let bar = progress(0, Stage::Inference.name());
+    let mut current = None;
+    let explainer = params.fit(model, card, cohort, &budget, &mut |p| {
+        if current != Some(p.stage) {
+            current = Some(p.stage);
+            bar.reset();
+            bar.set_message(p.stage.name());
+        }
+        bar.set_length(p.total.max(1));
+        bar.set_position(p.done);
+        true
+    });
+    bar.finish_and_clear();
+    Ok(explainer?)
+}
+
 pub fn fit(args: FitArgs, budget: MemoryBudget) -> anyhow::Result<()> {
     let (model, card) = args.model.load(budget)?;
     let cohort = Cohort::open(&args.cohort)?;
-    let bar = progress(0, Stage::Inference.name());
-    let mut current = None;
-    let explainer = Explainer::params()
+    let params = Explainer::params()
         .seed(args.seed)
         .concept_layers(args.layers)
         .saliency(&args.saliency)
-        .permutations(args.permutations)
-        .fit(&model, &card, &cohort, &budget, &mut |p| {
-            if current != Some(p.stage) {
-                current = Some(p.stage);
-                bar.reset();
-                bar.set_message(p.stage.name());
-            }
-            bar.set_length(p.total.max(1));
-            bar.set_position(p.done);
-            true
-        });
-    bar.finish_and_clear();
-    let explainer = explainer?;
+        .permutations(args.permutations);
+    let explainer = fit_with_progress(&params, &model, &card, &cohort, budget)?;
     write_to(Some(&args.out), &explainer.to_bytes())?;
     eprintln!(
         "explainer of {} cases ({} held out) written to {}",

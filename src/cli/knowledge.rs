@@ -91,15 +91,7 @@ fn text(k: &TableKnowledge) -> String {
     for (state, rules) in &k.rules {
         out.push_str(&format!("\nTop rules for {state}:\n"));
         for r in rules.iter().take(5) {
-            out.push_str(&format!(
-                "  IF {} THEN {}  (support {:.1}%, confidence {:.1}%, lift {:.2}, adjusted p {:.1e})\n",
-                r.antecedent.join(" AND "),
-                r.consequent,
-                100.0 * r.support,
-                100.0 * r.confidence,
-                r.lift,
-                r.fisher_p_adjusted
-            ));
+            out.push_str(&format!("  {}\n", r.line()));
         }
     }
     out.push_str("\nNetwork arcs:\n");

@@ -100,11 +100,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
             features = features.with_column(named, &column.values)?;
         }
     }
-    let negative = card
-        .class_names
-        .iter()
-        .find(|c| **c != card.positive_class)
-        .map_or("negative", String::as_str);
+    let negative = card.negative_class();
     let fitted = Surrogate::params()
         .max_depth(args.max_depth as usize)
         .max_leaves(args.max_leaves as usize)

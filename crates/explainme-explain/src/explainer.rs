@@ -392,15 +392,10 @@ impl Explainer {
 
     /// The verdict's class name for a probability.
     pub fn verdict_name(&self, probability: f32) -> &str {
-        let positive = probability >= THRESHOLD;
-        let card = &self.card;
-        if positive {
-            &card.positive_class
+        if probability >= THRESHOLD {
+            &self.card.positive_class
         } else {
-            card.class_names
-                .iter()
-                .find(|c| **c != card.positive_class)
-                .map_or("negative", String::as_str)
+            self.card.negative_class()
         }
     }
 }
@@ -506,11 +501,7 @@ impl ExplainerParams {
             let named = Column::number(&column.name, &column.label, None);
             features = features.with_column(named, &column.values)?;
         }
-        let negative = card
-            .class_names
-            .iter()
-            .find(|c| **c != card.positive_class)
-            .map_or("negative", String::as_str);
+        let negative = card.negative_class();
         let mut surrogate = Surrogate::params()
             .max_depth(self.tree_max_depth)
             .max_leaves(self.tree_max_leaves)

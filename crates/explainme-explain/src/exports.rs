@@ -93,11 +93,11 @@ pub fn export(name: &str) -> Result<&'static Export> {
         })
 }
 
-/// Rules as CSV under [`ClassRule::CSV_HEADER`].
+/// Rules as CSV under [`ClassRule::csv_header`].
 pub fn rules_csv<'a>(rules: impl Iterator<Item = &'a ClassRule>) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| Error::InvalidInput(e.to_string());
-    writer.write_record(ClassRule::CSV_HEADER).map_err(io)?;
+    writer.write_record(ClassRule::csv_header()).map_err(io)?;
     for rule in rules {
         writer.write_record(rule.csv_row()).map_err(io)?;
     }

@@ -27,6 +27,11 @@ pub fn item_words(item: &str) -> String {
     }
 }
 
+/// Items in words joined as a list: `macroscopic fat present and exophytic`.
+pub fn items_words(items: &[String]) -> String {
+    list(&items.iter().map(|i| item_words(i)).collect::<Vec<_>>())
+}
+
 fn list(items: &[String]) -> String {
     match items {
         [] => String::new(),
@@ -106,13 +111,7 @@ pub fn case(ex: &Explainer, e: &Explanation) -> String {
     if let Some(rule) = e.rules_for_malignancy.first() {
         s.push(format!(
             "In this cohort, {} lesions were {} in {} of cases (lift {:.2}).",
-            list(
-                &rule
-                    .antecedent
-                    .iter()
-                    .map(|a| item_words(a))
-                    .collect::<Vec<_>>()
-            ),
+            items_words(&rule.antecedent),
             item_words(&rule.consequent),
             percent(rule.confidence),
             rule.lift
@@ -252,12 +251,7 @@ pub fn summary(ex: &Explainer, k: &KnowledgeSummary) -> String {
         .map(|r| {
             format!(
                 "{} → {} ({} confidence, lift {:.2})",
-                list(
-                    &r.antecedent
-                        .iter()
-                        .map(|a| item_words(a))
-                        .collect::<Vec<_>>()
-                ),
+                items_words(&r.antecedent),
                 item_words(&r.consequent),
                 percent(r.confidence),
                 r.lift
@@ -296,13 +290,7 @@ pub fn summary(ex: &Explainer, k: &KnowledgeSummary) -> String {
     if let Some(rule) = k.errors.first() {
         paragraphs.push(format!(
             "Where it errs: {} cases are misread in {} of instances.",
-            list(
-                &rule
-                    .antecedent
-                    .iter()
-                    .map(|a| item_words(a))
-                    .collect::<Vec<_>>()
-            ),
+            items_words(&rule.antecedent),
             percent(rule.confidence)
         ));
     }
@@ -318,14 +306,7 @@ pub fn summary(ex: &Explainer, k: &KnowledgeSummary) -> String {
             k.candidates.len(),
             if k.candidates.len() == 1 { "" } else { "s" },
             if k.candidates.len() == 1 { "s" } else { "" },
-            list(
-                &k.candidates[0]
-                    .rule
-                    .antecedent
-                    .iter()
-                    .map(|a| item_words(a))
-                    .collect::<Vec<_>>()
-            ),
+            items_words(&k.candidates[0].rule.antecedent),
             item_words(&k.candidates[0].rule.consequent),
             k.candidates[0].rule.lift,
             k.candidates[0].rule.fisher_p_adjusted

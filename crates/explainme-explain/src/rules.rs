@@ -44,21 +44,16 @@ impl ClassRule {
         self.antecedent.iter().all(|a| items.contains(a))
     }
 
-    /// The Wilson score 95% lower bound of the confidence: how sure the cohort makes us that
-    /// the consequent follows, penalising rules that hold on a handful of cases. Lift cannot
-    /// rank rules for a common outcome (it saturates at 1 / P(outcome): every rule with
-    /// confidence 1 ties, however few cases it covers); this can.
-    pub fn confidence_lower_bound(&self) -> f64 {
-        let n = f64::from(self.antecedent_count);
-        if n == 0.0 {
-            return 0.0;
-        }
-        let z = 1.959_963_984_540_054_f64;
-        let p = f64::from(self.count) / n;
-        let z2 = z * z;
-        let centre = p + z2 / (2.0 * n);
-        let margin = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-        (centre - margin) / (1.0 + z2 / n)
+    /// The order of a summary: the most significant association first (smallest one-sided
+    /// Fisher p), then the higher lift. Lift alone cannot rank rules for a common outcome
+    /// (it saturates at 1 / P(outcome): every rule with confidence 1 ties, however few cases
+    /// it covers), nor confidence alone (small perfect rules crowd out the findings that
+    /// explain most cases); the exact test weighs both.
+    pub fn by_strength(a: &ClassRule, b: &ClassRule) -> std::cmp::Ordering {
+        a.fisher_p
+            .total_cmp(&b.fisher_p)
+            .then(b.lift.total_cmp(&a.lift))
+            .then_with(|| a.antecedent.cmp(&b.antecedent))
     }
 
     /// `IF a AND b THEN c`.
@@ -70,28 +65,31 @@ impl ClassRule {
         )
     }
 
-    /// mlxtend 0.25's CSV header (its `association_rules` columns), then our extras.
-    pub const CSV_HEADER: [&'static str; 17] = [
-        "antecedents",
-        "consequents",
-        "antecedent support",
-        "consequent support",
-        "support",
-        "confidence",
-        "lift",
-        "representativity",
-        "leverage",
-        "conviction",
-        "zhangs_metric",
-        "jaccard",
-        "certainty",
-        "kulczynski",
-        "fisher_p",
-        "fisher_p_bh",
-        "count",
-    ];
+    /// The CSV header: `antecedents`, `consequents`, explainme-rules' metric names
+    /// (mlxtend 0.25's `association_rules` columns, then `fisher_p` and `fisher_p_bh`),
+    /// then `count`.
+    pub fn csv_header() -> Vec<&'static str> {
+        let mut header = vec!["antecedents", "consequents"];
+        header.extend(explainme_rules::Rule::METRIC_NAMES);
+        header.push("count");
+        header
+    }
 
-    /// One CSV row in [`ClassRule::CSV_HEADER`] order; itemsets as mlxtend prints them
+    /// The rule on one line for a terminal: `IF … THEN …  (support, confidence, lift,
+    /// adjusted p)`.
+    pub fn line(&self) -> String {
+        format!(
+            "IF {} THEN {}  (support {:.1}%, confidence {:.1}%, lift {:.2}, adjusted p {:.1e})",
+            self.antecedent.join(" AND "),
+            self.consequent,
+            100.0 * self.support,
+            100.0 * self.confidence,
+            self.lift,
+            self.fisher_p_adjusted
+        )
+    }
+
+    /// One CSV row in [`ClassRule::csv_header`] order; itemsets as mlxtend prints them
     /// (`frozenset({'a=x', 'b=y'})`), an infinite conviction as `inf`.
     pub fn csv_row(&self) -> Vec<String> {
         let set = |items: &[String]| {

@@ -78,8 +78,8 @@ pub struct KnowledgeSummary {
     pub performance: CnnPerformance,
     pub tree: TreeSummary,
     /// Top rules per target (`malignant=yes`, `malignant=no`, the CNN's two verdicts,
-    /// `cnn_correct=no`): rules made of findings only, ranked by the lower 95% bound of
-    /// their confidence ([`ClassRule::confidence_lower_bound`]).
+    /// `cnn_correct=no`): rules made of findings only, the most significant first
+    /// ([`ClassRule::by_strength`]).
     pub rules: BTreeMap<String, Vec<ClassRule>>,
     pub arcs: Vec<Arc>,
     pub markov_blankets: BTreeMap<String, Vec<String>>,
@@ -166,11 +166,7 @@ impl Explainer {
                 .push(rule.clone());
         }
         for list in rules.values_mut() {
-            list.sort_by(|a, b| {
-                b.confidence_lower_bound()
-                    .total_cmp(&a.confidence_lower_bound())
-                    .then_with(|| a.antecedent.cmp(&b.antecedent))
-            });
+            list.sort_by(ClassRule::by_strength);
             list.truncate(max_rules);
         }
         let concepts = self
@@ -204,10 +200,7 @@ impl Explainer {
             .iter()
             .filter(|r| self.positive_findings(r))
             .collect();
-        malignancy.sort_by(|a, b| {
-            b.confidence_lower_bound()
-                .total_cmp(&a.confidence_lower_bound())
-        });
+        malignancy.sort_by(|a, b| ClassRule::by_strength(a, b));
         for rule in malignancy {
             let standing = standing(rule, known);
             let strong =
@@ -225,6 +218,15 @@ impl Explainer {
             }
         }
         candidates.truncate(max_rules);
+        let mut errors: Vec<ClassRule> = self
+            .rules
+            .errors
+            .iter()
+            .filter(|r| self.positive_findings(r))
+            .cloned()
+            .collect();
+        errors.sort_by(ClassRule::by_strength);
+        errors.truncate(max_rules);
         let mut summary = KnowledgeSummary {
             cases: self.cases,
             held_out_cases: self.held_out_cases,
@@ -234,7 +236,7 @@ impl Explainer {
             arcs: self.network.arcs.clone(),
             markov_blankets: self.network.markov_blankets.clone(),
             concepts,
-            errors: self.rules.errors.iter().take(max_rules).cloned().collect(),
+            errors,
             candidates,
             contradictions,
             known_associations: known.len(),

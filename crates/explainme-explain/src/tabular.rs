@@ -10,7 +10,7 @@ use explainme_tree::{Classes, FeatureMatrix, Rule, Tree};
 use serde::{Deserialize, Serialize};
 
 use crate::known::{KnownAssociation, Standing, standing};
-use crate::narrative::item_words;
+use crate::narrative::{item_words, items_words};
 use crate::network::{self, LearnedNetwork, NetworkParams};
 use crate::rules::{self, ClassRule, RuleParams};
 use crate::summary::Candidate;
@@ -57,7 +57,7 @@ pub struct TableKnowledge {
     /// `column=state`.
     pub target: String,
     pub columns: Vec<String>,
-    /// Top rules per target state, ranked by the lower bound of their confidence.
+    /// Top rules per target state, ranked by [`ClassRule::by_strength`].
     pub rules: BTreeMap<String, Vec<ClassRule>>,
     /// Every significant rule (what the CSV export holds).
     pub all_rules: Vec<ClassRule>,
@@ -145,10 +145,7 @@ impl TableKnowledgeParams {
                 .push(rule.clone());
         }
         for list in ranked.values_mut() {
-            list.sort_by(|a, b| {
-                b.confidence_lower_bound()
-                    .total_cmp(&a.confidence_lower_bound())
-            });
+            list.sort_by(ClassRule::by_strength);
             list.truncate(self.max_rules);
         }
 
@@ -228,10 +225,7 @@ impl TableKnowledgeParams {
         let mut candidates = Vec::new();
         let mut contradictions = Vec::new();
         let mut by_strength: Vec<&ClassRule> = all_rules.iter().collect();
-        by_strength.sort_by(|a, b| {
-            b.confidence_lower_bound()
-                .total_cmp(&a.confidence_lower_bound())
-        });
+        by_strength.sort_by(|a, b| ClassRule::by_strength(a, b));
         for rule in by_strength {
             match standing(rule, known) {
                 Standing::New if rule.lift >= 1.2 && rule.fisher_p_adjusted < 0.01 => candidates
@@ -283,11 +277,7 @@ fn narrative(k: &TableKnowledge) -> String {
             out.push(format!(
                 "The strongest rule for {}: {} ({:.0}% of {} rows, lift {:.2}, adjusted p {:.1e}).",
                 item_words(state),
-                r.antecedent
-                    .iter()
-                    .map(|a| item_words(a))
-                    .collect::<Vec<_>>()
-                    .join(" and "),
+                items_words(&r.antecedent),
                 100.0 * r.confidence,
                 r.antecedent_count,
                 r.lift,

@@ -376,6 +376,15 @@ impl ModelCard {
             })
     }
 
+    /// The name of "not the positive class" for two-outcome summaries (surrogate trees,
+    /// verdicts at 0.5): the first other class name, `negative` when the card has none.
+    pub fn negative_class(&self) -> &str {
+        self.class_names
+            .iter()
+            .find(|c| **c != self.positive_class)
+            .map_or("negative", String::as_str)
+    }
+
     /// Shape of a batch of `batch` preprocessed images: `[N, C, H, W]` or `[N, H, W, C]`
     /// (and the 3D analogues), `C` being [`channel_count`](Self::channel_count).
     pub fn input_shape(&self, batch: usize) -> Vec<usize> {

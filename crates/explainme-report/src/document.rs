@@ -14,6 +14,7 @@ use explainme_explain::rules::ClassRule;
 use explainme_explain::{Explainer, Explanation, KnowledgeSummary};
 use explainme_imaging::{Grid, Image, Mask, Shape, Window};
 
+use crate::drawing::escape;
 use crate::heatmap::{Overlay, Zoom};
 use crate::raster::Canvas;
 use crate::{Result, calibration_svg, dot_to_svg, roc_curve, roc_svg};
@@ -57,21 +58,6 @@ pub struct CaseImages<'a> {
     pub ct: &'a Image,
     pub lesion: Option<&'a Mask>,
     pub similar: Vec<Thumbnail>,
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Markdown table cells: pipes and newlines would break the row.
@@ -230,6 +216,56 @@ impl Doc {
                 }
             }
         }
+    }
+
+    /// The network drawn from its BIF, then its arcs with their strength.
+    fn network(&mut self, bif: &str, arcs: &[explainme_explain::network::Arc]) -> Result<()> {
+        let net = explainme_bayes::read_bif(bif).map_err(|e| crate::Error::InvalidParameter {
+            name: "network",
+            reason: format!("its BIF does not read back: {e}"),
+        })?;
+        self.svg(
+            &dot_to_svg(&explainme_bayes::write_dot(&net))?,
+            "The learned network",
+        );
+        let rows: Vec<Vec<String>> = arcs
+            .iter()
+            .map(|a| {
+                vec![
+                    a.from.replace('_', " "),
+                    a.to.replace('_', " "),
+                    format!("{:.1}", a.strength),
+                ]
+            })
+            .collect();
+        self.table(&["from", "to", "strength (score gain)"], &rows);
+        Ok(())
+    }
+
+    /// A tree drawn, then one row per leaf rule.
+    fn tree(
+        &mut self,
+        tree: &explainme_tree::Tree,
+        rules: &[explainme_tree::Rule],
+        caption: &str,
+    ) -> Result<()> {
+        self.svg(&dot_to_svg(&explainme_tree::dot(tree))?, caption);
+        let rows: Vec<Vec<String>> = rules
+            .iter()
+            .map(|r| {
+                vec![
+                    r.conditions.join(" AND "),
+                    r.verdict.clone(),
+                    r.cases.to_string(),
+                    pct(r.confidence),
+                ]
+            })
+            .collect();
+        self.table(
+            &["conditions", "verdict", "training cases", "confidence"],
+            &rows,
+        );
+        Ok(())
     }
 
     fn finish(mut self) -> String {
@@ -393,26 +429,7 @@ pub fn cohort_report(
     doc.table(&RULE_HEADER, &rule_rows(&summary.errors));
 
     doc.section("Bayesian network (truth → findings → CNN verdict)");
-    let net = ex.network().map_err(|e| crate::Error::InvalidParameter {
-        name: "explainer",
-        reason: format!("its network does not read back: {e}"),
-    })?;
-    doc.svg(
-        &dot_to_svg(&explainme_bayes::write_dot(&net))?,
-        "The learned network",
-    );
-    let arc_rows: Vec<Vec<String>> = summary
-        .arcs
-        .iter()
-        .map(|a| {
-            vec![
-                a.from.replace('_', " "),
-                a.to.replace('_', " "),
-                format!("{:.1}", a.strength),
-            ]
-        })
-        .collect();
-    doc.table(&["from", "to", "strength (score gain)"], &arc_rows);
+    doc.network(&ex.network.bif, &summary.arcs)?;
     let blanket_rows: Vec<Vec<String>> = summary
         .markov_blankets
         .iter()
@@ -428,27 +445,11 @@ pub fn cohort_report(
         pct(summary.tree.fidelity),
         pct(summary.tree.training_fidelity)
     ));
-    doc.svg(
-        &dot_to_svg(&explainme_tree::dot(&ex.surrogate.cnn.tree))?,
+    doc.tree(
+        &ex.surrogate.cnn.tree,
+        &ex.surrogate.cnn.rules,
         "The surrogate tree",
-    );
-    let leaf_rows: Vec<Vec<String>> = summary
-        .tree
-        .rules
-        .iter()
-        .map(|r| {
-            vec![
-                r.conditions.join(" AND "),
-                r.verdict.clone(),
-                r.cases.to_string(),
-                pct(r.confidence),
-            ]
-        })
-        .collect();
-    doc.table(
-        &["conditions", "verdict", "training cases", "confidence"],
-        &leaf_rows,
-    );
+    )?;
 
     doc.section("Concepts ↔ filters");
     let concept_rows: Vec<Vec<String>> = summary
@@ -517,28 +518,7 @@ pub fn table_report(
         doc.table(&RULE_HEADER, &rule_rows(rules));
     }
     doc.section("Bayesian network");
-    let net =
-        explainme_bayes::read_bif(&k.network.bif).map_err(|e| crate::Error::InvalidParameter {
-            name: "knowledge",
-            reason: format!("its network does not read back: {e}"),
-        })?;
-    doc.svg(
-        &dot_to_svg(&explainme_bayes::write_dot(&net))?,
-        "The learned network",
-    );
-    let arc_rows: Vec<Vec<String>> = k
-        .network
-        .arcs
-        .iter()
-        .map(|a| {
-            vec![
-                a.from.replace('_', " "),
-                a.to.replace('_', " "),
-                format!("{:.1}", a.strength),
-            ]
-        })
-        .collect();
-    doc.table(&["from", "to", "strength (score gain)"], &arc_rows);
+    doc.network(&k.network.bif, &k.network.arcs)?;
     doc.section("Decision tree");
     doc.paragraph(&format!(
         "Held-out accuracy {} on {} rows (majority guess {}).",
@@ -546,26 +526,7 @@ pub fn table_report(
         k.held_out_rows,
         pct(k.majority_accuracy)
     ));
-    doc.svg(
-        &dot_to_svg(&explainme_tree::dot(&k.tree))?,
-        "The decision tree",
-    );
-    let leaf_rows: Vec<Vec<String>> = k
-        .tree_rules
-        .iter()
-        .map(|r| {
-            vec![
-                r.conditions.join(" AND "),
-                r.verdict.clone(),
-                r.cases.to_string(),
-                pct(r.confidence),
-            ]
-        })
-        .collect();
-    doc.table(
-        &["conditions", "verdict", "training rows", "confidence"],
-        &leaf_rows,
-    );
+    doc.tree(&k.tree, &k.tree_rules, "The decision tree")?;
     doc.section("Candidate new knowledge");
     let candidates: Vec<ClassRule> = k.candidates.iter().map(|c| c.rule.clone()).collect();
     doc.table(&RULE_HEADER, &rule_rows(&candidates));
