@@ -334,22 +334,19 @@ impl Prepared {
         // Rules.
         let items: Vec<String> = states.iter().map(|(f, s)| format!("{f}={s}")).collect();
         let verdict_item = format!("{CNN_VERDICT}={}", findings::yes_no(positive));
-        let rules_for_verdict: Vec<ClassRule> = ex
-            .rules
-            .verdict
-            .iter()
-            .filter(|r| r.consequent == verdict_item && r.matches(&items))
-            .take(3)
-            .cloned()
-            .collect();
-        let rules_for_malignancy: Vec<ClassRule> = ex
-            .rules
-            .malignancy
-            .iter()
-            .filter(|r| r.matches(&items))
-            .take(3)
-            .cloned()
-            .collect();
+        // As the summary ranks them: rules of findings, the most significant first.
+        let matching = |rules: &[ClassRule], keep: &dyn Fn(&ClassRule) -> bool| {
+            let mut found: Vec<ClassRule> = rules
+                .iter()
+                .filter(|r| r.matches(&items) && ex.positive_findings(r) && keep(r))
+                .cloned()
+                .collect();
+            found.sort_by(ClassRule::by_strength);
+            found.truncate(3);
+            found
+        };
+        let rules_for_verdict = matching(&ex.rules.verdict, &|r| r.consequent == verdict_item);
+        let rules_for_malignancy = matching(&ex.rules.malignancy, &|_| true);
 
         lap("rules");
 
@@ -735,20 +732,19 @@ fn flags(ex: &Explainer, e: &Explanation, positive: bool) -> Vec<Flag> {
                 .map_or(c.concept.as_str(), |(f, _)| f);
             let labelled = c.labelled_state.as_deref().unwrap_or("?");
             let reading = if c.probability >= 0.5 {
-                "reads"
+                "read"
             } else {
-                "does not read"
+                "do not read"
             };
             flags.push(flag(
                 "label_mismatch",
                 format!(
                     "the CNN's layers {reading} {} (probe {:.2}, AUC {:.2}) where the clinician \
-                     labelled {} {}",
+                     labelled {}",
                     crate::narrative::item_words(&c.concept),
                     c.probability,
                     c.probe_auc,
-                    feature.replace('_', " "),
-                    labelled.replace('_', " ")
+                    crate::narrative::item_words(&format!("{feature}={labelled}"))
                 ),
             ));
         }

@@ -102,7 +102,7 @@ impl Explainer {
     /// padded with absences ("fat absent, scar absent and necrosis → malignant") say the
     /// same as the rule without them and crowd out the findings clinicians look for, so
     /// the summary ranks only rules made of findings; exports keep every rule.
-    fn positive_findings(&self, rule: &ClassRule) -> bool {
+    pub(crate) fn positive_findings(&self, rule: &ClassRule) -> bool {
         rule.antecedent.iter().all(|item| {
             let (feature, state) = item.split_once('=').unwrap_or((item, ""));
             match self.schema.feature(feature).map(|f| &f.kind) {
