@@ -622,7 +622,7 @@ impl ExplainerParams {
         )?;
         stage(Stage::Evaluation, 1, 1);
         let held_out_cases = held.iter().filter(|&&h| h).count();
-        Ok(Explainer {
+        let explainer = Explainer {
             format: ARTEFACT_FORMAT,
             params: self.clone(),
             model_sha256,
@@ -639,7 +639,11 @@ impl ExplainerParams {
             rules,
             network,
             index,
-        })
+        };
+        // What is stored must read back: a non-finite figure would be JSON `null` and the
+        // stored explainer unreadable, so that is refused here, at fit time.
+        Explainer::from_bytes(&explainer.to_bytes())?;
+        Ok(explainer)
     }
 }
 

@@ -118,6 +118,10 @@ impl ClassRule {
     }
 }
 
+/// The index of conviction in `explainme_rules::Rule::metrics`: infinite for a rule that
+/// always holds, which [`ClassRule::conviction`] keeps as `None`.
+const CONVICTION: usize = 7;
+
 /// How class rules are mined.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleParams {
@@ -164,7 +168,16 @@ pub fn class_rules(
         .targets(targets)
         .prune_redundant(true)
         .generate(&itemsets, &transactions)?;
-    rules.retain(|r| r.lift > 1.0 && r.fisher_p_adjusted < params.alpha);
+    // A rule whose measures are undefined (0/0: an antecedent every case has, an outcome
+    // every case has) says nothing, and a NaN would not survive the artefact's JSON.
+    rules.retain(|r| {
+        r.lift > 1.0
+            && r.fisher_p_adjusted < params.alpha
+            && r.metrics()
+                .iter()
+                .enumerate()
+                .all(|(i, m)| m.is_finite() || i == CONVICTION)
+    });
     let label = |id| transactions.label(id).to_string();
     let mut out: Vec<ClassRule> = rules
         .iter()
@@ -197,4 +210,23 @@ pub fn class_rules(
             .then_with(|| a.antecedent.cmp(&b.antecedent))
     });
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conviction_is_where_the_rules_crate_puts_it() {
+        assert_eq!(
+            explainme_rules::Rule::METRIC_NAMES[CONVICTION],
+            "conviction"
+        );
+        let header = ClassRule::csv_header();
+        assert_eq!(header.len(), 17);
+        assert_eq!(
+            &header[..3],
+            ["antecedents", "consequents", "antecedent support"]
+        );
+    }
 }
