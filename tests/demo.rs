@@ -192,6 +192,36 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
         }
     }
 
+    // Each case as a FHIR R4B Bundle that fhir.resources (tools/setup.sh installs it) reads,
+    // its DiagnosticReport's results inside the bundle and the HTML report as presentedForm.
+    let bundles: Vec<std::path::PathBuf> = cases
+        .iter()
+        .map(|c| {
+            out.join(format!(
+                "case-{}.fhir.json",
+                c["explanation"]["case_ref"].as_str().unwrap()
+            ))
+        })
+        .collect();
+    let validated = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tools/validate_fhir.py"
+        ))
+        .args(&bundles)
+        .output()
+        .unwrap();
+    assert!(
+        validated.status.success(),
+        "FHIR validation failed (validators missing? run bash tools/setup.sh): {}{}",
+        String::from_utf8_lossy(&validated.stdout),
+        String::from_utf8_lossy(&validated.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&validated.stdout).lines().count(),
+        3
+    );
+
     // The BIF it writes is a network the bayes commands read back.
     let bif = std::fs::read_to_string(out.join("network.bif")).unwrap();
     assert!(explainme_bayes::read_bif(&bif).is_ok());

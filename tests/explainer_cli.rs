@@ -97,6 +97,23 @@ fn fit_then_explain_and_report_from_the_artefact() {
     );
     assert!(json["heatmap"].is_null());
 
+    // The same case for an EHR: a FHIR R4 Bundle that fhir.resources reads as R4B.
+    let fhir = dir.path().join("case.fhir.json");
+    ok(with(
+        "explain",
+        &["--case", "case_00002", "--fhir", &p(&fhir)],
+    ));
+    let validated = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/validate_fhir.py"))
+        .arg(&fhir)
+        .output()
+        .unwrap();
+    assert!(
+        validated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validated.stderr)
+    );
+
     let html = dir.path().join("report.html");
     ok(with("report", &["--out", &p(&html)]));
     let page = std::fs::read_to_string(&html).unwrap();

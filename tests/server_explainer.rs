@@ -406,6 +406,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
                 explainer_id: id.clone(),
                 format: format.into(),
                 known_associations: String::new(),
+                case_id: String::new(),
             })
             .await
             .unwrap()
@@ -425,6 +426,43 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
             _ => {}
         }
     }
+
+    // A stored case as a FHIR R4 Bundle that fhir.resources reads as R4B.
+    let fhir = client
+        .export(pb::ExportRequest {
+            explainer_id: id.clone(),
+            format: pb::ExportFormat::FhirBundle.into(),
+            known_associations: String::new(),
+            case_id: first.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fhir.media_type, "application/fhir+json");
+    let bundle = dir.path().join(&fhir.file_name);
+    std::fs::write(&bundle, &fhir.content).unwrap();
+    let validated = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tools/validate_fhir.py"
+        ))
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        validated.status.success(),
+        "FHIR validation failed (run bash tools/setup.sh): {}",
+        String::from_utf8_lossy(&validated.stderr)
+    );
+    let no_case = client
+        .export(pb::ExportRequest {
+            explainer_id: id.clone(),
+            format: pb::ExportFormat::FhirBundle.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_case.code(), Code::InvalidArgument);
 
     // A client that goes away cancels its fit: with another seed a finished fit would store
     // a second explainer, so after twice the first fit's time there must still be one.

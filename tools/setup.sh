@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Project set-up for a fresh Debian machine: installs the system packages that the build and
-# the tests need beyond the Rust toolchain and Python 3 (the ONNX Runtime library is fetched by
-# crates/explainme-onnx/build.rs on its own). Idempotent: a package already installed is left
+# the tests need beyond the Rust toolchain and Python 3, and the pinned Python validators of the
+# formats explainme writes (tools/requirements-validators.txt); the ONNX Runtime library is fetched by
+# crates/explainme-onnx/build.rs on its own. Idempotent: a package already installed is left
 # alone, and `apt-get update` runs only when something must be installed.
 # Run it as root, or as a user who may sudo. Usage: bash tools/setup.sh
 set -euo pipefail
@@ -22,17 +23,21 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: all set (${packages[*]})"
-    exit 0
+else
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    echo "setup: done"
 fi
 
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-    sudo=(sudo)
-fi
-
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done"
+# Python validators of the formats explainme writes (pinned); pip leaves them alone when the
+# pinned versions are there.
+requirements="$(dirname "$0")/requirements-validators.txt"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r "$requirements"
+echo "setup: validators installed ($(grep -v '^#' "$requirements" | tr '\n' ' '))"

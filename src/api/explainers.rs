@@ -470,36 +470,10 @@ pub async fn report(api: &Api, request: pb::RenderReportRequest) -> Result<pb::D
                             .map_err(report_error)?,
                     )
                 }
-                Some(case_id) => {
-                    let case = stored_case(api, store, &record.cohort, case_id)?;
-                    let e = prepared
-                        .explain(
-                            &case,
-                            ExplainOptions {
-                                heatmap: true,
-                                fast: false,
-                            },
-                        )
-                        .map_err(explain_status)?;
-                    let mut similar = Vec::new();
-                    for s in &e.similar {
-                        if let Ok(other) = stored_case(api, store, &record.cohort, &s.case_id) {
-                            similar.push(Thumbnail {
-                                case_id: s.case_id.clone(),
-                                image: other.image,
-                            });
-                        }
-                    }
-                    let images = CaseImages {
-                        ct: &case.image,
-                        lesion: case.masks.get(explainme_concepts::LESION_MASK),
-                        similar,
-                    };
-                    (
-                        format!("case-{case_id}"),
-                        document::case_report(ex, &e, &images, format).map_err(report_error)?,
-                    )
-                }
+                Some(case_id) => (
+                    format!("case-{case_id}"),
+                    case_report(api, store, record, prepared, case_id, format)?.1,
+                ),
             };
             Ok(pb::Document {
                 media_type: format.media_type().to_owned(),
@@ -511,6 +485,82 @@ pub async fn report(api: &Api, request: pb::RenderReportRequest) -> Result<pb::D
     .await
 }
 
+/// One stored case's explanation as a FHIR R4 Bundle, its HTML report inside.
+async fn fhir(api: &Api, request: pb::ExportRequest) -> Result<pb::Document, Status> {
+    if request.case_id.is_empty() {
+        return Err(Status::invalid_argument(
+            "case_id: FHIR_BUNDLE exports one stored case; name it",
+        ));
+    }
+    with_explainer(
+        api,
+        request.explainer_id,
+        move |api, store, record, prepared| {
+            let (e, html) = case_report(
+                api,
+                store,
+                record,
+                prepared,
+                &request.case_id,
+                document::Format::Html,
+            )?;
+            let system = format!("urn:explainme:case:{}", record.cohort);
+            let subject = explainme_interop::Subject {
+                system: &system,
+                value: &request.case_id,
+            };
+            let issued =
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            let bundle =
+                explainme_interop::fhir_bundle(&prepared.explainer, &e, subject, &issued, &html);
+            Ok(pb::Document {
+                media_type: "application/fhir+json".to_owned(),
+                file_name: format!("case-{}.fhir.json", request.case_id),
+                content: serde_json::to_vec_pretty(&bundle).unwrap_or_default(),
+            })
+        },
+    )
+    .await
+}
+
+/// A stored case explained (heatmap, full faithfulness curves) and its report.
+fn case_report(
+    api: &Api,
+    store: &Store,
+    record: &ExplainerRecord,
+    prepared: &Prepared,
+    case_id: &str,
+    format: document::Format,
+) -> Result<(explainme_explain::Explanation, String), Status> {
+    let case = stored_case(api, store, &record.cohort, case_id)?;
+    let e = prepared
+        .explain(
+            &case,
+            ExplainOptions {
+                heatmap: true,
+                fast: false,
+            },
+        )
+        .map_err(explain_status)?;
+    let mut similar = Vec::new();
+    for s in &e.similar {
+        if let Ok(other) = stored_case(api, store, &record.cohort, &s.case_id) {
+            similar.push(Thumbnail {
+                case_id: s.case_id.clone(),
+                image: other.image,
+            });
+        }
+    }
+    let images = CaseImages {
+        ct: &case.image,
+        lesion: case.masks.get(explainme_concepts::LESION_MASK),
+        similar,
+    };
+    let report = document::case_report(&prepared.explainer, &e, &images, format)
+        .map_err(|e| Status::internal(format!("cannot render the report: {e}")))?;
+    Ok((e, report))
+}
+
 pub async fn export(api: &Api, request: pb::ExportRequest) -> Result<pb::Document, Status> {
     let name = match pb::ExportFormat::try_from(request.format) {
         Ok(pb::ExportFormat::Bif) => "bif",
@@ -520,6 +570,7 @@ pub async fn export(api: &Api, request: pb::ExportRequest) -> Result<pb::Documen
         Ok(pb::ExportFormat::Json) => "json",
         Ok(pb::ExportFormat::TreeDot) => "tree-dot",
         Ok(pb::ExportFormat::TreeText) => "tree-text",
+        Ok(pb::ExportFormat::FhirBundle) => return fhir(api, request).await,
         _ => {
             return Err(Status::invalid_argument(
                 "format: set one of the EXPORT_FORMAT_… values",

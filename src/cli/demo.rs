@@ -4,7 +4,8 @@
 //! Explainer of the demo CNN on it (explainme-explain: inference, concepts, surrogate tree,
 //! class rules, Bayesian network, evaluation), explains three cases — a clear malignancy, a
 //! fat-rich angiomyolipoma and a case the CNN gets wrong — and writes the cohort report, the
-//! case reports (explainme-report) and the exports researchers load elsewhere.
+//! case reports (explainme-report), each case as a FHIR R4 Bundle (explainme-interop) and the
+//! exports researchers load elsewhere.
 //!
 //! The demo CNN, its card and the list of known associations are compiled into the binary,
 //! so the demo runs wherever the binary is installed; `--model`/`--card`/`--known` replace
@@ -17,6 +18,7 @@ use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
 use explainme_explain::{CaseInput, ExplainOptions, Explainer, Explanation, KnowledgeSummary};
+use explainme_interop::{Subject, fhir_bundle};
 use explainme_onnx::{Model, ModelCard};
 use explainme_phantom::{Dims, Phantom};
 use explainme_report::document::{CaseImages, Format, Thumbnail, case_report, cohort_report};
@@ -156,6 +158,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     }
 
     let prepared = explainer.prepare(&model, budget)?;
+    let issued = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let mut cases = Vec::new();
     for (role, id) in demo_cases(&explainer, &cohort)? {
         let case = cohort
@@ -207,12 +210,22 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         };
         for format in [Format::Html, Format::Markdown] {
             let path = args.out.join(format!("case-{id}.{}", format.extension()));
-            std::fs::write(
-                &path,
-                case_report(&explainer, &explanation, &images, format)?,
-            )
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            let report = case_report(&explainer, &explanation, &images, format)?;
+            std::fs::write(&path, &report)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             files.push(path.display().to_string());
+            if format == Format::Html {
+                // The phantom's case id is its (synthetic) identifier.
+                let subject = Subject {
+                    system: "urn:explainme:phantom-case",
+                    value: &id,
+                };
+                let bundle = fhir_bundle(&explainer, &explanation, subject, &issued, &report);
+                let path = args.out.join(format!("case-{id}.fhir.json"));
+                std::fs::write(&path, serde_json::to_string_pretty(&bundle)?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                files.push(path.display().to_string());
+            }
         }
         let path = args.out.join(format!("explanation-{id}.json"));
         std::fs::write(&path, serde_json::to_string_pretty(&explanation)?)?;

@@ -163,23 +163,89 @@ pub struct ExplainArgs {
     /// Fast mode: the saliency method's fast variant, 8-step faithfulness curves.
     #[arg(long)]
     pub fast: bool,
+    /// Also write the explanation as a FHIR R4 Bundle here (DiagnosticReport with the HTML
+    /// report, Observations, Device); the heatmap is then computed in full.
+    #[arg(long)]
+    pub fhir: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
 pub fn explain(args: ExplainArgs, budget: MemoryBudget) -> anyhow::Result<()> {
     let (prepared, cohort) = args.explainer.load(budget)?;
-    let case = cohort_case(&cohort, &args.case_id, &budget)?;
-    let explanation = prepared.explain(
-        &case,
-        ExplainOptions {
-            heatmap: args.heatmap,
-            fast: args.fast,
-        },
-    )?;
+    let explanation = match &args.fhir {
+        Some(path) => {
+            let (e, html) = case_document(
+                &prepared,
+                &cohort,
+                &args.case_id,
+                &budget,
+                document::Format::Html,
+            )?;
+            let subject = explainme_interop::Subject {
+                system: "urn:explainme:case",
+                value: &e.case_ref,
+            };
+            let issued =
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            let bundle =
+                explainme_interop::fhir_bundle(&prepared.explainer, &e, subject, &issued, &html);
+            write_to(
+                Some(path),
+                serde_json::to_string_pretty(&bundle)?.as_bytes(),
+            )?;
+            e
+        }
+        None => {
+            let case = cohort_case(&cohort, &args.case_id, &budget)?;
+            prepared.explain(
+                &case,
+                ExplainOptions {
+                    heatmap: args.heatmap,
+                    fast: args.fast,
+                },
+            )?
+        }
+    };
     args.output.emit(&explanation, |e: &Explanation| {
         format!("{}: {}\n", e.case_ref, e.narrative)
     })
+}
+
+/// A cohort case explained in full (heatmap included) and its report in `format`.
+fn case_document(
+    prepared: &explainme_explain::Prepared,
+    cohort: &Cohort,
+    case_id: &str,
+    budget: &MemoryBudget,
+    format: document::Format,
+) -> anyhow::Result<(Explanation, String)> {
+    let case = cohort_case(cohort, case_id, budget)?;
+    let e = prepared.explain(
+        &case,
+        ExplainOptions {
+            heatmap: true,
+            fast: false,
+        },
+    )?;
+    let similar = e
+        .similar
+        .iter()
+        .filter_map(|s| {
+            let other = cohort_case(cohort, &s.case_id, budget).ok()?;
+            Some(Thumbnail {
+                case_id: s.case_id.clone(),
+                image: other.image,
+            })
+        })
+        .collect();
+    let images = CaseImages {
+        ct: &case.image,
+        lesion: case.masks.get(explainme_concepts::LESION_MASK),
+        similar,
+    };
+    let report = document::case_report(&prepared.explainer, &e, &images, format)?;
+    Ok((e, report))
 }
 
 #[derive(Debug, clap::Args)]
@@ -242,33 +308,7 @@ pub fn report(args: ReportArgs, budget: MemoryBudget) -> anyhow::Result<()> {
                 format,
             )?
         }
-        Some(id) => {
-            let case = cohort_case(&cohort, id, &budget)?;
-            let e = prepared.explain(
-                &case,
-                ExplainOptions {
-                    heatmap: true,
-                    fast: false,
-                },
-            )?;
-            let similar = e
-                .similar
-                .iter()
-                .filter_map(|s| {
-                    let other = cohort_case(&cohort, &s.case_id, &budget).ok()?;
-                    Some(Thumbnail {
-                        case_id: s.case_id.clone(),
-                        image: other.image,
-                    })
-                })
-                .collect();
-            let images = CaseImages {
-                ct: &case.image,
-                lesion: case.masks.get(explainme_concepts::LESION_MASK),
-                similar,
-            };
-            document::case_report(ex, &e, &images, format)?
-        }
+        Some(id) => case_document(&prepared, &cohort, id, &budget, format)?.1,
     };
     write_to(Some(&args.out), content.as_bytes())
 }
