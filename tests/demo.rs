@@ -222,6 +222,51 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
         3
     );
 
+    // Each case as a DICOM Comprehensive 3D SR (TID 1500): dciodvfy (dicom3tools) finds no
+    // error, dcmtk's dsrdump prints its tree, pydicom reads the probability back.
+    let srs: Vec<std::path::PathBuf> = cases
+        .iter()
+        .map(|c| {
+            out.join(format!(
+                "case-{}.sr.dcm",
+                c["explanation"]["case_ref"].as_str().unwrap()
+            ))
+        })
+        .collect();
+    for sr in &srs {
+        let checked = Command::new("dciodvfy")
+            .arg("-new")
+            .arg(sr)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&checked.stderr).into_owned()
+            + &String::from_utf8_lossy(&checked.stdout);
+        assert!(report.contains("Comprehensive3DSR"), "dciodvfy: {report}");
+        assert!(
+            !report.lines().any(|l| l.starts_with("Error")),
+            "dciodvfy errors in {}: {report}",
+            sr.display()
+        );
+        let dumped = Command::new("dsrdump").arg(sr).output().unwrap();
+        let tree = String::from_utf8_lossy(&dumped.stdout);
+        assert!(
+            dumped.status.success() && tree.contains("Imaging Measurement Report"),
+            "dsrdump: {tree}"
+        );
+        assert!(tree.contains("Verification Flag   : UNVERIFIED"), "{tree}");
+    }
+    let read_back = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/validate_sr.py"))
+        .args(&srs)
+        .output()
+        .unwrap();
+    assert!(
+        read_back.status.success(),
+        "pydicom read-back failed (validators missing? run bash tools/setup.sh): {}{}",
+        String::from_utf8_lossy(&read_back.stdout),
+        String::from_utf8_lossy(&read_back.stderr)
+    );
+
     // The BIF it writes is a network the bayes commands read back.
     let bif = std::fs::read_to_string(out.join("network.bif")).unwrap();
     assert!(explainme_bayes::read_bif(&bif).is_ok());

@@ -464,6 +464,33 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
         .unwrap_err();
     assert_eq!(no_case.code(), Code::InvalidArgument);
 
+    // The same case as a DICOM SR that dicom3tools' dciodvfy accepts without error.
+    let sr = client
+        .export(pb::ExportRequest {
+            explainer_id: id.clone(),
+            format: pb::ExportFormat::DicomSr.into(),
+            known_associations: String::new(),
+            case_id: first.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(sr.media_type, "application/dicom");
+    assert_eq!(&sr.content[128..132], b"DICM");
+    let sr_path = dir.path().join(&sr.file_name);
+    std::fs::write(&sr_path, &sr.content).unwrap();
+    let checked = std::process::Command::new("dciodvfy")
+        .arg("-new")
+        .arg(&sr_path)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&checked.stderr);
+    assert!(
+        report.contains("Comprehensive3DSR"),
+        "dciodvfy (run bash tools/setup.sh): {report}"
+    );
+    assert!(!report.lines().any(|l| l.starts_with("Error")), "{report}");
+
     // A client that goes away cancels its fit: with another seed a finished fit would store
     // a second explainer, so after twice the first fit's time there must still be one.
     let mut doomed = client

@@ -485,13 +485,15 @@ pub async fn report(api: &Api, request: pb::RenderReportRequest) -> Result<pb::D
     .await
 }
 
-/// One stored case's explanation as a FHIR R4 Bundle, its HTML report inside.
-async fn fhir(api: &Api, request: pb::ExportRequest) -> Result<pb::Document, Status> {
+/// One stored case's explanation for a hospital system: a FHIR R4 Bundle (its HTML report
+/// inside) or a DICOM SR, with the case's id as its synthetic identifier.
+async fn case_export(api: &Api, request: pb::ExportRequest) -> Result<pb::Document, Status> {
     if request.case_id.is_empty() {
         return Err(Status::invalid_argument(
-            "case_id: FHIR_BUNDLE exports one stored case; name it",
+            "case_id: FHIR_BUNDLE and DICOM_SR export one stored case; name it",
         ));
     }
+    let sr = request.format == i32::from(pb::ExportFormat::DicomSr);
     with_explainer(
         api,
         request.explainer_id,
@@ -504,13 +506,26 @@ async fn fhir(api: &Api, request: pb::ExportRequest) -> Result<pb::Document, Sta
                 &request.case_id,
                 document::Format::Html,
             )?;
+            let issued =
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            if sr {
+                let (date, time) = explainme_interop::dicom_date_time(&issued);
+                let subject =
+                    explainme_interop::SrSubject::synthetic(&request.case_id, (&date, &time));
+                let bytes =
+                    explainme_interop::dicom_sr(&prepared.explainer, &e, &subject, (&date, &time))
+                        .map_err(|e| Status::internal(format!("cannot write the DICOM SR: {e}")))?;
+                return Ok(pb::Document {
+                    media_type: "application/dicom".to_owned(),
+                    file_name: format!("case-{}.sr.dcm", request.case_id),
+                    content: bytes,
+                });
+            }
             let system = format!("urn:explainme:case:{}", record.cohort);
             let subject = explainme_interop::Subject {
                 system: &system,
                 value: &request.case_id,
             };
-            let issued =
-                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let bundle =
                 explainme_interop::fhir_bundle(&prepared.explainer, &e, subject, &issued, &html);
             Ok(pb::Document {
@@ -570,7 +585,9 @@ pub async fn export(api: &Api, request: pb::ExportRequest) -> Result<pb::Documen
         Ok(pb::ExportFormat::Json) => "json",
         Ok(pb::ExportFormat::TreeDot) => "tree-dot",
         Ok(pb::ExportFormat::TreeText) => "tree-text",
-        Ok(pb::ExportFormat::FhirBundle) => return fhir(api, request).await,
+        Ok(pb::ExportFormat::FhirBundle | pb::ExportFormat::DicomSr) => {
+            return case_export(api, request).await;
+        }
         _ => {
             return Err(Status::invalid_argument(
                 "format: set one of the EXPORT_FORMAT_… values",

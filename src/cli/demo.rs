@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
 use explainme_explain::{CaseInput, ExplainOptions, Explainer, Explanation, KnowledgeSummary};
-use explainme_interop::{Subject, fhir_bundle};
+use explainme_interop::{SrSubject, Subject, dicom_date_time, dicom_sr, fhir_bundle};
 use explainme_onnx::{Model, ModelCard};
 use explainme_phantom::{Dims, Phantom};
 use explainme_report::document::{CaseImages, Format, Thumbnail, case_report, cohort_report};
@@ -159,6 +159,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
 
     let prepared = explainer.prepare(&model, budget)?;
     let issued = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let dicom_now = dicom_date_time(&issued);
     let mut cases = Vec::new();
     for (role, id) in demo_cases(&explainer, &cohort)? {
         let case = cohort
@@ -223,6 +224,18 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
                 let bundle = fhir_bundle(&explainer, &explanation, subject, &issued, &report);
                 let path = args.out.join(format!("case-{id}.fhir.json"));
                 std::fs::write(&path, serde_json::to_string_pretty(&bundle)?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                files.push(path.display().to_string());
+                let now = (dicom_now.0.as_str(), dicom_now.1.as_str());
+                let sr = dicom_sr(
+                    &explainer,
+                    &explanation,
+                    &SrSubject::synthetic(&id, now),
+                    now,
+                )
+                .map_err(|e| anyhow::anyhow!("cannot write the DICOM SR of {id}: {e}"))?;
+                let path = args.out.join(format!("case-{id}.sr.dcm"));
+                std::fs::write(&path, sr)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 files.push(path.display().to_string());
             }

@@ -167,45 +167,54 @@ pub struct ExplainArgs {
     /// report, Observations, Device); the heatmap is then computed in full.
     #[arg(long)]
     pub fhir: Option<PathBuf>,
+    /// Also write the explanation as a DICOM Comprehensive 3D SR (TID 1500) here.
+    #[arg(long)]
+    pub sr: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
 pub fn explain(args: ExplainArgs, budget: MemoryBudget) -> anyhow::Result<()> {
     let (prepared, cohort) = args.explainer.load(budget)?;
-    let explanation = match &args.fhir {
-        Some(path) => {
-            let (e, html) = case_document(
-                &prepared,
-                &cohort,
-                &args.case_id,
-                &budget,
-                document::Format::Html,
-            )?;
+    let explanation = if args.fhir.is_some() || args.sr.is_some() {
+        let (e, html) = case_document(
+            &prepared,
+            &cohort,
+            &args.case_id,
+            &budget,
+            document::Format::Html,
+        )?;
+        let issued = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        if let Some(path) = &args.fhir {
             let subject = explainme_interop::Subject {
                 system: "urn:explainme:case",
                 value: &e.case_ref,
             };
-            let issued =
-                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
             let bundle =
                 explainme_interop::fhir_bundle(&prepared.explainer, &e, subject, &issued, &html);
             write_to(
                 Some(path),
                 serde_json::to_string_pretty(&bundle)?.as_bytes(),
             )?;
-            e
         }
-        None => {
-            let case = cohort_case(&cohort, &args.case_id, &budget)?;
-            prepared.explain(
-                &case,
-                ExplainOptions {
-                    heatmap: args.heatmap,
-                    fast: args.fast,
-                },
-            )?
+        if let Some(path) = &args.sr {
+            let (date, time) = explainme_interop::dicom_date_time(&issued);
+            let subject = explainme_interop::SrSubject::synthetic(&e.case_ref, (&date, &time));
+            let bytes =
+                explainme_interop::dicom_sr(&prepared.explainer, &e, &subject, (&date, &time))
+                    .map_err(|err| anyhow::anyhow!("cannot write the DICOM SR: {err}"))?;
+            write_to(Some(path), &bytes)?;
         }
+        e
+    } else {
+        let case = cohort_case(&cohort, &args.case_id, &budget)?;
+        prepared.explain(
+            &case,
+            ExplainOptions {
+                heatmap: args.heatmap,
+                fast: args.fast,
+            },
+        )?
     };
     args.output.emit(&explanation, |e: &Explanation| {
         format!("{}: {}\n", e.case_ref, e.narrative)

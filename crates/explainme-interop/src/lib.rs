@@ -1,5 +1,7 @@
-//! Hospital formats out. Today: one case's explanation as a FHIR R4 (R4B) `Bundle` of type
-//! `collection` that an EHR can store beside the imaging report ([`fhir_bundle`]).
+//! Hospital formats out: one case's explanation as a FHIR R4 (R4B) `Bundle` of type
+//! `collection` that an EHR can store beside the imaging report ([`fhir_bundle`]), and as a
+//! DICOM Comprehensive 3D SR with TID 1500 as root that a PACS stores beside the images
+//! ([`dicom_sr`]).
 //!
 //! The mapping follows the HL7 "DICOM SR to FHIR Resource Mapping" guide for an AI result
 //! (TID 1500): the algorithm is a `Device`; the qualitative evaluation (benign or
@@ -15,6 +17,10 @@
 //! derived from the explanation, so the same explanation gives the same bundle.
 //!
 //! The crate knows nothing of gRPC or files; it returns JSON.
+
+mod sr;
+
+pub use sr::{COMPREHENSIVE_3D_SR, SrSubject, derived_uid, dicom_date_time, dicom_sr};
 
 use base64::Engine;
 use explainme_explain::{Explainer, Explanation};
