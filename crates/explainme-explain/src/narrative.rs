@@ -27,6 +27,22 @@ pub fn item_words(item: &str) -> String {
     }
 }
 
+/// A variable's name in words: `size_cm` → `size`, `macroscopic_fat` → `macroscopic fat`,
+/// `cnn_malignant` → `the CNN's verdict`, `malignant` → `malignancy`.
+pub fn feature_words(name: &str) -> String {
+    match name {
+        "cnn_malignant" => "the CNN's verdict".to_owned(),
+        "cnn_correct" => "whether the CNN is right".to_owned(),
+        "malignant" => "malignancy".to_owned(),
+        _ => match name.rsplit_once('_') {
+            Some((stem, unit)) if ["cm", "mm", "ml", "hu"].contains(&unit) => {
+                stem.replace('_', " ")
+            }
+            _ => name.replace('_', " "),
+        },
+    }
+}
+
 /// Items in words joined as a list: `macroscopic fat present and exophytic`.
 pub fn items_words(items: &[String]) -> String {
     list(&items.iter().map(|i| item_words(i)).collect::<Vec<_>>())
@@ -270,12 +286,7 @@ pub fn summary(ex: &Explainer, k: &KnowledgeSummary) -> String {
     if let Some(blanket) = k.markov_blankets.get("malignant") {
         paragraphs.push(format!(
             "In the Bayesian network, malignancy is screened off from everything else by {}.",
-            list(
-                &blanket
-                    .iter()
-                    .map(|b| b.replace('_', " "))
-                    .collect::<Vec<_>>()
-            )
+            list(&blanket.iter().map(|b| feature_words(b)).collect::<Vec<_>>())
         ));
     }
     let strong: Vec<String> = k

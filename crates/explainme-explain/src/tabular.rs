@@ -10,7 +10,7 @@ use explainme_tree::{Classes, FeatureMatrix, Rule, Tree};
 use serde::{Deserialize, Serialize};
 
 use crate::known::{KnownAssociation, Standing, standing};
-use crate::narrative::{item_words, items_words};
+use crate::narrative::{feature_words, item_words, items_words};
 use crate::network::{self, LearnedNetwork, NetworkParams};
 use crate::rules::{self, ClassRule, RuleParams};
 use crate::summary::Candidate;
@@ -296,7 +296,11 @@ fn narrative(k: &TableKnowledge) -> String {
             if blanket.is_empty() {
                 "nothing: it stands alone".to_owned()
             } else {
-                blanket.join(", ").replace('_', " ")
+                blanket
+                    .iter()
+                    .map(|b| feature_words(b))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         ));
     }
