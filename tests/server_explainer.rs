@@ -89,6 +89,21 @@ fn phantom_cases(dir: &Path) -> (Cohort, Vec<pb::Case>) {
     (cohort, cases)
 }
 
+/// A fit of the phantom cohort with `seed` and 50 permutations per probe (enough to fit in
+/// seconds, the rest the defaults).
+fn fit_request(model_id: &str, seed: u64) -> pb::FitExplainerRequest {
+    pb::FitExplainerRequest {
+        model_id: model_id.to_owned(),
+        cohort: COHORT.into(),
+        feature_layers: Vec::new(),
+        params: Some(pb::ExplainerParams {
+            seed,
+            concept_permutations: 50,
+            ..Default::default()
+        }),
+    }
+}
+
 fn stored(case_id: &str) -> pb::ExplainTarget {
     pb::ExplainTarget {
         target: Some(pb::explain_target::Target::CaseId(case_id.into())),
@@ -150,16 +165,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
 
     // Fit, reading every progress event.
     let mut stream = client
-        .fit_explainer(pb::FitExplainerRequest {
-            model_id: model_id.clone(),
-            cohort: COHORT.into(),
-            feature_layers: Vec::new(),
-            params: Some(pb::ExplainerParams {
-                seed: 5,
-                concept_permutations: 50,
-                ..Default::default()
-            }),
-        })
+        .fit_explainer(fit_request(&model_id, 5))
         .await
         .unwrap()
         .into_inner();
@@ -494,16 +500,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
     // A client that goes away cancels its fit: with another seed a finished fit would store
     // a second explainer, so after twice the first fit's time there must still be one.
     let mut doomed = client
-        .fit_explainer(pb::FitExplainerRequest {
-            model_id: model_id.clone(),
-            cohort: COHORT.into(),
-            feature_layers: Vec::new(),
-            params: Some(pb::ExplainerParams {
-                seed: 6,
-                concept_permutations: 50,
-                ..Default::default()
-            }),
-        })
+        .fit_explainer(fit_request(&model_id, 6))
         .await
         .unwrap()
         .into_inner();

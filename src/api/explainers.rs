@@ -9,7 +9,7 @@ use explainme_cohort::{Case, Cohort};
 use explainme_explain::known::{KnownAssociation, parse_known};
 use explainme_explain::{CaseInput, ExplainOptions, Explainer, Prepared, Stage};
 use explainme_onnx::{Model, ModelCard};
-use explainme_report::document::{self, CaseImages, Thumbnail};
+use explainme_report::document::{self, CaseImages};
 use explainme_store::{ExplainerRecord, NewExplainer, Store};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
@@ -506,15 +506,11 @@ async fn case_export(api: &Api, request: pb::ExportRequest) -> Result<pb::Docume
                 &request.case_id,
                 document::Format::Html,
             )?;
-            let issued =
-                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            let issued = explainme_interop::issued_now();
             if sr {
-                let (date, time) = explainme_interop::dicom_date_time(&issued);
-                let subject =
-                    explainme_interop::SrSubject::synthetic(&request.case_id, (&date, &time));
-                let bytes =
-                    explainme_interop::dicom_sr(&prepared.explainer, &e, &subject, (&date, &time))
-                        .map_err(|e| Status::internal(format!("cannot write the DICOM SR: {e}")))?;
+                let subject = explainme_interop::SrSubject::synthetic(&request.case_id, &issued);
+                let bytes = explainme_interop::dicom_sr(&prepared.explainer, &e, &subject, &issued)
+                    .map_err(|e| Status::internal(format!("cannot write the DICOM SR: {e}")))?;
                 return Ok(pb::Document {
                     media_type: "application/dicom".to_owned(),
                     file_name: format!("case-{}.sr.dcm", request.case_id),
@@ -538,6 +534,18 @@ async fn case_export(api: &Api, request: pb::ExportRequest) -> Result<pb::Docume
     .await
 }
 
+/// A stored case's image alone (a thumbnail); `None` when it cannot be read.
+fn stored_image(
+    api: &Api,
+    store: &Store,
+    cohort: &str,
+    case_id: &str,
+) -> Option<explainme_imaging::Image> {
+    let record = store.case(cohort, case_id).ok()??;
+    let bytes = store.image_bytes(&record.image).ok()?;
+    decode_stored_image(&record.image, &bytes, &api.budget).ok()
+}
+
 /// A stored case explained (heatmap, full faithfulness curves) and its report.
 fn case_report(
     api: &Api,
@@ -549,28 +557,9 @@ fn case_report(
 ) -> Result<(explainme_explain::Explanation, String), Status> {
     let case = stored_case(api, store, &record.cohort, case_id)?;
     let e = prepared
-        .explain(
-            &case,
-            ExplainOptions {
-                heatmap: true,
-                fast: false,
-            },
-        )
+        .explain(&case, ExplainOptions::FULL)
         .map_err(explain_status)?;
-    let mut similar = Vec::new();
-    for s in &e.similar {
-        if let Ok(other) = stored_case(api, store, &record.cohort, &s.case_id) {
-            similar.push(Thumbnail {
-                case_id: s.case_id.clone(),
-                image: other.image,
-            });
-        }
-    }
-    let images = CaseImages {
-        ct: &case.image,
-        lesion: case.masks.get(explainme_concepts::LESION_MASK),
-        similar,
-    };
+    let images = CaseImages::gather(&case, &e, |id| stored_image(api, store, &record.cohort, id));
     let report = document::case_report(&prepared.explainer, &e, &images, format)
         .map_err(|e| Status::internal(format!("cannot render the report: {e}")))?;
     Ok((e, report))

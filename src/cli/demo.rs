@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
-use explainme_explain::{CaseInput, ExplainOptions, Explainer, Explanation, KnowledgeSummary};
-use explainme_interop::{SrSubject, Subject, dicom_date_time, dicom_sr, fhir_bundle};
+use explainme_explain::{ExplainOptions, Explainer, Explanation, KnowledgeSummary};
+use explainme_interop::{SrSubject, Subject, dicom_sr, fhir_bundle, issued_now};
 use explainme_onnx::{Model, ModelCard};
 use explainme_phantom::{Dims, Phantom};
-use explainme_report::document::{CaseImages, Format, Thumbnail, case_report, cohort_report};
+use explainme_report::document::{CaseImages, Format, case_report, cohort_report};
 use serde::Serialize;
 
 use super::output::{self, OutputArgs, progress};
@@ -158,57 +158,14 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     }
 
     let prepared = explainer.prepare(&model, budget)?;
-    let issued = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let dicom_now = dicom_date_time(&issued);
+    let issued = issued_now();
     let mut cases = Vec::new();
     for (role, id) in demo_cases(&explainer, &cohort)? {
-        let case = cohort
-            .cases
-            .iter()
-            .find(|c| c.id == id)
-            .context("a chosen case vanished")?;
-        let image = explainme_imaging::read_image_within(cohort.image_path(case), &budget)?;
-        let lesion_path = cohort.mask_path(case, "lesion");
-        let lesion = lesion_path
-            .is_file()
-            .then(|| explainme_imaging::read_mask_within(&lesion_path, &budget))
-            .transpose()?;
-        let mut masks = BTreeMap::new();
-        if let Some(mask) = &lesion {
-            masks.insert("lesion".to_owned(), mask.clone());
-        }
-        let input = CaseInput {
-            reference: id.clone(),
-            in_cohort: true,
-            image: image.clone(),
-            labels: case.labels.clone(),
-            masks,
-        };
-        let explanation = prepared.explain(
-            &input,
-            ExplainOptions {
-                heatmap: true,
-                fast: false,
-            },
-        )?;
-        let similar = explanation
-            .similar
-            .iter()
-            .filter_map(|s| {
-                let other = cohort.cases.iter().find(|c| c.id == s.case_id)?;
-                let image =
-                    explainme_imaging::read_image_within(cohort.image_path(other), &budget).ok()?;
-                Some(Thumbnail {
-                    case_id: s.case_id.clone(),
-                    image,
-                })
-            })
-            .collect();
-        let images = CaseImages {
-            ct: &image,
-            lesion: lesion.as_ref(),
-            similar,
-        };
+        let input = super::explainer::cohort_case(&cohort, &id, &budget)?;
+        let explanation = prepared.explain(&input, ExplainOptions::FULL)?;
+        let images = CaseImages::gather(&input, &explanation, |other| {
+            super::explainer::cohort_image(&cohort, other, &budget)
+        });
         for format in [Format::Html, Format::Markdown] {
             let path = args.out.join(format!("case-{id}.{}", format.extension()));
             let report = case_report(&explainer, &explanation, &images, format)?;
@@ -226,12 +183,11 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
                 std::fs::write(&path, serde_json::to_string_pretty(&bundle)?)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 files.push(path.display().to_string());
-                let now = (dicom_now.0.as_str(), dicom_now.1.as_str());
                 let sr = dicom_sr(
                     &explainer,
                     &explanation,
-                    &SrSubject::synthetic(&id, now),
-                    now,
+                    &SrSubject::synthetic(&id, &issued),
+                    &issued,
                 )
                 .map_err(|e| anyhow::anyhow!("cannot write the DICOM SR of {id}: {e}"))?;
                 let path = args.out.join(format!("case-{id}.sr.dcm"));

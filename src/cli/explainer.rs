@@ -16,7 +16,7 @@ use explainme_explain::{
     CaseInput, ExplainOptions, Explainer, ExplainerParams, Explanation, Stage,
 };
 use explainme_onnx::{Model, ModelCard};
-use explainme_report::document::{self, CaseImages, Thumbnail};
+use explainme_report::document::{self, CaseImages};
 
 use super::demo::RENAL_KNOWN;
 use super::models::ModelArgs;
@@ -115,8 +115,18 @@ impl ExplainerArgs {
     }
 }
 
+/// A cohort case's image alone (a thumbnail); `None` when it cannot be read.
+pub fn cohort_image(
+    cohort: &Cohort,
+    id: &str,
+    budget: &MemoryBudget,
+) -> Option<explainme_imaging::Image> {
+    let case = cohort.cases.iter().find(|c| c.id == id)?;
+    explainme_imaging::read_image_within(cohort.image_path(case), budget).ok()
+}
+
 /// A cohort case as the Explainer's input, with its image and masks.
-fn cohort_case(cohort: &Cohort, id: &str, budget: &MemoryBudget) -> anyhow::Result<CaseInput> {
+pub fn cohort_case(cohort: &Cohort, id: &str, budget: &MemoryBudget) -> anyhow::Result<CaseInput> {
     let case = cohort
         .cases
         .iter()
@@ -184,7 +194,7 @@ pub fn explain(args: ExplainArgs, budget: MemoryBudget) -> anyhow::Result<()> {
             &budget,
             document::Format::Html,
         )?;
-        let issued = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let issued = explainme_interop::issued_now();
         if let Some(path) = &args.fhir {
             let subject = explainme_interop::Subject {
                 system: "urn:explainme:case",
@@ -198,11 +208,9 @@ pub fn explain(args: ExplainArgs, budget: MemoryBudget) -> anyhow::Result<()> {
             )?;
         }
         if let Some(path) = &args.sr {
-            let (date, time) = explainme_interop::dicom_date_time(&issued);
-            let subject = explainme_interop::SrSubject::synthetic(&e.case_ref, (&date, &time));
-            let bytes =
-                explainme_interop::dicom_sr(&prepared.explainer, &e, &subject, (&date, &time))
-                    .map_err(|err| anyhow::anyhow!("cannot write the DICOM SR: {err}"))?;
+            let subject = explainme_interop::SrSubject::synthetic(&e.case_ref, &issued);
+            let bytes = explainme_interop::dicom_sr(&prepared.explainer, &e, &subject, &issued)
+                .map_err(|err| anyhow::anyhow!("cannot write the DICOM SR: {err}"))?;
             write_to(Some(path), &bytes)?;
         }
         e
@@ -230,29 +238,8 @@ fn case_document(
     format: document::Format,
 ) -> anyhow::Result<(Explanation, String)> {
     let case = cohort_case(cohort, case_id, budget)?;
-    let e = prepared.explain(
-        &case,
-        ExplainOptions {
-            heatmap: true,
-            fast: false,
-        },
-    )?;
-    let similar = e
-        .similar
-        .iter()
-        .filter_map(|s| {
-            let other = cohort_case(cohort, &s.case_id, budget).ok()?;
-            Some(Thumbnail {
-                case_id: s.case_id.clone(),
-                image: other.image,
-            })
-        })
-        .collect();
-    let images = CaseImages {
-        ct: &case.image,
-        lesion: case.masks.get(explainme_concepts::LESION_MASK),
-        similar,
-    };
+    let e = prepared.explain(&case, ExplainOptions::FULL)?;
+    let images = CaseImages::gather(&case, &e, |id| cohort_image(cohort, id, budget));
     let report = document::case_report(&prepared.explainer, &e, &images, format)?;
     Ok((e, report))
 }

@@ -43,6 +43,14 @@ pub struct ExplainOptions {
     pub fast: bool,
 }
 
+impl ExplainOptions {
+    /// Everything, in full: what a report shows (heatmap, 32-step faithfulness curves).
+    pub const FULL: ExplainOptions = ExplainOptions {
+        heatmap: true,
+        fast: false,
+    };
+}
+
 /// The heatmap of an explanation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeatmapReading {
@@ -405,9 +413,9 @@ impl Prepared {
             })?;
         let vector = ex.index.vector(sim_stats);
         let exclude = case.in_cohort.then_some(case.reference.as_str());
-        let nearest = ex.index.nearest(&vector, 1, exclude);
-        let nearest_distance = nearest.first().map_or(f64::INFINITY, |c| c.distance);
+        // Nearest first, and `similar_cases` ≥ 1 (checked): the first is the nearest.
         let similar = ex.index.nearest(&vector, ex.params.similar_cases, exclude);
+        let nearest_distance = similar.first().map_or(f64::INFINITY, |c| c.distance);
 
         lap("similar");
 

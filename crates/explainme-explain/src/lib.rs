@@ -42,6 +42,8 @@ pub use explainer::{
     ARTEFACT_FORMAT, Explainer, ExplainerParams, HeldOutCase, Performance, Progress, RuleSets,
     Stage, sha256_hex,
 };
+/// The mask a case's heatmap is scored against (`CaseInput::masks`).
+pub use explainme_concepts::LESION_MASK;
 pub use explanation::{
     CaseInput, Counterfactual, ExplainOptions, Explanation, FindingEffect, Flag, HeatmapReading,
     NetworkReading, Prepared, SeenConcept, TreePath,

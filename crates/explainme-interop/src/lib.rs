@@ -20,7 +20,7 @@
 
 mod sr;
 
-pub use sr::{COMPREHENSIVE_3D_SR, SrSubject, derived_uid, dicom_date_time, dicom_sr};
+pub use sr::{COMPREHENSIVE_3D_SR, SrSubject, derived_uid, dicom_sr};
 
 use base64::Engine;
 use explainme_explain::{Explainer, Explanation};
@@ -34,6 +34,12 @@ const LOINC: &str = "http://loinc.org";
 const UCUM: &str = "http://unitsofmeasure.org";
 /// explainme's own codes, for figures no public terminology names.
 const EXPLAINME: &str = "urn:explainme:codes";
+
+/// The current instant in RFC 3339 (UTC, seconds), as [`fhir_bundle`] and [`dicom_sr`]
+/// take `issued`.
+pub fn issued_now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
 
 /// Who the case is, for the bundle's references.
 #[derive(Debug, Clone, Copy)]

@@ -42,14 +42,15 @@ pub struct SrSubject {
 impl SrSubject {
     /// Synthetic identifiers for a case known only by its id (a phantom, a cohort case
     /// stored without DICOM): the id as patient id, a study UID derived from it, the study
-    /// dated `now` (`YYYYMMDD`, `HHMMSS`).
-    pub fn synthetic(case_id: &str, now: (&str, &str)) -> SrSubject {
+    /// dated `issued` (RFC 3339).
+    pub fn synthetic(case_id: &str, issued: &str) -> SrSubject {
+        let (date, time) = dicom_date_time(issued);
         SrSubject {
             patient_name: format!("CASE^{case_id}"),
             patient_id: case_id.to_owned(),
             study_instance_uid: derived_uid(&["explainme study", case_id]),
-            study_date: now.0.to_owned(),
-            study_time: now.1.to_owned(),
+            study_date: date,
+            study_time: time,
             accession_number: String::new(),
             source_image: None,
         }
@@ -57,7 +58,7 @@ impl SrSubject {
 }
 
 /// DICOM's DA and TM of an RFC 3339 instant: `2026-12-01T12:00:00Z` → (`20261201`, `120000`).
-pub fn dicom_date_time(rfc3339: &str) -> (String, String) {
+pub(crate) fn dicom_date_time(rfc3339: &str) -> (String, String) {
     let date: String = rfc3339.chars().take(10).filter(|c| *c != '-').collect();
     let time: String = rfc3339
         .chars()
@@ -141,19 +142,20 @@ fn container(relationship: &str, concept: Item, children: Vec<Item>) -> Item {
     it
 }
 
-/// The SR as the bytes of a DICOM Part 10 file; `now` is `(YYYYMMDD, HHMMSS)`.
+/// The SR as the bytes of a DICOM Part 10 file, its content dated `issued` (RFC 3339, as
+/// [`crate::fhir_bundle`] takes it).
 pub fn dicom_sr(
     explainer: &Explainer,
     explanation: &Explanation,
     subject: &SrSubject,
-    now: (&str, &str),
+    issued: &str,
 ) -> Result<Vec<u8>, String> {
     let key = [
         explainer.model_sha256.as_str(),
         explanation.case_ref.as_str(),
-        now.0,
-        now.1,
+        issued,
     ];
+    let (date, time) = dicom_date_time(issued);
     let series_uid = derived_uid(&[&key[..], &["series"]].concat());
     let instance_uid = derived_uid(&[&key[..], &["instance"]].concat());
     let device_uid = derived_uid(&[explainer.model_sha256.as_str(), "device"]);
@@ -317,7 +319,7 @@ pub fn dicom_sr(
         text(
             tags::CONTRIBUTION_DATE_TIME,
             VR::DT,
-            &format!("{}{}", now.0, now.1),
+            &format!("{date}{time}"),
         ),
         text(
             tags::CONTRIBUTION_DESCRIPTION,
@@ -343,9 +345,9 @@ pub fn dicom_sr(
             ])],
         ),
         text(tags::STUDY_DATE, VR::DA, &subject.study_date),
-        text(tags::CONTENT_DATE, VR::DA, now.0),
+        text(tags::CONTENT_DATE, VR::DA, &date),
         text(tags::STUDY_TIME, VR::TM, &subject.study_time),
-        text(tags::CONTENT_TIME, VR::TM, now.1),
+        text(tags::CONTENT_TIME, VR::TM, &time),
         text(tags::ACCESSION_NUMBER, VR::SH, &subject.accession_number),
         text(tags::MODALITY, VR::CS, "SR"),
         text(tags::MANUFACTURER, VR::LO, "explainme"),

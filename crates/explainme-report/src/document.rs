@@ -11,7 +11,7 @@
 use base64::Engine;
 use explainme_explain::narrative::item_words;
 use explainme_explain::rules::ClassRule;
-use explainme_explain::{Explainer, Explanation, KnowledgeSummary};
+use explainme_explain::{CaseInput, Explainer, Explanation, KnowledgeSummary};
 use explainme_imaging::{Grid, Image, Mask, Shape, Window};
 
 use crate::drawing::escape;
@@ -58,6 +58,31 @@ pub struct CaseImages<'a> {
     pub ct: &'a Image,
     pub lesion: Option<&'a Mask>,
     pub similar: Vec<Thumbnail>,
+}
+
+impl<'a> CaseImages<'a> {
+    /// The pictures of `case`'s report: its CT and lesion mask, and a thumbnail of each of
+    /// the explanation's similar cases whose image `image_of` can read (by case id).
+    pub fn gather(
+        case: &'a CaseInput,
+        explanation: &Explanation,
+        image_of: impl Fn(&str) -> Option<Image>,
+    ) -> CaseImages<'a> {
+        CaseImages {
+            ct: &case.image,
+            lesion: case.masks.get(explainme_explain::LESION_MASK),
+            similar: explanation
+                .similar
+                .iter()
+                .filter_map(|s| {
+                    Some(Thumbnail {
+                        case_id: s.case_id.clone(),
+                        image: image_of(&s.case_id)?,
+                    })
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Markdown table cells: pipes and newlines would break the row.
