@@ -53,10 +53,10 @@ pub enum Error {
         /// The feature (datatype, colour type, transfer syntax, ...).
         detail: String,
     },
-    /// A DICOM transfer syntax other than uncompressed (Explicit or Implicit VR) Little Endian.
+    /// A DICOM transfer syntax outside [`crate::codec::dicom::TransferSyntax::READ`].
     #[error(
-        "unsupported DICOM transfer syntax {uid} ({name}); only Explicit VR Little Endian \
-         (1.2.840.10008.1.2.1) and Implicit VR Little Endian (1.2.840.10008.1.2) are read"
+        "unsupported DICOM transfer syntax {uid} ({name}); read are Explicit and Implicit VR \
+         Little Endian, Deflated, RLE Lossless, JPEG Baseline, Extended and Lossless, JPEG 2000"
     )]
     UnsupportedTransferSyntax {
         /// The transfer syntax UID found in the file meta information.

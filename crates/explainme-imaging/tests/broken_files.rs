@@ -340,24 +340,21 @@ fn value_of(b: &[u8], group: u16, element: u16, vr: &[u8; 2]) -> usize {
 }
 
 #[test]
-fn dicom_refuses_compressed_and_big_endian_transfer_syntaxes_by_name() {
-    for (uid, name) in [
-        ("1.2.840.10008.1.2.5", "RLE Lossless"),
-        ("1.2.840.10008.1.2.2", "Explicit VR Big Endian"),
-    ] {
-        let b = dicom_with(|b| {
-            let at = find(b, b"1.2.840.10008.1.2.1\0");
-            set(b, at, uid.as_bytes());
-        });
-        match decode_image(&b, None) {
-            Err(Error::UnsupportedTransferSyntax {
-                uid: found,
-                name: n,
-            }) => {
-                assert_eq!((found.as_str(), n), (uid, name));
-            }
-            other => panic!("{uid}: {other:?}"),
+fn dicom_refuses_big_endian_by_name() {
+    // JPEG-LS, 12-bit JPEG and 32-bit RLE are refused on real files in tests/fixtures.rs.
+    let uid = "1.2.840.10008.1.2.2";
+    let b = dicom_with(|b| {
+        let at = find(b, b"1.2.840.10008.1.2.1\0");
+        set(b, at, uid.as_bytes());
+    });
+    match decode_image(&b, None) {
+        Err(Error::UnsupportedTransferSyntax { uid: found, name }) => {
+            assert_eq!(
+                (found.as_str(), name),
+                (uid, "Explicit VR Big Endian (retired)")
+            );
         }
+        other => panic!("{uid}: {other:?}"),
     }
 }
 
@@ -387,7 +384,7 @@ fn dicom_header_corruptions_are_typed() {
     ));
     let bits = dicom_with(|b| {
         let at = value_of(b, 0x0028, 0x0100, b"US");
-        set(b, at, &32u16.to_le_bytes());
+        set(b, at, &12u16.to_le_bytes());
     });
     assert!(matches!(
         decode_image(&bits, None),
@@ -421,9 +418,10 @@ fn dicom_header_corruptions_are_typed() {
         let at = find(b, &[0xE0, 0x7F, 0x10, 0x00, b'O', b'W']) + 8;
         set(b, at, &u32::MAX.to_le_bytes());
     });
+    // Native OW pixel data of undefined length is read as fragments, which these are not.
     assert!(matches!(
         decode_image(&encapsulated, None),
-        Err(Error::Unsupported { .. })
+        Err(Error::Corrupt { .. } | Error::Truncated { .. })
     ));
     let no_magic = dicom_with(|b| set(b, 128, b"DICN"));
     assert!(matches!(
