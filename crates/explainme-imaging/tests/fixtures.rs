@@ -247,3 +247,37 @@ fn deflate_end(bytes: &[u8]) -> Option<usize> {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).rposition(|w| w == needle)
 }
+
+#[test]
+fn an_instance_written_reads_back_with_its_header() {
+    let budget = MemoryBudget::default();
+    let dir = fixtures().join("series");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let instance = dicom::decode_instance(&bytes, &budget).unwrap();
+        for syntax in [
+            TransferSyntax::ExplicitVrLittleEndian,
+            TransferSyntax::ImplicitVrLittleEndian,
+        ] {
+            let written = dicom::encode_instance(&instance, syntax).unwrap();
+            let back = dicom::decode_instance(&written, &budget).unwrap();
+            assert_eq!(back.image, instance.image);
+            let mut expected = instance.header.clone();
+            expected.transfer_syntax = syntax;
+            // Positions and orientations are written as 16-character decimals.
+            let (p, o) = (
+                back.header.position.unwrap(),
+                back.header.orientation.unwrap(),
+            );
+            for (a, b) in p.iter().zip(&expected.position.unwrap()) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
+            for (a, b) in o.iter().zip(&expected.orientation.unwrap()) {
+                assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+            }
+            expected.position = back.header.position;
+            expected.orientation = back.header.orientation;
+            assert_eq!(back.header, expected);
+        }
+    }
+}

@@ -1,7 +1,10 @@
 //! Hospital formats out: one case's explanation as a FHIR R4 (R4B) `Bundle` of type
-//! `collection` that an EHR can store beside the imaging report ([`fhir_bundle`]), and as a
+//! `collection` that an EHR can store beside the imaging report ([`fhir_bundle`]), as a
 //! DICOM Comprehensive 3D SR with TID 1500 as root that a PACS stores beside the images
-//! ([`dicom_sr`]).
+//! ([`dicom_sr`]), and its heatmap as a DICOM Parametric Map on the source grid
+//! ([`parametric_map`]). [`DicomSource`] carries what the DICOM objects copy from the
+//! images (or makes it up for a phantom); [`series_case`] prepares a DICOM series for a
+//! model and [`Document`] names the three outputs, so every caller writes them alike.
 //!
 //! The mapping follows the HL7 "DICOM SR to FHIR Resource Mapping" guide for an AI result
 //! (TID 1500): the algorithm is a `Device`; the qualitative evaluation (benign or
@@ -16,11 +19,19 @@
 //! decides what identifies a case outside the service. Ids inside the bundle are `urn:uuid`s
 //! derived from the explanation, so the same explanation gives the same bundle.
 //!
-//! The crate knows nothing of gRPC or files; it returns JSON.
+//! The crate knows nothing of gRPC or files; it returns JSON and Part 10 bytes.
 
+mod dataset;
+mod pm;
+mod series;
+mod source;
 mod sr;
 
-pub use sr::{COMPREHENSIVE_3D_SR, SrSubject, derived_uid, dicom_sr};
+pub use dataset::derived_uid;
+pub use pm::{PARAMETRIC_MAP, parametric_map};
+pub use series::{Document, SeriesCase, series_case};
+pub use source::{DicomSource, SourceInstance};
+pub use sr::{COMPREHENSIVE_3D_SR, dicom_sr};
 
 use base64::Engine;
 use explainme_explain::{Explainer, Explanation};

@@ -40,7 +40,7 @@ use dicom_object::mem::InMemElement;
 use dicom_object::{DefaultDicomObject, FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder, PixelRepresentation};
 
-pub use series::{Series, assemble, read_dir};
+pub use series::{Series, SeriesFiles, assemble, read_dir, read_files, scan_dir};
 pub use syntax::TransferSyntax;
 
 use super::{Codec, Format};
@@ -107,6 +107,7 @@ pub struct Header {
     pub modality: String,
     pub series_number: String,
     pub series_description: String,
+    pub body_part_examined: String,
     pub instance_number: Option<i64>,
     pub patient: Patient,
     pub study: Study,
@@ -182,6 +183,7 @@ fn header(object: &DefaultDicomObject) -> Result<Header> {
         modality: text(object, tags::MODALITY),
         series_number: text(object, tags::SERIES_NUMBER),
         series_description: text(object, tags::SERIES_DESCRIPTION),
+        body_part_examined: text(object, tags::BODY_PART_EXAMINED),
         instance_number,
         patient: Patient {
             name: text(object, tags::PATIENT_NAME),
@@ -446,6 +448,22 @@ fn us(object: &InMemDicomObject, tag: Tag, name: &str) -> Result<Option<u16>> {
 
 /// Encodes an image as a minimal CT DICOM file (see the module docs for what it contains).
 pub fn encode(image: &Image, syntax: TransferSyntax) -> Result<Vec<u8>> {
+    encode_object(image, None, syntax)
+}
+
+/// Encodes an instance: its image as [`encode`] does, with its header's identity (UIDs,
+/// patient, study, series) and geometry (position, orientation), so that a folder of such
+/// files reads back ([`read_dir`]) as the series they came from. Empty header values are
+/// written as empty Type 2 attributes or left out.
+pub fn encode_instance(instance: &Instance, syntax: TransferSyntax) -> Result<Vec<u8>> {
+    encode_object(&instance.image, Some(&instance.header), syntax)
+}
+
+fn encode_object(
+    image: &Image,
+    header: Option<&Header>,
+    syntax: TransferSyntax,
+) -> Result<Vec<u8>> {
     if !matches!(
         syntax,
         TransferSyntax::ExplicitVrLittleEndian | TransferSyntax::ImplicitVrLittleEndian
@@ -465,13 +483,20 @@ pub fn encode(image: &Image, syntax: TransferSyntax) -> Result<Vec<u8>> {
         .chunks_exact(2)
         .map(|b| u16::from_le_bytes([b[0], b[1]]))
         .collect();
-    let instance = format!("2.25.{}", fnv1a(&bytes, image.shape().as_slice()));
+    let instance = match header.map(|h| h.sop_instance_uid.as_str()) {
+        Some(uid) if !uid.is_empty() => uid.to_owned(),
+        _ => format!("2.25.{}", fnv1a(&bytes, image.shape().as_slice())),
+    };
     let spacing = image.spacing();
     let put = |object: &mut InMemDicomObject, tag: Tag, vr: VR, value: PrimitiveValue| {
         object.put(DataElement::new(tag, vr, value));
     };
     let mut d = InMemDicomObject::new_empty();
-    put(&mut d, tags::SOP_CLASS_UID, VR::UI, CT_IMAGE_STORAGE.into());
+    let class = match header.map(|h| h.sop_class_uid.as_str()) {
+        Some(class) if !class.is_empty() => class,
+        _ => CT_IMAGE_STORAGE,
+    };
+    put(&mut d, tags::SOP_CLASS_UID, VR::UI, class.into());
     put(
         &mut d,
         tags::SOP_INSTANCE_UID,
@@ -542,9 +567,75 @@ pub fn encode(image: &Image, syntax: TransferSyntax) -> Result<Vec<u8>> {
         VR::OW,
         PrimitiveValue::U16(pixels.into()),
     );
+    if let Some(h) = header {
+        let texts = [
+            (tags::SERIES_INSTANCE_UID, VR::UI, &h.series_instance_uid),
+            (
+                tags::FRAME_OF_REFERENCE_UID,
+                VR::UI,
+                &h.frame_of_reference_uid,
+            ),
+            (tags::SERIES_NUMBER, VR::IS, &h.series_number),
+            (tags::SERIES_DESCRIPTION, VR::LO, &h.series_description),
+            (tags::BODY_PART_EXAMINED, VR::CS, &h.body_part_examined),
+            (tags::PATIENT_NAME, VR::PN, &h.patient.name),
+            (tags::PATIENT_ID, VR::LO, &h.patient.id),
+            (tags::PATIENT_BIRTH_DATE, VR::DA, &h.patient.birth_date),
+            (tags::PATIENT_SEX, VR::CS, &h.patient.sex),
+            (tags::STUDY_INSTANCE_UID, VR::UI, &h.study.instance_uid),
+            (tags::STUDY_DATE, VR::DA, &h.study.date),
+            (tags::STUDY_TIME, VR::TM, &h.study.time),
+            (tags::STUDY_ID, VR::SH, &h.study.id),
+            (tags::ACCESSION_NUMBER, VR::SH, &h.study.accession_number),
+            (
+                tags::REFERRING_PHYSICIAN_NAME,
+                VR::PN,
+                &h.study.referring_physician_name,
+            ),
+            (tags::STUDY_DESCRIPTION, VR::LO, &h.study.description),
+        ];
+        for (tag, vr, value) in texts {
+            put(&mut d, tag, vr, value.as_str().into());
+        }
+        if !h.modality.is_empty() {
+            put(&mut d, tags::MODALITY, VR::CS, h.modality.as_str().into());
+        }
+        if let Some(n) = h.instance_number {
+            put(
+                &mut d,
+                tags::INSTANCE_NUMBER,
+                VR::IS,
+                n.to_string().as_str().into(),
+            );
+        }
+        let decimals = |v: &[f64]| {
+            v.iter()
+                .map(|x| decimal(*x as f32))
+                .collect::<Vec<_>>()
+                .join("\\")
+        };
+        if let Some(p) = h.position {
+            let value = decimals(&p);
+            put(
+                &mut d,
+                tags::IMAGE_POSITION_PATIENT,
+                VR::DS,
+                value.as_str().into(),
+            );
+        }
+        if let Some(o) = h.orientation {
+            let value = decimals(&o);
+            put(
+                &mut d,
+                tags::IMAGE_ORIENTATION_PATIENT,
+                VR::DS,
+                value.as_str().into(),
+            );
+        }
+    }
     let meta = FileMetaTableBuilder::new()
         .transfer_syntax(syntax.uid())
-        .media_storage_sop_class_uid(CT_IMAGE_STORAGE)
+        .media_storage_sop_class_uid(class)
         .media_storage_sop_instance_uid(instance.as_str())
         .implementation_class_uid(IMPLEMENTATION_UID);
     let file = d

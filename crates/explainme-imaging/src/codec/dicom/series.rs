@@ -46,16 +46,26 @@ impl Series {
     }
 }
 
-/// Reads every DICOM file under `dir` (recursively; files are recognised by their `DICM`
-/// signature, not their name) and assembles one [`Series`] per Series Instance UID, in UID
-/// order. Files without pixel data (DICOMDIR, structured reports, presentation states) are
-/// skipped; an image file that does not decode is an error naming it.
-pub fn read_dir(dir: &Path, budget: &MemoryBudget) -> Result<Vec<Series>> {
+/// The DICOM image files of one series found under a folder (headers read, pixels not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesFiles {
+    /// The Series Instance UID (empty for a file without one: a series of its own).
+    pub uid: String,
+    /// The header of its first file, for naming and sorting series without decoding them.
+    pub header: Header,
+    pub files: Vec<PathBuf>,
+}
+
+/// Finds every DICOM image file under `dir` (recursively; files are recognised by their
+/// `DICM` signature, not their name) and groups them by Series Instance UID, in UID order,
+/// reading headers only. Files without pixel data (DICOMDIR, structured reports,
+/// presentation states) are skipped; a DICOM file whose header does not parse is an error
+/// naming it.
+pub fn scan_dir(dir: &Path, budget: &MemoryBudget) -> Result<Vec<SeriesFiles>> {
     let mut files = Vec::new();
     collect_files(dir, &mut files, 0)?;
     files.sort();
-    let mut instances = Vec::new();
-    let mut used = 0u64;
+    let mut groups: BTreeMap<String, SeriesFiles> = BTreeMap::new();
     for path in files {
         let bytes = std::fs::read(&path).map_err(|source| Error::Io {
             path: path.clone(),
@@ -64,25 +74,60 @@ pub fn read_dir(dir: &Path, budget: &MemoryBudget) -> Result<Vec<Series>> {
         if !super::DicomCodec.sniff(&bytes) {
             continue;
         }
-        let named = |e: Error| in_file(&path, e);
-        let (_, has_pixels) = decode_header(&bytes, budget).map_err(named)?;
+        let (header, has_pixels) = decode_header(&bytes, budget).map_err(|e| in_file(&path, e))?;
         if !has_pixels {
             continue;
         }
-        let remaining = MemoryBudget::new(budget.limit().saturating_sub(used));
-        let instance = decode_instance(&bytes, &remaining).map_err(named)?;
-        used += instance.image.voxels().len() as u64 * 4;
-        instances.push((path, instance));
+        let key = match header.series_instance_uid.as_str() {
+            "" => format!("\u{10FFFF}{}", path.display()),
+            uid => uid.to_owned(),
+        };
+        groups
+            .entry(key)
+            .or_insert_with(|| SeriesFiles {
+                uid: header.series_instance_uid.clone(),
+                header,
+                files: Vec::new(),
+            })
+            .files
+            .push(path);
     }
-    if instances.is_empty() {
+    if groups.is_empty() {
         return Err(Error::InvalidParameter(format!(
             "no DICOM image under {}",
             dir.display()
         )));
     }
+    Ok(groups.into_values().collect())
+}
+
+/// Decodes `files` within `budget` and assembles them into series.
+pub fn read_files(files: &[PathBuf], budget: &MemoryBudget) -> Result<Vec<Series>> {
+    let mut instances = Vec::with_capacity(files.len());
+    let mut used = 0u64;
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let remaining = MemoryBudget::new(budget.limit().saturating_sub(used));
+        let instance = decode_instance(&bytes, &remaining).map_err(|e| in_file(path, e))?;
+        used += instance.image.voxels().len() as u64 * 4;
+        instances.push((path.clone(), instance));
+    }
     // Stacking copies the slices once more.
     budget.check("assembling DICOM series", used.saturating_mul(2))?;
     assemble(instances)
+}
+
+/// Reads every DICOM image under `dir` ([`scan_dir`]) and assembles one [`Series`] per Series
+/// Instance UID, in UID order.
+pub fn read_dir(dir: &Path, budget: &MemoryBudget) -> Result<Vec<Series>> {
+    let files: Vec<PathBuf> = scan_dir(dir, budget)?
+        .into_iter()
+        .flat_map(|s| s.files)
+        .collect();
+    read_files(&files, budget)
 }
 
 /// A file's error, prefixed with its path.
