@@ -267,6 +267,47 @@ fn the_demo_recovers_planted_knowledge_and_reruns_in_place() {
         String::from_utf8_lossy(&read_back.stderr)
     );
 
+    // Each heatmap as a DICOM Parametric Map: dciodvfy finds no error; pydicom and highdicom
+    // read back the heatmap's values (tools/validate_pm.py).
+    let maps: Vec<std::path::PathBuf> = srs
+        .iter()
+        .map(|sr| {
+            sr.with_file_name(
+                sr.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace(".sr.dcm", ".pm.dcm"),
+            )
+        })
+        .collect();
+    for map in &maps {
+        let checked = Command::new("dciodvfy")
+            .arg("-new")
+            .arg(map)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&checked.stderr).into_owned()
+            + &String::from_utf8_lossy(&checked.stdout);
+        assert!(report.contains("ParametricMap"), "dciodvfy: {report}");
+        assert!(
+            !report.lines().any(|l| l.starts_with("Error")),
+            "dciodvfy errors in {}: {report}",
+            map.display()
+        );
+    }
+    let read_back = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tools/validate_pm.py"))
+        .args(&maps)
+        .output()
+        .unwrap();
+    assert!(
+        read_back.status.success(),
+        "Parametric Map read-back failed (validators missing? run bash tools/setup.sh): {}{}",
+        String::from_utf8_lossy(&read_back.stdout),
+        String::from_utf8_lossy(&read_back.stderr)
+    );
+    assert!(String::from_utf8_lossy(&read_back.stdout).contains("equal to the heatmap"));
+
     // The BIF it writes is a network the bayes commands read back.
     let bif = std::fs::read_to_string(out.join("network.bif")).unwrap();
     assert!(explainme_bayes::read_bif(&bif).is_ok());

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod dicom_support;
+
 fn explainme(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_explainme"))
         .args(args)
@@ -112,6 +114,134 @@ fn fit_then_explain_and_report_from_the_artefact() {
         validated.status.success(),
         "{}",
         String::from_utf8_lossy(&validated.stderr)
+    );
+
+    // A PACS series of three of the cohort's slices under shuffled names, with identifiers:
+    // explained from the folder, its documents validated by the ecosystem's tools.
+    let pacs = dir.path().join("pacs");
+    let series = pacs.join("study").join("series");
+    let sources = dicom_support::write_series(&cohort, &series);
+    let docs = dir.path().join("docs");
+    let run = with(
+        "explain",
+        &["--dicom", &p(&pacs), "--out", &p(&docs), "--format", "json"],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    let json: serde_json::Value = serde_json::from_str(&ok(run)).unwrap();
+    assert!(stderr.contains("explained slice 1 of 3"), "{stderr}");
+    let reference = json["case_ref"].as_str().unwrap().to_owned();
+    assert!(reference.starts_with("series-") && !reference.contains("DOE"));
+    // The middle slice along the normal is the cohort's case_00004 image.
+    let same = with(
+        "explain",
+        &["--case", "case_00004", "--heatmap", "--format", "json"],
+    );
+    let same: serde_json::Value = serde_json::from_str(&ok(same)).unwrap();
+    assert!(
+        (json["probability"].as_f64().unwrap() - same["probability"].as_f64().unwrap()).abs()
+            < 1e-6
+    );
+    let document = |suffix: &str| docs.join(format!("case-{reference}{suffix}"));
+    for suffix in [".html", ".fhir.json", ".sr.dcm", ".pm.dcm"] {
+        assert!(document(suffix).is_file(), "{suffix}");
+    }
+    for dicom in [document(".sr.dcm"), document(".pm.dcm")] {
+        dicom_support::assert_no_dciodvfy_errors(&dicom);
+        let bytes = std::fs::read(&dicom).unwrap();
+        assert!(
+            dicom_support::contains(&bytes, dicom_support::PATIENT_ID.as_bytes()),
+            "identifiers are copied from the source"
+        );
+    }
+    dicom_support::validate("validate_sr.py", &[&p(&document(".sr.dcm"))], Some(&series));
+    dicom_support::validate("validate_pm.py", &[&p(&document(".pm.dcm"))], Some(&series));
+    dicom_support::validate("validate_fhir.py", &[&p(&document(".fhir.json"))], None);
+    let sr = std::fs::read(document(".sr.dcm")).unwrap();
+    assert!(
+        dicom_support::contains(&sr, sources[1].as_bytes()),
+        "the SR references the slice read"
+    );
+    assert!(!dicom_support::contains(&sr, sources[0].as_bytes()));
+
+    // De-identified for research: no name or id left, PS3.15 declared, still valid.
+    let anonymous = dir.path().join("anonymous");
+    ok(with(
+        "explain",
+        &[
+            "--dicom",
+            &p(&pacs),
+            "--deidentify",
+            "--out",
+            &p(&anonymous),
+        ],
+    ));
+    for suffix in [".sr.dcm", ".pm.dcm"] {
+        let path = anonymous.join(format!("case-{reference}{suffix}"));
+        dicom_support::assert_no_dciodvfy_errors(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        for secret in dicom_support::SECRETS
+            .into_iter()
+            .chain([sources[1].as_str()])
+        {
+            assert!(
+                !dicom_support::contains(&bytes, secret.as_bytes()),
+                "{suffix} keeps {secret}"
+            );
+        }
+        let dump = Command::new("dcmdump").arg(&path).output().unwrap();
+        let dump = String::from_utf8_lossy(&dump.stdout);
+        assert!(
+            dump.lines()
+                .any(|l| l.contains("PatientIdentityRemoved") && l.contains("YES")),
+            "{dump}"
+        );
+    }
+
+    // The folder as a cohort for clinicians to label: one case per series, the same id as
+    // `explain --dicom` gives, identifiers only when asked for.
+    let imported = dir.path().join("imported");
+    let summary: serde_json::Value = serde_json::from_str(&ok(explainme(&[
+        "import",
+        "dicom",
+        &p(&pacs),
+        "--out",
+        &p(&imported),
+        "--slice",
+        "middle",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(summary["cases"], 1);
+    assert_eq!(summary["series"][0]["case_id"], reference.as_str());
+    assert_eq!(summary["series"][0]["slices_in_series"], 3);
+    let table = std::fs::read_to_string(imported.join("cases.csv")).unwrap();
+    assert!(table.starts_with("case_id,image,"), "{table}");
+    assert!(!table.contains("PID-4711") && !table.contains("patient_id"));
+    let opened = explainme_cohort::Cohort::open(&imported).unwrap();
+    assert!(opened.cases[0].labels.is_empty());
+    let image = explainme_imaging::read_image(opened.image_path(&opened.cases[0])).unwrap();
+    let png = explainme_imaging::read_image(cohort.join("images/case_00004.png")).unwrap();
+    assert_eq!(image.voxels(), png.voxels());
+    let kept = dir.path().join("kept");
+    ok(explainme(&[
+        "import",
+        "dicom",
+        &p(&pacs),
+        "--out",
+        &p(&kept),
+        "--keep-identifiers",
+    ]));
+    let table = std::fs::read_to_string(kept.join("cases.csv")).unwrap();
+    assert!(
+        table.contains("patient_id") && table.contains("PID-4711"),
+        "{table}"
+    );
+    assert_eq!(
+        explainme_cohort::Cohort::open(&kept).unwrap().cases[0]
+            .image
+            .to_string_lossy(),
+        format!("images/{reference}.nii.gz")
     );
 
     let html = dir.path().join("report.html");

@@ -5,6 +5,7 @@
 //! after a restart explain identically. Calls out of order or with unknown labels get the
 //! documented codes.
 
+mod dicom_support;
 mod server_support;
 
 use std::path::{Path, PathBuf};
@@ -256,6 +257,8 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
                 },
             ],
             masks: Vec::new(),
+            dicom_files: Vec::new(),
+            slice: None,
         })),
     };
     let batch = client
@@ -297,6 +300,8 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
                 value: Some(pb::label::Value::State("lots".into())),
             }],
             masks: Vec::new(),
+            dicom_files: Vec::new(),
+            slice: None,
         })),
     };
     let refused = client
@@ -413,6 +418,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
                 format: format.into(),
                 known_associations: String::new(),
                 case_id: String::new(),
+                deidentify: false,
             })
             .await
             .unwrap()
@@ -440,6 +446,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
             format: pb::ExportFormat::FhirBundle.into(),
             known_associations: String::new(),
             case_id: first.id.clone(),
+            deidentify: false,
         })
         .await
         .unwrap()
@@ -477,6 +484,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
             format: pb::ExportFormat::DicomSr.into(),
             known_associations: String::new(),
             case_id: first.id.clone(),
+            deidentify: false,
         })
         .await
         .unwrap()
@@ -496,6 +504,179 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
         "dciodvfy (run bash tools/setup.sh): {report}"
     );
     assert!(!report.lines().any(|l| l.starts_with("Error")), "{report}");
+
+    // Its heatmap as a Parametric Map, read back by pydicom and highdicom with the values of
+    // the explanation the service gives for the same case.
+    let full = client
+        .explain(pb::ExplainRequest {
+            explainer_id: id.clone(),
+            targets: vec![stored(&first.id)],
+            include_heatmap: true,
+            fast: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    std::fs::write(
+        dir.path().join(format!("explanation-{}.json", first.id)),
+        &full.explanations[0].explanation_json,
+    )
+    .unwrap();
+    let pm = client
+        .export(pb::ExportRequest {
+            explainer_id: id.clone(),
+            format: pb::ExportFormat::ParametricMap.into(),
+            case_id: first.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pm.file_name, format!("case-{}.pm.dcm", first.id));
+    let pm_path = dir.path().join(&pm.file_name);
+    std::fs::write(&pm_path, &pm.content).unwrap();
+    dicom_support::assert_no_dciodvfy_errors(&pm_path);
+    dicom_support::validate("validate_pm.py", &[pm_path.to_str().unwrap()], None);
+
+    // A DICOM series, streamed file by file (one file in two parts), answered with its
+    // explanation and the three documents; the same series inline in Explain.
+    let (files, uids) = dicom_support::series_files(&cohort.root);
+    let wanted = vec![
+        pb::ExportFormat::DicomSr.into(),
+        pb::ExportFormat::ParametricMap.into(),
+        pb::ExportFormat::FhirBundle.into(),
+    ];
+    let mut messages = vec![pb::ExplainSeriesRequest {
+        part: Some(pb::explain_series_request::Part::Header(
+            pb::ExplainSeriesHeader {
+                explainer_id: id.clone(),
+                documents: wanted.clone(),
+                ..Default::default()
+            },
+        )),
+    }];
+    for (i, (_, bytes)) in files.iter().enumerate() {
+        let cut = if i == 0 { bytes.len() / 2 } else { bytes.len() };
+        for (part, more) in [(&bytes[..cut], cut < bytes.len()), (&bytes[cut..], false)] {
+            if !part.is_empty() {
+                messages.push(pb::ExplainSeriesRequest {
+                    part: Some(pb::explain_series_request::Part::File(pb::SeriesFilePart {
+                        data: part.to_vec(),
+                        more,
+                    })),
+                });
+            }
+        }
+    }
+    let answer = client
+        .explain_series(tokio_stream::iter(messages.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((answer.slice, answer.slices), (Some(1), 3));
+    assert_eq!((answer.files_received, answer.files_used), (3, 3));
+    let names: Vec<&str> = answer
+        .documents
+        .iter()
+        .map(|d| d.file_name.as_str())
+        .collect();
+    let reference = answer.explanation.as_ref().unwrap().case_ref.clone();
+    assert_eq!(
+        names,
+        [".sr.dcm", ".pm.dcm", ".fhir.json"].map(|s| format!("case-{reference}{s}"))
+    );
+    let series_dir = dir.path().join("series");
+    for (name, bytes) in &files {
+        std::fs::create_dir_all(&series_dir).unwrap();
+        std::fs::write(series_dir.join(name), bytes).unwrap();
+    }
+    std::fs::write(
+        dir.path().join(format!("explanation-{reference}.json")),
+        &answer.explanation.as_ref().unwrap().explanation_json,
+    )
+    .unwrap();
+    for document in &answer.documents {
+        let path = dir.path().join(&document.file_name);
+        std::fs::write(&path, &document.content).unwrap();
+        let path = path.to_str().unwrap().to_owned();
+        match document.media_type.as_str() {
+            "application/dicom" => {
+                dicom_support::assert_no_dciodvfy_errors(Path::new(&path));
+                let script = if path.ends_with(".sr.dcm") {
+                    "validate_sr.py"
+                } else {
+                    "validate_pm.py"
+                };
+                dicom_support::validate(script, &[&path], Some(&series_dir));
+            }
+            _ => dicom_support::validate("validate_fhir.py", &[&path], None),
+        }
+    }
+    assert!(dicom_support::contains(
+        &answer.documents[0].content,
+        uids[1].as_bytes()
+    ));
+    let inline = client
+        .explain(pb::ExplainRequest {
+            explainer_id: id.clone(),
+            targets: vec![pb::ExplainTarget {
+                target: Some(pb::explain_target::Target::Inline(pb::InlineCase {
+                    reference: "pacs-1".into(),
+                    dicom_files: files.iter().map(|(_, b)| b.clone()).collect(),
+                    slice: Some(1),
+                    ..Default::default()
+                })),
+            }],
+            include_heatmap: false,
+            fast: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        (inline.explanations[0].probability - answer.explanation.as_ref().unwrap().probability)
+            .abs()
+            < 1e-6
+    );
+    // Broken input is named: a cut file, a stream without its header, a slice out of range.
+    let mut cut = messages.clone();
+    if let Some(pb::explain_series_request::Part::File(part)) = &mut cut[2].part {
+        part.data.truncate(300);
+    }
+    cut.truncate(3);
+    let refused = client
+        .explain_series(tokio_stream::iter(cut))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Code::InvalidArgument,
+        "{}",
+        refused.message()
+    );
+    assert!(
+        refused.message().contains("files[0]"),
+        "{}",
+        refused.message()
+    );
+    let refused = client
+        .explain_series(tokio_stream::iter(messages[1..].to_vec()))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let mut far = messages.clone();
+    if let Some(pb::explain_series_request::Part::Header(h)) = &mut far[0].part {
+        h.slice = Some(7);
+    }
+    let refused = client
+        .explain_series(tokio_stream::iter(far))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message().contains("slice 7"),
+        "{}",
+        refused.message()
+    );
 
     // A client that goes away cancels its fit: with another seed a finished fit would store
     // a second explainer, so after twice the first fit's time there must still be one.

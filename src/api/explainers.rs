@@ -312,6 +312,7 @@ fn stored_case(api: &Api, store: &Store, cohort: &str, case_id: &str) -> Result<
 fn target_case(
     api: &Api,
     store: &Store,
+    prepared: &Prepared,
     cohort: &str,
     index: usize,
     target: pb::ExplainTarget,
@@ -325,8 +326,21 @@ fn target_case(
                 image,
                 labels,
                 masks,
+                dicom_files,
+                slice,
             } = inline;
-            let image = inline_image(&format!("{field}.inline.image"), image, &api.budget)?;
+            let image = if dicom_files.is_empty() {
+                inline_image(&format!("{field}.inline.image"), image, &api.budget)?
+            } else {
+                if image.is_some() {
+                    return Err(Status::invalid_argument(format!(
+                        "{field}.inline: send image or dicom_files, not both"
+                    )));
+                }
+                let name = format!("{field}.inline.dicom_files");
+                let (series, _) = super::series::assemble(&name, &dicom_files, "", &api.budget)?;
+                super::series::series_case(&name, &series, prepared, slice)?.image
+            };
             let mut decoded = BTreeMap::new();
             for (i, pb::ConceptMask { concept, mask }) in masks.into_iter().enumerate() {
                 let mask = inline_mask(&format!("{field}.inline.masks[{i}]"), mask, &api.budget)?;
@@ -347,7 +361,7 @@ fn target_case(
 }
 
 /// Runs `work` with the store and the prepared explainer on the blocking pool.
-async fn with_explainer<T: Send + 'static>(
+pub(super) async fn with_explainer<T: Send + 'static>(
     api: &Api,
     id: String,
     work: impl FnOnce(&Api, &Store, &ExplainerRecord, &Prepared) -> Result<T, Status> + Send + 'static,
@@ -389,7 +403,7 @@ pub async fn explain(
         };
         let mut explanations = Vec::with_capacity(targets.len());
         for (index, target) in targets.into_iter().enumerate() {
-            let case = target_case(api, store, &record.cohort, index, target)?;
+            let case = target_case(api, store, prepared, &record.cohort, index, target)?;
             let e = prepared.explain(&case, options).map_err(|e| {
                 let status = explain_status(e);
                 Status::new(
@@ -486,14 +500,18 @@ pub async fn report(api: &Api, request: pb::RenderReportRequest) -> Result<pb::D
 }
 
 /// One stored case's explanation for a hospital system: a FHIR R4 Bundle (its HTML report
-/// inside) or a DICOM SR, with the case's id as its synthetic identifier.
-async fn case_export(api: &Api, request: pb::ExportRequest) -> Result<pb::Document, Status> {
+/// inside), a DICOM SR or a Parametric Map. A case stored as a DICOM file answers with that
+/// file's identifiers; any other with synthetic ones made from its id.
+async fn case_export(
+    api: &Api,
+    request: pb::ExportRequest,
+    document: explainme_interop::Document,
+) -> Result<pb::Document, Status> {
     if request.case_id.is_empty() {
         return Err(Status::invalid_argument(
-            "case_id: FHIR_BUNDLE and DICOM_SR export one stored case; name it",
+            "case_id: FHIR_BUNDLE, DICOM_SR and PARAMETRIC_MAP export one stored case; name it",
         ));
     }
-    let sr = request.format == i32::from(pb::ExportFormat::DicomSr);
     with_explainer(
         api,
         request.explainer_id,
@@ -506,32 +524,55 @@ async fn case_export(api: &Api, request: pb::ExportRequest) -> Result<pb::Docume
                 &request.case_id,
                 document::Format::Html,
             )?;
-            let issued = explainme_interop::issued_now();
-            if sr {
-                let subject = explainme_interop::SrSubject::synthetic(&request.case_id, &issued);
-                let bytes = explainme_interop::dicom_sr(&prepared.explainer, &e, &subject, &issued)
-                    .map_err(|e| Status::internal(format!("cannot write the DICOM SR: {e}")))?;
-                return Ok(pb::Document {
-                    media_type: "application/dicom".to_owned(),
-                    file_name: format!("case-{}.sr.dcm", request.case_id),
-                    content: bytes,
-                });
-            }
-            let system = format!("urn:explainme:case:{}", record.cohort);
-            let subject = explainme_interop::Subject {
-                system: &system,
-                value: &request.case_id,
+            let source = stored_source(api, store, &record.cohort, &request.case_id)?;
+            let source = if request.deidentify {
+                source.deidentified()
+            } else {
+                source
             };
-            let bundle =
-                explainme_interop::fhir_bundle(&prepared.explainer, &e, subject, &issued, &html);
-            Ok(pb::Document {
-                media_type: "application/fhir+json".to_owned(),
-                file_name: format!("case-{}.fhir.json", request.case_id),
-                content: serde_json::to_vec_pretty(&bundle).unwrap_or_default(),
-            })
+            let mut documents =
+                super::series::documents(prepared, &e, &source, &html, &[document])?;
+            documents
+                .pop()
+                .ok_or_else(|| Status::internal("no document rendered"))
         },
     )
     .await
+}
+
+/// What the DICOM documents of a stored case copy: the stored file's header when it is
+/// DICOM, else synthetic identifiers from the case id.
+fn stored_source(
+    api: &Api,
+    store: &Store,
+    cohort: &str,
+    case_id: &str,
+) -> Result<explainme_interop::DicomSource, Status> {
+    let record = stored(store.case(cohort, case_id))?.ok_or_else(|| {
+        Status::not_found(format!(
+            "case_id: cohort {cohort:?} has no case {case_id:?}"
+        ))
+    })?;
+    let bytes = stored(store.image_bytes(&record.image))?;
+    let (format, _) = stored_format(&record.image.format)?;
+    let image = decode_stored_image(&record.image, &bytes, &api.budget)?;
+    if format == explainme_imaging::Format::Dicom {
+        let instance = explainme_imaging::codec::dicom::decode_instance(&bytes, &api.budget)
+            .map_err(|e| Status::internal(format!("stored image unreadable: {e}")))?;
+        let series = explainme_imaging::codec::dicom::assemble(vec![(
+            std::path::PathBuf::from(case_id),
+            instance,
+        )])
+        .map_err(|e| Status::internal(format!("stored image unreadable: {e}")))?;
+        if let Some(series) = series.first() {
+            return Ok(explainme_interop::DicomSource::from_series(series));
+        }
+    }
+    Ok(explainme_interop::DicomSource::synthetic(
+        case_id,
+        &image,
+        &explainme_interop::issued_now(),
+    ))
 }
 
 /// A stored case's image alone (a thumbnail); `None` when it cannot be read.
@@ -574,8 +615,14 @@ pub async fn export(api: &Api, request: pb::ExportRequest) -> Result<pb::Documen
         Ok(pb::ExportFormat::Json) => "json",
         Ok(pb::ExportFormat::TreeDot) => "tree-dot",
         Ok(pb::ExportFormat::TreeText) => "tree-text",
-        Ok(pb::ExportFormat::FhirBundle | pb::ExportFormat::DicomSr) => {
-            return case_export(api, request).await;
+        Ok(
+            pb::ExportFormat::FhirBundle
+            | pb::ExportFormat::DicomSr
+            | pb::ExportFormat::ParametricMap,
+        ) => {
+            let document = super::series::document_of(request.format)
+                .ok_or_else(|| Status::internal("a hospital document without a writer"))?;
+            return case_export(api, request, document).await;
         }
         _ => {
             return Err(Status::invalid_argument(

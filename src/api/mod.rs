@@ -8,6 +8,7 @@ mod explainers;
 mod models;
 mod paging;
 mod schemas;
+mod series;
 
 use std::path::Path;
 use std::pin::Pin;
@@ -232,6 +233,13 @@ impl ExplainerService for Api {
         request: Request<pb::ExplainRequest>,
     ) -> Result<Response<pb::ExplainResponse>, Status> {
         self.respond(explainers::explain(self, request.into_inner()).await)
+    }
+
+    async fn explain_series(
+        &self,
+        request: Request<Streaming<pb::ExplainSeriesRequest>>,
+    ) -> Result<Response<pb::ExplainSeriesResponse>, Status> {
+        self.respond(series::explain_series(self, request.into_inner()).await)
     }
 
     async fn get_knowledge_summary(

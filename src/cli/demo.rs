@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
 use explainme_explain::{ExplainOptions, Explainer, Explanation, KnowledgeSummary};
-use explainme_interop::{SrSubject, Subject, dicom_sr, fhir_bundle, issued_now};
+use explainme_interop::{DicomSource, Document, Subject, issued_now};
 use explainme_onnx::{Model, ModelCard};
 use explainme_phantom::{Dims, Phantom};
 use explainme_report::document::{CaseImages, Format, case_report, cohort_report};
@@ -173,27 +173,21 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             files.push(path.display().to_string());
             if format == Format::Html {
-                // The phantom's case id is its (synthetic) identifier.
+                // The phantom's case id is its (synthetic) identifier, in FHIR and DICOM.
                 let subject = Subject {
                     system: "urn:explainme:phantom-case",
                     value: &id,
                 };
-                let bundle = fhir_bundle(&explainer, &explanation, subject, &issued, &report);
-                let path = args.out.join(format!("case-{id}.fhir.json"));
-                std::fs::write(&path, serde_json::to_string_pretty(&bundle)?)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                files.push(path.display().to_string());
-                let sr = dicom_sr(
-                    &explainer,
-                    &explanation,
-                    &SrSubject::synthetic(&id, &issued),
-                    &issued,
-                )
-                .map_err(|e| anyhow::anyhow!("cannot write the DICOM SR of {id}: {e}"))?;
-                let path = args.out.join(format!("case-{id}.sr.dcm"));
-                std::fs::write(&path, sr)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                files.push(path.display().to_string());
+                let source = DicomSource::synthetic(&id, &input.image, &issued);
+                for document in Document::ALL {
+                    let bytes = document
+                        .render(&explainer, &explanation, &source, subject, &issued, &report)
+                        .map_err(|e| anyhow::anyhow!("cannot write {document:?} of {id}: {e}"))?;
+                    let path = args.out.join(format!("case-{id}{}", document.suffix()));
+                    std::fs::write(&path, bytes)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    files.push(path.display().to_string());
+                }
             }
         }
         let path = args.out.join(format!("explanation-{id}.json"));

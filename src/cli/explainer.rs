@@ -15,6 +15,7 @@ use explainme_explain::known::parse_known;
 use explainme_explain::{
     CaseInput, ExplainOptions, Explainer, ExplainerParams, Explanation, Stage,
 };
+use explainme_interop::{DicomSource, Document, Subject};
 use explainme_onnx::{Model, ModelCard};
 use explainme_report::document::{self, CaseImages};
 
@@ -165,8 +166,31 @@ pub struct ExplainArgs {
     #[command(flatten)]
     pub explainer: ExplainerArgs,
     /// The cohort case to explain.
-    #[arg(long = "case")]
-    pub case_id: String,
+    #[arg(
+        long = "case",
+        required_unless_present = "dicom",
+        conflicts_with = "dicom"
+    )]
+    pub case_id: Option<String>,
+    /// Explain a DICOM series instead: a folder of slices (searched recursively). Writes the
+    /// explanation (JSON), its report (HTML), a FHIR Bundle, a DICOM SR and a Parametric Map
+    /// of the heatmap into the `--out` folder; the summary goes to stdout.
+    #[arg(long)]
+    pub dicom: Option<PathBuf>,
+    /// With --dicom: the Series Instance UID to explain when the folder holds several.
+    #[arg(long, requires = "dicom")]
+    pub series: Option<String>,
+    /// With --dicom and a 2D model: the slice to read (0-based along the slice normal);
+    /// the middle slice when absent.
+    #[arg(long, requires = "dicom")]
+    pub slice: Option<usize>,
+    /// With --dicom: clinician labels known for the case, `feature=state` (repeatable).
+    #[arg(long = "label", requires = "dicom")]
+    pub labels: Vec<String>,
+    /// With --dicom: apply the PS3.15 Basic Application Level Confidentiality Profile to
+    /// what the documents copy from the source (for research exports).
+    #[arg(long, requires = "dicom")]
+    pub deidentify: bool,
     /// Compute the heatmap too (the slowest part).
     #[arg(long)]
     pub heatmap: bool,
@@ -175,47 +199,55 @@ pub struct ExplainArgs {
     pub fast: bool,
     /// Also write the explanation as a FHIR R4 Bundle here (DiagnosticReport with the HTML
     /// report, Observations, Device); the heatmap is then computed in full.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dicom")]
     pub fhir: Option<PathBuf>,
     /// Also write the explanation as a DICOM Comprehensive 3D SR (TID 1500) here.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dicom")]
     pub sr: Option<PathBuf>,
+    /// Also write the heatmap as a DICOM Parametric Map here.
+    #[arg(long, conflicts_with = "dicom")]
+    pub pm: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
 pub fn explain(args: ExplainArgs, budget: MemoryBudget) -> anyhow::Result<()> {
     let (prepared, cohort) = args.explainer.load(budget)?;
-    let explanation = if args.fhir.is_some() || args.sr.is_some() {
-        let (e, html) = case_document(
-            &prepared,
-            &cohort,
-            &args.case_id,
-            &budget,
-            document::Format::Html,
-        )?;
+    let summary = |e: &Explanation| format!("{}: {}\n", e.case_ref, e.narrative);
+    if let Some(dir) = &args.dicom {
+        let explanation = explain_dicom(&args, dir, &prepared, &cohort, &budget)?;
+        let stdout = OutputArgs {
+            format: args.output.format,
+            out: None,
+        };
+        return stdout.emit(&explanation, summary);
+    }
+    let case_id = args.case_id.as_deref().unwrap_or_default();
+    let documents = [
+        (Document::FhirBundle, &args.fhir),
+        (Document::DicomSr, &args.sr),
+        (Document::ParametricMap, &args.pm),
+    ];
+    let explanation = if documents.iter().any(|(_, path)| path.is_some()) {
+        let case = cohort_case(&cohort, case_id, &budget)?;
+        let (e, html) = case_document(&prepared, &cohort, &case, &budget, document::Format::Html)?;
         let issued = explainme_interop::issued_now();
-        if let Some(path) = &args.fhir {
-            let subject = explainme_interop::Subject {
-                system: "urn:explainme:case",
-                value: &e.case_ref,
-            };
-            let bundle =
-                explainme_interop::fhir_bundle(&prepared.explainer, &e, subject, &issued, &html);
-            write_to(
-                Some(path),
-                serde_json::to_string_pretty(&bundle)?.as_bytes(),
-            )?;
-        }
-        if let Some(path) = &args.sr {
-            let subject = explainme_interop::SrSubject::synthetic(&e.case_ref, &issued);
-            let bytes = explainme_interop::dicom_sr(&prepared.explainer, &e, &subject, &issued)
-                .map_err(|err| anyhow::anyhow!("cannot write the DICOM SR: {err}"))?;
-            write_to(Some(path), &bytes)?;
+        let source = DicomSource::synthetic(&e.case_ref, &case.image, &issued);
+        let subject = Subject {
+            system: "urn:explainme:case",
+            value: &e.case_ref,
+        };
+        for (document, path) in documents {
+            if let Some(path) = path {
+                let bytes = document
+                    .render(&prepared.explainer, &e, &source, subject, &issued, &html)
+                    .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
+                write_to(Some(path), &bytes)?;
+            }
         }
         e
     } else {
-        let case = cohort_case(&cohort, &args.case_id, &budget)?;
+        let case = cohort_case(&cohort, case_id, &budget)?;
         prepared.explain(
             &case,
             ExplainOptions {
@@ -224,22 +256,115 @@ pub fn explain(args: ExplainArgs, budget: MemoryBudget) -> anyhow::Result<()> {
             },
         )?
     };
-    args.output.emit(&explanation, |e: &Explanation| {
-        format!("{}: {}\n", e.case_ref, e.narrative)
-    })
+    args.output.emit(&explanation, summary)
 }
 
-/// A cohort case explained in full (heatmap included) and its report in `format`.
+/// `explain --dicom`: one series of the folder, explained in full, its documents written
+/// into `--out`.
+fn explain_dicom(
+    args: &ExplainArgs,
+    dir: &Path,
+    prepared: &explainme_explain::Prepared,
+    cohort: &Cohort,
+    budget: &MemoryBudget,
+) -> anyhow::Result<Explanation> {
+    let out = args
+        .output
+        .out
+        .as_deref()
+        .context("--dicom writes its documents into a folder: give --out DIR")?;
+    let all = explainme_imaging::codec::dicom::read_dir(dir, budget)
+        .with_context(|| format!("cannot read the DICOM series under {}", dir.display()))?;
+    let series = match (&args.series, all.len()) {
+        (Some(uid), _) => all
+            .iter()
+            .find(|s| s.uid() == uid)
+            .with_context(|| format!("no series {uid} under {}", dir.display()))?,
+        (None, 1) => &all[0],
+        (None, n) => anyhow::bail!(
+            "{} holds {n} series ({}); choose one with --series UID",
+            dir.display(),
+            all.iter()
+                .map(|s| format!("{} of {} slices", s.uid(), s.instances.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let dims = prepared.explainer.card.input_size.len();
+    let case = explainme_interop::series_case(series, dims, args.slice)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    // Never the folder's name (PACS exports name folders after patients): the series UID's
+    // digest.
+    let reference = format!(
+        "series-{}",
+        &explainme_interop::derived_uid(&[series.uid()])[5..17]
+    );
+    let mut labels = BTreeMap::new();
+    for label in &args.labels {
+        let (feature, state) = label
+            .split_once('=')
+            .with_context(|| format!("--label {label}: write feature=state"))?;
+        labels.insert(feature.trim().to_owned(), state.trim().to_owned());
+    }
+    let input = CaseInput {
+        reference: reference.clone(),
+        in_cohort: false,
+        image: case.image.clone(),
+        labels,
+        masks: BTreeMap::new(),
+    };
+    let (e, html) = case_document(prepared, cohort, &input, budget, document::Format::Html)?;
+    let source = if args.deidentify {
+        case.source.deidentified()
+    } else {
+        case.source
+    };
+    let issued = explainme_interop::issued_now();
+    let subject = Subject {
+        system: "urn:explainme:dicom-patient-id",
+        value: if source.patient.id.is_empty() {
+            &reference
+        } else {
+            &source.patient.id
+        },
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (
+            format!("explanation-{reference}.json"),
+            serde_json::to_vec_pretty(&e)?,
+        ),
+        (format!("case-{reference}.html"), html.clone().into_bytes()),
+    ];
+    for document in explainme_interop::Document::ALL {
+        let bytes = document
+            .render(&prepared.explainer, &e, &source, subject, &issued, &html)
+            .map_err(|err| anyhow::anyhow!("cannot write {document:?}: {err}"))?;
+        files.push((format!("case-{reference}{}", document.suffix()), bytes));
+    }
+    for (name, bytes) in files {
+        let path = out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(k) = case.slice {
+        eprintln!(
+            "explained slice {k} of {} (0-based along the slice normal; --slice to choose)",
+            case.slices
+        );
+    }
+    Ok(e)
+}
+
+/// A case explained in full (heatmap included) and its report in `format`.
 fn case_document(
     prepared: &explainme_explain::Prepared,
     cohort: &Cohort,
-    case_id: &str,
+    case: &CaseInput,
     budget: &MemoryBudget,
     format: document::Format,
 ) -> anyhow::Result<(Explanation, String)> {
-    let case = cohort_case(cohort, case_id, budget)?;
-    let e = prepared.explain(&case, ExplainOptions::FULL)?;
-    let images = CaseImages::gather(&case, &e, |id| cohort_image(cohort, id, budget));
+    let e = prepared.explain(case, ExplainOptions::FULL)?;
+    let images = CaseImages::gather(case, &e, |id| cohort_image(cohort, id, budget));
     let report = document::case_report(&prepared.explainer, &e, &images, format)?;
     Ok((e, report))
 }
@@ -304,7 +429,10 @@ pub fn report(args: ReportArgs, budget: MemoryBudget) -> anyhow::Result<()> {
                 format,
             )?
         }
-        Some(id) => case_document(&prepared, &cohort, id, &budget, format)?.1,
+        Some(id) => {
+            let case = cohort_case(&cohort, id, &budget)?;
+            case_document(&prepared, &cohort, &case, &budget, format)?.1
+        }
     };
     write_to(Some(&args.out), content.as_bytes())
 }

@@ -77,7 +77,7 @@ pub enum Command {
     Rules(rules::RulesArgs),
     /// Frequent itemsets (FP-growth) of a categorical CSV table.
     Itemsets(rules::ItemsetsArgs),
-    /// Derive a CSV table from a public data set kept outside the project (KiTS19).
+    /// Bring data in: a KiTS19 CSV table, or a tree of DICOM studies as a cohort folder.
     #[command(subcommand)]
     Import(import::Command),
 }
@@ -102,7 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bayes(command) => bayes::run(command, budget),
         Command::Rules(args) => rules::run_rules(args),
         Command::Itemsets(args) => rules::run_itemsets(args),
-        Command::Import(command) => import::run(command),
+        Command::Import(command) => import::run(command, budget),
     }
 }
 
