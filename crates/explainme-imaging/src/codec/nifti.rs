@@ -8,10 +8,18 @@
 //! NIfTI-2, the two-file `.hdr`/`.img` pair (`ni1`), 4D series with more than one volume,
 //! complex/RGB/64-bit-integer datatypes.
 //!
-//! **Axes.** Voxels are kept in stored order: NIfTI's fastest index i is our x, j is y, k is
-//! z, so `dim[1..=3]` = (x, y, z) and the C-order `[z, y, x]` grid needs no copy. The
-//! qform/sform orientation is *not* applied (no reorientation to RAS); writers here emit an
-//! sform that is the diagonal spacing matrix.
+//! **Axes.** Volumes are oriented as explainme reads DICOM: x toward the patient's left, y
+//! toward posterior, z toward superior (DICOM's LPS, what a DICOM axial series read along its
+//! slice normal gives), so the same scan read from DICOM or NIfTI is the same grid. The
+//! orientation comes from the sform when `sform_code` > 0, else from the qform (quaternion,
+//! `qfac` = `pixdim[0]`) when `qform_code` > 0; each voxel axis is assigned the world axis its
+//! direction is closest to, then axes are permuted and flipped into LPS order (nibabel's
+//! `as_closest_canonical`, aimed at LPS instead of RAS; an oblique volume is not resampled).
+//! A 2D image is only flipped, never permuted. Without either transform (`*_code` 0, the old
+//! ANALYZE convention), or when the directions are degenerate, voxels stay in stored order:
+//! NIfTI's fastest index i is our x, j is y, k is z. Writers here emit the sform of stored
+//! order in LPS (`srow` = diag(−x, −y, z) in NIfTI's RAS), so writing then reading is the
+//! identity and nibabel sees the patient the right way round.
 //!
 //! **Write:** `float32` (exact) or `int16` (rounded; NaN and values outside ±32767 refused),
 //! masks as `uint8` 0/1, `scl_slope` 1, `vox_offset` 352. Gzip output carries no timestamp,
@@ -117,7 +125,12 @@ pub fn decode(bytes: &[u8], format: Format, budget: &MemoryBudget) -> Result<Ima
     if format != Format::NiftiGz {
         let header = Header::parse(bytes, format)?;
         // The stored bytes are already in memory; decoding allocates the f32 voxels.
-        sample::within_budget(header.count, 4, format, budget)?;
+        sample::within_budget(
+            header.count,
+            header.decoded_bytes_per_voxel(),
+            format,
+            budget,
+        )?;
         let data = bytes.get(header.vox_offset..).ok_or(Error::Truncated {
             format,
             needed: header.vox_offset as u64,
@@ -139,7 +152,7 @@ pub fn decode(bytes: &[u8], format: Format, budget: &MemoryBudget) -> Result<Ima
     let mut head = Vec::with_capacity(HEADER_LEN);
     inflate(&mut gz, HEADER_LEN, &mut head, format)?;
     let header = Header::parse(&head, format)?;
-    let per_voxel = header.sample.size() as u64 + 4;
+    let per_voxel = header.sample.size() as u64 + header.decoded_bytes_per_voxel();
     sample::within_budget(header.count, per_voxel, format, budget)?;
     skip(&mut gz, header.vox_offset - HEADER_LEN, format)?;
     let mut data = Vec::new();
@@ -268,7 +281,8 @@ fn header_bytes(
     put(112, &1.0f32.to_le_bytes()); // scl_slope
     put(123, &[2]); // xyzt_units: NIFTI_UNITS_MM
     put(254, &1i16.to_le_bytes()); // sform_code: NIFTI_XFORM_SCANNER_ANAT
-    for (row, mm) in [spacing.x, spacing.y, spacing.z].iter().enumerate() {
+    // Stored order is LPS (x toward left, y posterior, z superior); NIfTI's world is RAS.
+    for (row, mm) in [-spacing.x, -spacing.y, spacing.z].iter().enumerate() {
         put(280 + 16 * row + 4 * row, &mm.to_le_bytes());
     }
     put(344, b"n+1\0");
@@ -278,13 +292,77 @@ fn header_bytes(
 /// The parts of a checked header that decoding needs.
 struct Header {
     endian: Endian,
+    /// The shape as stored.
     shape: Shape,
     count: usize,
     sample: Sample,
+    /// Spacing of the stored axes.
     spacing: Spacing,
     vox_offset: usize,
     slope: f32,
     inter: f32,
+    /// How to reorder the stored voxels into LPS order; `None` keeps them.
+    orientation: Option<Orientation>,
+}
+
+/// A permutation and flips of the voxel axes (0 = i = x, 1 = j = y, 2 = k = z).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Orientation {
+    /// `from[o]`: the stored axis that becomes output axis `o`.
+    from: [usize; 3],
+    /// Whether output axis `o` runs the stored axis backwards.
+    flip: [bool; 3],
+}
+
+impl Orientation {
+    const IDENTITY: Orientation = Orientation {
+        from: [0, 1, 2],
+        flip: [false; 3],
+    };
+
+    /// From the 3×3 direction-and-scale part of the affine in NIfTI's RAS (rows x, y, z;
+    /// columns i, j, k); `None` when a direction is degenerate.
+    fn from_affine(ras: [[f64; 3]; 3], dims: usize) -> Option<Orientation> {
+        // RAS → LPS: the first two world axes change sign.
+        let lps = [ras[0].map(|v| -v), ras[1].map(|v| -v), ras[2]];
+        let mut world = [0usize; 3];
+        let mut positive = [true; 3];
+        for axis in 0..3 {
+            let column = [lps[0][axis], lps[1][axis], lps[2][axis]];
+            if column.iter().any(|v| !v.is_finite()) || column.iter().all(|v| *v == 0.0) {
+                return None;
+            }
+            let (w, v) = column
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+            world[axis] = w;
+            positive[axis] = *v > 0.0;
+        }
+        let mut out = Orientation::IDENTITY;
+        let permutes = dims == 3 && {
+            let mut seen = [false; 3];
+            world
+                .iter()
+                .all(|&w| !std::mem::replace(&mut seen[w], true))
+        };
+        if permutes {
+            for axis in 0..3 {
+                out.from[world[axis]] = axis;
+                out.flip[world[axis]] = !positive[axis];
+            }
+        } else {
+            // A 2D image (or directions two axes share): flips only, in-plane.
+            for (flip, positive) in out.flip.iter_mut().zip(positive).take(dims.min(3)) {
+                *flip = !positive;
+            }
+        }
+        Some(out)
+    }
+
+    fn is_identity(&self) -> bool {
+        *self == Orientation::IDENTITY
+    }
 }
 
 impl Header {
@@ -413,6 +491,43 @@ impl Header {
             (1.0, 0.0)
         };
         let mm = |k: usize| sample::sane_spacing(f32_at(76 + 4 * k));
+        let pixdim = |k: usize| f64::from(f32_at(76 + 4 * k));
+        let affine = if i16_at(254) > 0 {
+            let row = |at: usize| [0, 1, 2].map(|c| f64::from(f32_at(at + 4 * c)));
+            Some([row(280), row(296), row(312)])
+        } else if i16_at(252) > 0 {
+            let (b, c, d) = (
+                f64::from(f32_at(256)),
+                f64::from(f32_at(260)),
+                f64::from(f32_at(264)),
+            );
+            let a = (1.0 - (b * b + c * c + d * d)).max(0.0).sqrt();
+            let rotation = [
+                [
+                    a * a + b * b - c * c - d * d,
+                    2.0 * (b * c - a * d),
+                    2.0 * (b * d + a * c),
+                ],
+                [
+                    2.0 * (b * c + a * d),
+                    a * a + c * c - b * b - d * d,
+                    2.0 * (c * d - a * b),
+                ],
+                [
+                    2.0 * (b * d - a * c),
+                    2.0 * (c * d + a * b),
+                    a * a + d * d - c * c - b * b,
+                ],
+            ];
+            let qfac = if pixdim(0) < 0.0 { -1.0 } else { 1.0 };
+            let scale = [pixdim(1), pixdim(2), qfac * pixdim(3)];
+            Some(rotation.map(|row| [0, 1, 2].map(|k| row[k] * scale[k])))
+        } else {
+            None
+        };
+        let orientation = affine
+            .and_then(|m| Orientation::from_affine(m, shape.dims()))
+            .filter(|o| !o.is_identity());
         Ok(Header {
             endian,
             shape,
@@ -422,6 +537,7 @@ impl Header {
             vox_offset: vox as usize,
             slope,
             inter,
+            orientation,
         })
     }
 
@@ -439,6 +555,49 @@ impl Header {
                 *v = (f64::from(*v) * slope + inter) as f32;
             }
         }
-        Ok(Grid::new(self.shape, values)?.with_spacing(self.spacing))
+        let image = Grid::new(self.shape, values)?.with_spacing(self.spacing);
+        Ok(match self.orientation {
+            Some(o) => reorient(&image, o)?,
+            None => image,
+        })
     }
+
+    /// Bytes per voxel decoding allocates beyond the stored samples: the f32 image, and a
+    /// second one when the voxels are reordered.
+    fn decoded_bytes_per_voxel(&self) -> u64 {
+        if self.orientation.is_some() { 8 } else { 4 }
+    }
+}
+
+/// The image's voxels permuted and flipped by `o` (axes 0 = x, 1 = y, 2 = z).
+fn reorient(image: &Image, o: Orientation) -> Result<Image> {
+    let [nz, ny, nx] = image.shape().zyx();
+    let stored = [nx, ny, nz];
+    let extent = o.from.map(|axis| stored[axis]);
+    let spacing = image.spacing();
+    let mm = [spacing.x, spacing.y, spacing.z];
+    let out_mm = o.from.map(|axis| mm[axis]);
+    let voxels = image.voxels();
+    let mut out = Vec::with_capacity(voxels.len());
+    let mut at = [0usize; 3];
+    for z in 0..extent[2] {
+        for y in 0..extent[1] {
+            for x in 0..extent[0] {
+                for (axis, index) in [x, y, z].into_iter().enumerate() {
+                    at[o.from[axis]] = if o.flip[axis] {
+                        extent[axis] - 1 - index
+                    } else {
+                        index
+                    };
+                }
+                out.push(voxels[(at[2] * ny + at[1]) * nx + at[0]]);
+            }
+        }
+    }
+    let shape = if image.dims() == 2 {
+        Shape::d2(extent[1], extent[0])
+    } else {
+        Shape::d3(extent[2], extent[1], extent[0])
+    };
+    Ok(Grid::new(shape, out)?.with_spacing(Spacing::new(out_mm[2], out_mm[1], out_mm[0])))
 }
