@@ -226,6 +226,16 @@ grpc -d "{\"explainer_id\": \"$EXPLAINER_ID\", \"format\": \"REPORT_FORMAT_HTML\
 grpc -d "{\"explainer_id\": \"$EXPLAINER_ID\", \"format\": \"EXPORT_FORMAT_BIF\"}" "$ADDR" explainme.v1.ExplainerService/Export |
     python3 -c 'import base64, json, sys; d = json.load(sys.stdin); assert b"probability (" in base64.b64decode(d["content"])' ||
     fail "Export BIF answer wrong"
+grpc -d "{\"explainer_id\": \"$EXPLAINER_ID\", \"format\": \"EXPORT_FORMAT_PARAMETRIC_MAP\", \"case_id\": \"case_00001\"}" \
+    "$ADDR" explainme.v1.ExplainerService/Export |
+    python3 -c 'import base64, json, sys; open(sys.argv[1], "wb").write(base64.b64decode(json.load(sys.stdin)["content"]))' "$WORK/case.pm.dcm" ||
+    fail "Export PARAMETRIC_MAP failed"
+if command -v dciodvfy >/dev/null; then
+    checked="$(dciodvfy -new "$WORK/case.pm.dcm" 2>&1 || true)"
+    grep -q "^ParametricMap" <<<"$checked" && ! grep -q "^Error" <<<"$checked" ||
+        fail "the exported Parametric Map does not validate: $(tr '\n' ' ' <<<"$checked")"
+fi
+step "Export (PARAMETRIC_MAP): a Parametric Map dciodvfy accepts"
 set +e
 before="$(grpc -d '{"targets": [{"case_id": "case_00001"}]}' "$ADDR" explainme.v1.ExplainerService/Explain 2>&1)"
 set -e

@@ -21,9 +21,10 @@
 //!   refused); 3D grids as multi-frame pixel data. The SOP Instance UID is derived from the
 //!   content, so equal images give byte-identical files.
 //!
-//! Before dicom-rs sees a file, [`guard`] proves its declared lengths fit the bytes present
-//! (dicom-parser would otherwise allocate what a header claims); the decoded voxel count is
-//! checked against [`crate::MAX_VOXELS`] and the memory budget before pixel data is decoded.
+//! Before dicom-rs sees a file, a structural pass (`guard.rs`) proves its declared lengths fit
+//! the bytes present (dicom-parser would otherwise allocate what a header claims); the decoded
+//! voxel count is checked against [`crate::MAX_VOXELS`] and the memory budget before pixel
+//! data is decoded.
 
 mod guard;
 pub mod series;
