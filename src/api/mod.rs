@@ -152,6 +152,13 @@ impl ExplainerService for Api {
         self.respond(models::delete(self, request.into_inner()).await)
     }
 
+    async fn draft_model_card(
+        &self,
+        request: Request<pb::DraftModelCardRequest>,
+    ) -> Result<Response<pb::DraftModelCardResponse>, Status> {
+        self.respond(models::draft_card(self, request.into_inner()).await)
+    }
+
     async fn put_feature_schema(
         &self,
         request: Request<pb::PutFeatureSchemaRequest>,

@@ -173,6 +173,27 @@ pub async fn predict(
     .await
 }
 
+/// A card drafted from the graph and tried on a blank case, as `explainme models card` does.
+pub async fn draft_card(
+    api: &Api,
+    request: pb::DraftModelCardRequest,
+) -> Result<pb::DraftModelCardResponse, Status> {
+    let _ = api;
+    blocking(move || {
+        let mut model = Model::from_bytes(&request.onnx).map_err(|e| onnx_status("onnx", e))?;
+        model
+            .discover_shapes()
+            .map_err(|e| onnx_status("onnx", e))?;
+        let (draft, _, _) =
+            explainme_onnx::draft_and_try(&model, 1).map_err(|e| onnx_status("onnx", e))?;
+        Ok(pb::DraftModelCardResponse {
+            card_json: draft.card.to_json(),
+            draft_json: serde_json::to_string(&draft).unwrap_or_default(),
+        })
+    })
+    .await
+}
+
 pub async fn delete(
     api: &Api,
     request: pb::DeleteModelRequest,

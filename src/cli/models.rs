@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use explainme_budget::MemoryBudget;
 use explainme_onnx::{
-    Batching, Draft, DraftNote, DraftSource, Model, ModelCard, ModelSummary, Session, ShapeSource,
+    Batching, Draft, DraftNote, DraftSource, Model, ModelCard, ModelSummary, ShapeSource,
     TensorInfo,
 };
 use serde::Serialize;
@@ -158,14 +158,9 @@ const TRIAL_CASES: usize = 2;
 fn card(args: CardArgs, budget: MemoryBudget) -> anyhow::Result<()> {
     let CardArgs { model, out, format } = args;
     let parsed = load_measured(&model, budget)?;
-    let draft = explainme_onnx::draft_card(&parsed)
-        .with_context(|| format!("cannot draft a card for {}", model.display()))?;
+    let (draft, session, prediction) = explainme_onnx::draft_and_try(&parsed, TRIAL_CASES)
+        .with_context(|| format!("cannot draft a card that runs {}", model.display()))?;
     let card = &draft.card;
-    let session = Session::new(&parsed, card, &card.feature_layers)
-        .with_context(|| format!("the drafted card does not start {}", model.display()))?;
-    let prediction = session
-        .predict(&card.blank_input(TRIAL_CASES)?)
-        .with_context(|| format!("the trial run of {} failed", model.display()))?;
     let trial = Trial {
         cases: TRIAL_CASES,
         positive_class: card.positive_class.clone(),

@@ -76,6 +76,19 @@ const THREE_WINDOWS: [(f32, f32); 3] = [SOFT_TISSUE, (-600.0, 1500.0), (400.0, 1
 /// Extent used for a spatial axis the graph leaves symbolic.
 const DEFAULT_SIDE: usize = 64;
 
+/// Drafts a card for `model` and starts an ONNX Runtime session with it (its feature layers
+/// exposed), then runs it on `trial_cases` blank cases: the draft is only worth handing out if
+/// it runs as it is. `explainme models card` and the DraftModelCard RPC both call this.
+pub fn draft_and_try(
+    model: &Model,
+    trial_cases: usize,
+) -> Result<(Draft, crate::Session, crate::Prediction)> {
+    let draft = draft_card(model)?;
+    let session = crate::Session::new(model, &draft.card, &draft.card.feature_layers)?;
+    let prediction = session.predict(&draft.card.blank_input(trial_cases)?)?;
+    Ok((draft, session, prediction))
+}
+
 /// Drafts a card for `model` (see the module docs); call
 /// [`Model::discover_shapes`](crate::Model::discover_shapes) first so that feature layers
 /// can be grouped by resolution.

@@ -68,7 +68,7 @@ pub mod proto {
 pub use card::{
     InputChannels, Intensity, ModelCard, Normalisation, OutputKind, Preprocessing, SpatialDims,
 };
-pub use draft::{Draft, DraftNote, DraftSource, draft_card};
+pub use draft::{Draft, DraftNote, DraftSource, draft_and_try, draft_card};
 pub use error::{Error, Result};
 pub use explainme_imaging::Tensor;
 pub use model::{Dim, Model, ModelSummary, NodeInfo, ShapeSource, TensorInfo};

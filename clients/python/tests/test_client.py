@@ -1,0 +1,177 @@
+"""Every call of the client against a real server: models, cohorts, fit, explain, summary,
+reports, exports, and the error paths as exceptions."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import MODELS
+from explainme_client import (
+    Client,
+    Explanation,
+    InvalidArgument,
+    NotFound,
+    Summary,
+    explanations_frame,
+)
+
+ONNX = MODELS / "renal_cnn.onnx"
+CARD = MODELS / "renal_cnn.card.json"
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with Client(server) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def fitted(client, cohort):
+    model = client.register_model(ONNX, CARD, name="renal_cnn")
+    stored = client.upsert_cohort(cohort, cohort="phantoms", progress=False)
+    assert stored == {"created": 160, "replaced": 0}
+    events = list(client.fit(model.model_id, "phantoms", seed=3, concept_permutations=20))
+    return model, events
+
+
+def test_models_register_list_and_draft(client, fitted):
+    model, _ = fitted
+    assert model.model_id and model.name == "renal_cnn"
+    assert model.model_id in [m.model_id for m in client.models()]
+    draft = client.draft_card(ONNX)
+    assert draft["card"]["input_size"] == json.loads(CARD.read_text())["input_size"]
+    assert {n["field"] for n in draft["notes"]} >= {"layout", "input_size"}
+    # The drafted card registers as it is.
+    again = client.register_model(ONNX.read_bytes(), draft["card"], name="drafted")
+    assert again.model_id
+
+
+def test_broken_models_raise_with_the_servers_message(client):
+    with pytest.raises(InvalidArgument) as refused:
+        client.register_model(b"not an onnx model", CARD)
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "onnx" in refused.value.message
+    with pytest.raises(InvalidArgument):
+        client.draft_card(b"\x08\x07garbage")
+
+
+def test_register_keras_says_what_to_install(client):
+    try:
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"explainme-client\[keras\]"):
+            client.register_keras(object())
+    else:  # pragma: no cover - only with the keras extra
+        pytest.skip("tf2onnx is installed; the Keras path is exercised by the notebook")
+
+
+def test_fit_streams_its_stages_and_finishes(fitted):
+    _, events = fitted
+    stages = [e.stage for e in events if e.kind == "stage"]
+    assert stages == [
+        "FIT_STAGE_INFERENCE",
+        "FIT_STAGE_CONCEPTS",
+        "FIT_STAGE_SURROGATE_TREE",
+        "FIT_STAGE_RULES",
+        "FIT_STAGE_BAYES",
+        "FIT_STAGE_EVALUATION",
+    ]
+    assert any(e.kind == "advanced" and e.done > 0 for e in events)
+    assert events[-1].kind == "finished" and events[-1].explainer_id
+
+
+def explainer_id(fitted) -> str:
+    return fitted[1][-1].explainer_id
+
+
+def test_explain_stored_and_inline_cases(client, fitted, cohort):
+    ex = explainer_id(fitted)
+    explained = client.explain(ex, ["case_00001", "case_00002"], heatmap=True, fast=True)
+    assert [e.case_ref for e in explained] == ["case_00001", "case_00002"]
+    first = explained[0]
+    assert isinstance(first, Explanation)
+    assert isinstance(first.heatmap, np.ndarray) and first.heatmap.shape == (64, 64)
+    assert np.isfinite(first.heatmap).all()
+    assert 0.0 <= first.probability <= 1.0 and first.narrative.startswith("The CNN calls")
+    assert set(first.faithfulness) >= {"deletion_auc", "insertion_auc"}
+    assert list(first.similar_cases.columns)[:2] == ["case_id", "distance"]
+    assert "<b>case_00001</b>" in first._repr_html_()
+    # Inline: a numpy array of Hounsfield units, an image file, a dict with labels.
+    image = cohort / "images" / "case_00003.png"
+    array = explained[0].heatmap * 0 - 1000.0
+    inline = client.explain(
+        ex,
+        [array, image, {"image": image, "labels": {"macroscopic_fat": "absent", "size_cm": 3.5},
+                        "reference": "outside"}],
+    )
+    assert [e.case_ref for e in inline] == ["inline-0", "inline-1", "outside"]
+    assert inline[0].heatmap is None
+    frame = explanations_frame(explained + inline)
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 5
+    assert {"case_ref", "verdict", "probability", "p_malignant_network"} <= set(frame.columns)
+
+
+def test_errors_are_exceptions_with_the_status_code(client, fitted, cohort):
+    with pytest.raises(NotFound) as unknown:
+        client.explain("no-such-explainer", ["case_00001"])
+    assert unknown.value.code == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(InvalidArgument) as bad:
+        client.explain(
+            explainer_id(fitted),
+            [{"image": cohort / "images" / "case_00004.png", "labels": {"macroscopic_fat": "lots"}}],
+        )
+    assert bad.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "macroscopic_fat=lots" in bad.value.message
+    with pytest.raises(NotFound):
+        client.explain(explainer_id(fitted), ["case_99999"])
+
+
+def test_summary_as_the_ecosystem_expects(client, fitted):
+    summary = client.summary(explainer_id(fitted))
+    assert isinstance(summary, Summary)
+    assert 0.5 < summary.performance["auc"] <= 1.0
+    rules = summary.rules
+    assert list(rules.columns)[:7] == [
+        "antecedents", "consequents", "antecedent support", "consequent support",
+        "support", "confidence", "lift",
+    ]
+    assert all(isinstance(a, frozenset) and a for a in rules["antecedents"])
+    assert all(isinstance(c, frozenset) for c in rules["consequents"])
+    assert rules["confidence"].between(0, 1).all()
+    assert isinstance(summary.network, nx.DiGraph)
+    assert {"malignant", "cnn_malignant"} <= set(summary.network.nodes)
+    assert nx.is_directed_acyclic_graph(summary.network)
+    assert all("strength" in d for _, _, d in summary.network.edges(data=True))
+    assert "malignant" in summary.markov_blankets
+    assert summary._repr_html_().startswith("<!DOCTYPE html>")
+    try:
+        import pgmpy  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pgmpy"):
+            summary.network_model()
+    else:  # pragma: no cover - only with the pgmpy extra
+        assert set(summary.network_model().nodes()) == set(summary.network.nodes)
+
+
+def test_reports_and_exports(client, fitted, tmp_path):
+    ex = explainer_id(fitted)
+    report = client.report(ex)
+    assert report._repr_html_().startswith("<!DOCTYPE html>")
+    saved = report.save(tmp_path / "report.html")
+    assert saved.read_bytes() == report.content
+    case = client.report(ex, case_id="case_00001", markdown=True)
+    assert case._repr_html_() is None and case._repr_markdown_().startswith("# Case case_00001")
+    assert b"probability (" in client.export(ex, "bif")
+    bundle = json.loads(client.export(ex, "fhir", case_id="case_00001"))
+    assert bundle["resourceType"] == "Bundle"
+    for dicom in ("dicom-sr", "parametric-map"):
+        assert client.export(ex, dicom, case_id="case_00001")[128:132] == b"DICM"
+    with pytest.raises(ValueError, match="one of"):
+        client.export(ex, "pdf")
+    assert ex in [e.explainer_id for e in client.explainers()]
