@@ -155,7 +155,7 @@ def test_summary_as_the_ecosystem_expects(client, fitted):
     except ImportError:
         with pytest.raises(ImportError, match="pgmpy"):
             summary.network_model()
-    else:  # pragma: no cover - only with the pgmpy extra
+    else:  # ci.sh installs the pgmpy extra: pgmpy reads the network's BIF
         assert set(summary.network_model().nodes()) == set(summary.network.nodes)
 
 
