@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "proto/explainme/v1/models.proto",
     "proto/explainme/v1/schemas.proto",
     "proto/explainme/v1/cases.proto",
+    "proto/explainme/v1/clinicians.proto",
     "proto/explainme/v1/explainers.proto",
     "proto/explainme/v1/explanations.proto",
     "proto/explainme/v1/service.proto",

@@ -678,6 +678,215 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
         refused.message()
     );
 
+    // Clinicians' work: a corrected label (an unknown state refused, naming it), its history,
+    // feedback counted in the summary and exported as CSV, a candidate accepted into the
+    // known-associations list.
+    let case = &cohort.cases[3].id;
+    let label = |feature: &str, state: &str| pb::Label {
+        feature: feature.into(),
+        value: Some(pb::label::Value::State(state.into())),
+    };
+    let refused = client
+        .set_case_labels(pb::SetCaseLabelsRequest {
+            cohort: COHORT.into(),
+            case_id: case.clone(),
+            labels: vec![label("macroscopic_fat", "lots")],
+            author: "dr_a".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("macroscopic_fat=lots"),
+        "{}",
+        refused.message()
+    );
+    let no_author = client
+        .set_case_labels(pb::SetCaseLabelsRequest {
+            cohort: COHORT.into(),
+            case_id: case.clone(),
+            labels: vec![label("macroscopic_fat", "present")],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_author.code(), Code::InvalidArgument);
+    let corrected = client
+        .set_case_labels(pb::SetCaseLabelsRequest {
+            cohort: COHORT.into(),
+            case_id: case.clone(),
+            labels: vec![
+                label("macroscopic_fat", "present"),
+                label("margin", "infiltrative"),
+            ],
+            author: "dr_a".into(),
+            note: "re-read on the venous phase".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .version
+        .unwrap();
+    assert_eq!((corrected.version, corrected.author.as_str()), (2, "dr_a"));
+    let history = client
+        .get_label_history(pb::GetLabelHistoryRequest {
+            cohort: COHORT.into(),
+            case_id: case.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .versions;
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].author, "upload");
+    assert!(history[0].labels.len() > history[1].labels.len());
+    let missing = client
+        .get_label_history(pb::GetLabelHistoryRequest {
+            cohort: COHORT.into(),
+            case_id: "nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+
+    let feedback = |part: pb::ExplanationPart, judgement: pb::Judgement, determining: &[&str]| {
+        pb::SubmitFeedbackRequest {
+            explainer_id: id.clone(),
+            case_id: case.clone(),
+            part: part.into(),
+            judgement: judgement.into(),
+            comment: "seen in the reading room".into(),
+            determining_features: determining.iter().map(|s| s.to_string()).collect(),
+            author: "dr_a".into(),
+        }
+    };
+    for request in [
+        feedback(
+            pb::ExplanationPart::Rule,
+            pb::Judgement::Agree,
+            &["macroscopic_fat"],
+        ),
+        feedback(pb::ExplanationPart::Rule, pb::Judgement::Unclear, &[]),
+        feedback(
+            pb::ExplanationPart::Heatmap,
+            pb::Judgement::Disagree,
+            &["macroscopic_fat", "margin"],
+        ),
+    ] {
+        client.submit_feedback(request).await.unwrap();
+    }
+    let bad = client
+        .submit_feedback(feedback(
+            pb::ExplanationPart::Rule,
+            pb::Judgement::Agree,
+            &["malignant"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad.code(),
+        Code::InvalidArgument,
+        "truth is not a reading feature"
+    );
+    let unset = client
+        .submit_feedback(pb::SubmitFeedbackRequest {
+            part: 0,
+            ..feedback(pb::ExplanationPart::Rule, pb::Judgement::Agree, &[])
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unset.code(), Code::InvalidArgument);
+    let listed = client
+        .list_feedback(pb::ListFeedbackRequest {
+            explainer_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.entries.len(), 3);
+    let summary_fb = listed.summary.unwrap();
+    let rule = &summary_fb.parts[pb::ExplanationPart::Rule as usize - 1];
+    assert_eq!((rule.agree, rule.disagree, rule.unclear), (1, 0, 1));
+    assert_eq!(rule.agreement, Some(0.5));
+    let fat = summary_fb
+        .features
+        .iter()
+        .find(|f| f.feature == "macroscopic_fat")
+        .unwrap();
+    assert_eq!(fat.named, 2);
+    // The CNN relies on macroscopic fat (its tree splits on the fat score): concordance > 0.
+    assert!(fat.by_tree || fat.by_tcav || fat.by_network, "{fat:?}");
+    assert!(summary_fb.concordance.unwrap() > 0.0);
+    let with_feedback = client
+        .get_knowledge_summary(pb::GetKnowledgeSummaryRequest {
+            explainer_id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(with_feedback.feedback.as_ref().unwrap().entries, 3);
+    let csv = client
+        .export(pb::ExportRequest {
+            explainer_id: id.clone(),
+            format: pb::ExportFormat::FeedbackCsv.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let csv = String::from_utf8(csv.content).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.starts_with("id,explainer_id,case_id,part,judgement,"));
+    assert!(csv.contains("macroscopic_fat;margin"));
+
+    // Accepting a candidate makes it known: it leaves the candidates of a summary that names
+    // no list of its own.
+    let candidate = with_feedback
+        .candidates
+        .first()
+        .expect("the phantom cohort has candidate knowledge")
+        .clone();
+    let known_now = client
+        .judge_candidate(pb::JudgeCandidateRequest {
+            explainer_id: id.clone(),
+            antecedent: candidate.antecedent.clone(),
+            consequent: candidate.consequent.clone(),
+            accept: true,
+            author: "dr_a".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(known_now.decisions.len(), 1);
+    assert!(known_now.text.contains(&candidate.consequent));
+    let after = client
+        .get_knowledge_summary(pb::GetKnowledgeSummaryRequest {
+            explainer_id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !after
+            .candidates
+            .iter()
+            .any(|c| c.antecedent == candidate.antecedent && c.consequent == candidate.consequent)
+    );
+    let bad_item = client
+        .judge_candidate(pb::JudgeCandidateRequest {
+            explainer_id: id.clone(),
+            antecedent: vec!["macroscopic_fat=lots".into()],
+            consequent: "malignant=no".into(),
+            accept: true,
+            author: "dr_a".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_item.code(), Code::InvalidArgument);
+
     // A client that goes away cancels its fit: with another seed a finished fit would store
     // a second explainer, so after twice the first fit's time there must still be one.
     let mut doomed = client
@@ -711,5 +920,21 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
         .unwrap()
         .into_inner();
     assert_eq!(again.explanations[0].explanation_json, e.explanation_json);
+    // The clinicians' work survives the restart.
+    let history = client
+        .get_label_history(pb::GetLabelHistoryRequest {
+            cohort: COHORT.into(),
+            case_id: cohort.cases[3].id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(history.versions.len(), 2);
+    let known = client
+        .get_known_associations(pb::GetKnownAssociationsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(known.decisions.len(), 1);
     running.stop().await;
 }

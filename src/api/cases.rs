@@ -56,7 +56,7 @@ fn store_case(
             case.cohort, case.schema
         )));
     }
-    check_labels(&case.schema, &schema, &case.labels)?;
+    check_labels("case.labels", &case.schema, &schema, &case.labels)?;
     let answer = case.answer_len(&schema);
     if answer > max_message_bytes {
         return Err(Status::resource_exhausted(format!(

@@ -231,7 +231,7 @@ pub async fn fit(api: &Api, request: pb::FitExplainerRequest) -> Result<FitProgr
     Ok(Box::pin(ReceiverStream::new(rx)))
 }
 
-fn record(store: &Store, id: &str) -> Result<ExplainerRecord, Status> {
+pub(super) fn record(store: &Store, id: &str) -> Result<ExplainerRecord, Status> {
     if id.is_empty() {
         return Err(Status::failed_precondition(
             "explainer_id is empty: fit an explainer with FitExplainer first and pass its id",
@@ -418,7 +418,14 @@ pub async fn explain(
     .await
 }
 
-fn known(text: &str) -> Result<Vec<KnownAssociation>, Status> {
+/// The known associations a request names, else the list clinicians accepted
+/// (JudgeCandidate).
+fn known(store: &Store, text: &str) -> Result<Vec<KnownAssociation>, Status> {
+    if text.trim().is_empty() {
+        let accepted = stored(store.accepted_associations())?.join("\n");
+        return parse_known(&accepted)
+            .map_err(|e| Status::internal(format!("stored known associations: {e}")));
+    }
     parse_known(text).map_err(|e| Status::invalid_argument(format!("known_associations: {e}")))
 }
 
@@ -434,15 +441,25 @@ pub async fn knowledge(
     api: &Api,
     request: pb::GetKnowledgeSummaryRequest,
 ) -> Result<pb::KnowledgeSummary, Status> {
-    let known = known(&request.known_associations)?;
-    with_explainer(api, request.explainer_id, move |_, _, record, prepared| {
-        Ok(summary(
-            record,
-            &prepared
-                .explainer
-                .summary(max_rules(request.max_rules), &known),
-        ))
-    })
+    with_explainer(
+        api,
+        request.explainer_id,
+        move |_, store, record, prepared| {
+            let known = known(store, &request.known_associations)?;
+            let mut answer = summary(
+                record,
+                &prepared
+                    .explainer
+                    .summary(max_rules(request.max_rules), &known),
+            );
+            answer.feedback = Some(super::clinicians::feedback_summary(
+                store,
+                &record.id,
+                &prepared.explainer,
+            )?);
+            Ok(answer)
+        },
+    )
     .await
 }
 
@@ -462,11 +479,11 @@ pub async fn report(api: &Api, request: pb::RenderReportRequest) -> Result<pb::D
             request.case_ids.len()
         )));
     }
-    let known = known(&request.known_associations)?;
     with_explainer(
         api,
         request.explainer_id,
         move |api, store, record, prepared| {
+            let known = known(store, &request.known_associations)?;
             let ex = &prepared.explainer;
             let report_error = |e: explainme_report::Error| {
                 Status::internal(format!("cannot render the report: {e}"))
@@ -615,6 +632,9 @@ pub async fn export(api: &Api, request: pb::ExportRequest) -> Result<pb::Documen
         Ok(pb::ExportFormat::Json) => "json",
         Ok(pb::ExportFormat::TreeDot) => "tree-dot",
         Ok(pb::ExportFormat::TreeText) => "tree-text",
+        Ok(pb::ExportFormat::FeedbackCsv) => {
+            return super::clinicians::feedback_csv(api, request.explainer_id).await;
+        }
         Ok(
             pb::ExportFormat::FhirBundle
             | pb::ExportFormat::DicomSr
@@ -630,8 +650,8 @@ pub async fn export(api: &Api, request: pb::ExportRequest) -> Result<pb::Documen
             ));
         }
     };
-    let known = known(&request.known_associations)?;
-    with_explainer(api, request.explainer_id, move |_, _, _, prepared| {
+    with_explainer(api, request.explainer_id, move |_, store, _, prepared| {
+        let known = known(store, &request.known_associations)?;
         let export = explainme_explain::exports::export(name).map_err(explain_status)?;
         let ex = &prepared.explainer;
         let content = (export.render)(ex, &ex.summary(20, &known)).map_err(explain_status)?;

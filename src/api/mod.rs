@@ -4,6 +4,7 @@
 //! the async executor. One file per service area.
 
 mod cases;
+mod clinicians;
 mod explainers;
 mod models;
 mod paging;
@@ -206,6 +207,48 @@ impl ExplainerService for Api {
         request: Request<pb::DeleteCaseRequest>,
     ) -> Result<Response<pb::DeleteCaseResponse>, Status> {
         self.respond(cases::delete(self, request.into_inner()).await)
+    }
+
+    async fn set_case_labels(
+        &self,
+        request: Request<pb::SetCaseLabelsRequest>,
+    ) -> Result<Response<pb::SetCaseLabelsResponse>, Status> {
+        self.respond(clinicians::set_labels(self, request.into_inner()).await)
+    }
+
+    async fn get_label_history(
+        &self,
+        request: Request<pb::GetLabelHistoryRequest>,
+    ) -> Result<Response<pb::LabelHistory>, Status> {
+        self.respond(clinicians::label_history(self, request.into_inner()).await)
+    }
+
+    async fn submit_feedback(
+        &self,
+        request: Request<pb::SubmitFeedbackRequest>,
+    ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
+        self.respond(clinicians::submit_feedback(self, request.into_inner()).await)
+    }
+
+    async fn list_feedback(
+        &self,
+        request: Request<pb::ListFeedbackRequest>,
+    ) -> Result<Response<pb::ListFeedbackResponse>, Status> {
+        self.respond(clinicians::list_feedback(self, request.into_inner()).await)
+    }
+
+    async fn judge_candidate(
+        &self,
+        request: Request<pb::JudgeCandidateRequest>,
+    ) -> Result<Response<pb::KnownAssociations>, Status> {
+        self.respond(clinicians::judge_candidate(self, request.into_inner()).await)
+    }
+
+    async fn get_known_associations(
+        &self,
+        _request: Request<pb::GetKnownAssociationsRequest>,
+    ) -> Result<Response<pb::KnownAssociations>, Status> {
+        self.respond(clinicians::get_known(self).await)
     }
 
     type FitExplainerStream = FitProgressStream;

@@ -133,8 +133,9 @@ fn file_bytes(image: pb::Image) -> Vec<u8> {
 }
 
 /// Checks every label names a feature of `schema` and holds one of its states (or a finite
-/// number for numeric features).
+/// number for numeric features); `field` names the labels in the message.
 pub fn check_labels(
+    field: &str,
     schema_name: &str,
     schema: &FeatureSchema,
     labels: &BTreeMap<String, String>,
@@ -144,7 +145,9 @@ pub fn check_labels(
             .feature(feature)
             .and_then(|f| f.state_of(raw))
             .map_err(|e| {
-                Status::invalid_argument(format!("case.labels: {e} (schema {schema_name:?})"))
+                Status::invalid_argument(format!(
+                    "{field}: {e}: {feature}={raw} (schema {schema_name:?})"
+                ))
             })?;
     }
     Ok(())

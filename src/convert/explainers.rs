@@ -315,5 +315,7 @@ pub fn summary(record: &ExplainerRecord, s: &KnowledgeSummary) -> pb::KnowledgeS
             .collect(),
         error_rules: s.errors.iter().map(matched).collect(),
         summary_json: serde_json::to_string(s).unwrap_or_default(),
+        // Filled by the caller, which holds the store.
+        feedback: None,
     }
 }

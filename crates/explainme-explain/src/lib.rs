@@ -26,6 +26,7 @@ pub mod evaluation;
 mod explainer;
 mod explanation;
 pub mod exports;
+pub mod feedback;
 pub mod findings;
 pub mod known;
 pub mod narrative;

@@ -115,6 +115,17 @@ impl Store {
                 params![case.cohort, case.case_id, concept, sha, format],
             )?;
         }
+        // A case whose labels were corrected keeps its history: the re-uploaded labels are
+        // one more version (a case never corrected has no recorded versions yet).
+        tx.execute(
+            &format!(
+                "INSERT INTO label_versions
+                 SELECT cohort, case_id, MAX(version) + 1, ?3, 'upload', '', {NOW}
+                 FROM label_versions WHERE cohort = ?1 AND case_id = ?2
+                 GROUP BY cohort, case_id"
+            ),
+            params![case.cohort, case.case_id, labels],
+        )?;
         tx.commit()?;
         Ok(())
     }

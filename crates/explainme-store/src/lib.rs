@@ -31,6 +31,7 @@
 mod blobs;
 mod cases;
 mod explainers;
+mod judgements;
 mod migrations;
 mod models;
 mod schemas;
@@ -42,6 +43,7 @@ use rusqlite::Connection;
 pub use blobs::{BlobStore, sha256_hex};
 pub use cases::{CaseRecord, NewCase, StoredImage};
 pub use explainers::{ExplainerRecord, NewExplainer};
+pub use judgements::{FeedbackRecord, KnownRecord, LabelVersion, NewFeedback};
 pub use models::{ModelRecord, NewModel};
 pub use schemas::SchemaRecord;
 

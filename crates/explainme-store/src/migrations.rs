@@ -59,6 +59,39 @@ const MIGRATIONS: &[&str] = &[
          UNIQUE (model_id, cohort, version)
      );
      CREATE INDEX explainers_by_model ON explainers (model_id, cohort);",
+    // 3: clinicians' work: every version of a case's labels (who, when), feedback on
+    // explanations, and judged candidate knowledge. No foreign keys to `cases`: replacing a
+    // case (delete + insert) must not erase its history.
+    "CREATE TABLE label_versions (
+         cohort      TEXT NOT NULL,
+         case_id     TEXT NOT NULL,
+         version     INTEGER NOT NULL,
+         labels_json TEXT NOT NULL,
+         author      TEXT NOT NULL,
+         note        TEXT NOT NULL,
+         created_at  TEXT NOT NULL,
+         PRIMARY KEY (cohort, case_id, version)
+     );
+     CREATE TABLE feedback (
+         id               INTEGER PRIMARY KEY AUTOINCREMENT,
+         explainer_id     TEXT NOT NULL,
+         case_id          TEXT NOT NULL,
+         part             TEXT NOT NULL,
+         judgement        TEXT NOT NULL,
+         comment          TEXT NOT NULL,
+         determining_json TEXT NOT NULL,
+         author           TEXT NOT NULL,
+         created_at       TEXT NOT NULL
+     );
+     CREATE INDEX feedback_by_explainer ON feedback (explainer_id, id);
+     CREATE TABLE known_associations (
+         id           INTEGER PRIMARY KEY AUTOINCREMENT,
+         line         TEXT NOT NULL,
+         accepted     INTEGER NOT NULL,
+         explainer_id TEXT NOT NULL,
+         author       TEXT NOT NULL,
+         created_at   TEXT NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.
