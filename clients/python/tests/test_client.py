@@ -61,14 +61,27 @@ def test_broken_models_raise_with_the_servers_message(client):
         client.draft_card(b"\x08\x07garbage")
 
 
-def test_register_keras_says_what_to_install(client):
+def test_register_keras_exports_drafts_and_registers(client):
     try:
+        import tensorflow as tf
         import tf2onnx  # noqa: F401
     except ImportError:
         with pytest.raises(ImportError, match=r"explainme-client\[keras\]"):
             client.register_keras(object())
-    else:  # pragma: no cover - only with the keras extra
-        pytest.skip("tf2onnx is installed; the Keras path is exercised by the notebook")
+        return
+    # A small Keras CNN as the clinical team would export one: NHWC, a sigmoid head.
+    inputs = tf.keras.Input((64, 64, 1), name="ct")
+    x = tf.keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(inputs)
+    x = tf.keras.layers.MaxPooling2D()(x)
+    x = tf.keras.layers.Conv2D(8, 3, activation="relu", name="conv2")(x)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    out = tf.keras.layers.Dense(1, activation="sigmoid", name="malignant")(x)
+    model = tf.keras.Model(inputs, out, name="keras_cnn")
+    registered = client.register_keras(model)
+    assert registered.model_id and registered.name == "keras_cnn"
+    card = json.loads(registered.card_json)
+    assert card["layout"] == "NHWC" and card["input_size"] == [64, 64]
+    assert card["feature_layers"], "the draft names the ReLU outputs as feature layers"
 
 
 def test_fit_streams_its_stages_and_finishes(fitted):
@@ -175,3 +188,32 @@ def test_reports_and_exports(client, fitted, tmp_path):
     with pytest.raises(ValueError, match="one of"):
         client.export(ex, "pdf")
     assert ex in [e.explainer_id for e in client.explainers()]
+
+
+def test_clinicians_labels_feedback_and_known_associations(client, fitted):
+    ex = explainer_id(fitted)
+    with pytest.raises(InvalidArgument, match="macroscopic_fat=lots"):
+        client.set_labels("phantoms", "case_00005", {"macroscopic_fat": "lots"}, author="dr_a")
+    version = client.set_labels("phantoms", "case_00005", {"macroscopic_fat": "present"},
+                                author="dr_a", note="fat on the unenhanced phase")
+    assert version == 2
+    history = client.label_history("phantoms", "case_00005")
+    assert list(history.author) == ["upload", "dr_a"]
+    assert history.macroscopic_fat.iloc[-1] == "present"
+    client.submit_feedback(ex, "case_00005", "rule", "agree", author="dr_a",
+                           determining_features=["macroscopic_fat"])
+    client.submit_feedback(ex, "case_00005", "heatmap", "disagree", author="dr_b")
+    entries, summary = client.feedback(ex)
+    assert list(entries.judgement) == ["agree", "disagree"]
+    parts = summary["parts"].set_index("part")
+    assert parts.loc["rule", "agree"] == 1 and parts.loc["heatmap", "agreement"] == 0.0
+    assert summary["features"].set_index("feature").loc["macroscopic_fat", "named"] == 1
+    assert client.export(ex, "feedback-csv").decode().count("\n") == 3
+    with pytest.raises(ValueError):
+        client.submit_feedback(ex, "case_00005", "everything", "agree", author="dr_a")
+    candidates = client.summary(ex, with_report=False).candidates
+    if len(candidates):
+        first = candidates.iloc[0]
+        text = client.judge_candidate(ex, first.antecedents, next(iter(first.consequents)),
+                                      accept=True, author="dr_a")
+        assert text == client.known_associations() and "->" in text

@@ -12,8 +12,8 @@ import grpc
 import numpy as np
 from tqdm.auto import tqdm
 
-from explainme.v1 import cases_pb2, common_pb2, explainers_pb2, explanations_pb2, models_pb2
-from explainme.v1 import schemas_pb2, service_pb2_grpc
+from explainme.v1 import cases_pb2, clinicians_pb2, common_pb2, explainers_pb2, explanations_pb2
+from explainme.v1 import models_pb2, schemas_pb2, service_pb2_grpc
 
 from .errors import from_rpc_error
 from .results import (
@@ -108,15 +108,24 @@ class Client:
     def register_keras(self, model, card: str | Path | dict | None = None,
                        name: str | None = None, opset: int = 17) -> models_pb2.ModelInfo:
         """Exports a Keras model to ONNX with tf2onnx (``pip install
-        'explainme-client[keras]'``) and registers it; without a card, the drafted one
-        (:meth:`draft_card`) is used as it is."""
+        'explainme-client[keras]'``, beside TensorFlow) and registers it; without a card, the
+        drafted one (:meth:`draft_card`) is used as it is — check its notes first for a
+        real model (the HU window, the class names)."""
         try:
             import tf2onnx
         except ImportError as e:
             raise ImportError(
                 "register_keras needs tf2onnx: pip install 'explainme-client[keras]'"
             ) from e
-        proto, _ = tf2onnx.convert.from_keras(model, opset=opset)
+        import tensorflow as tf
+
+        # The batch axis left symbolic, so the service can batch; tf2onnx's Keras 3 path
+        # needs the signature spelled out.
+        signature = tuple(
+            tf.TensorSpec((None, *tuple(i.shape[1:])), i.dtype, name=i.name.split(":")[0])
+            for i in model.inputs
+        )
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset)
         onnx = proto.SerializeToString()
         if card is None:
             card = self.draft_card(onnx)["card"]
@@ -294,6 +303,7 @@ class Client:
         "fhir": explanations_pb2.EXPORT_FORMAT_FHIR_BUNDLE,
         "dicom-sr": explanations_pb2.EXPORT_FORMAT_DICOM_SR,
         "parametric-map": explanations_pb2.EXPORT_FORMAT_PARAMETRIC_MAP,
+        "feedback-csv": explanations_pb2.EXPORT_FORMAT_FEEDBACK_CSV,
     }
 
     def export(self, explainer_id: str, format: str, case_id: str | None = None,
@@ -310,6 +320,108 @@ class Client:
             ),
         )
         return doc.content
+
+    # Clinicians' work ---------------------------------------------------------------------
+
+    def set_labels(self, cohort: str, case_id: str, labels: dict[str, Any], author: str,
+                   note: str = "") -> int:
+        """Replaces a stored case's clinician labels (validated against its schema; an
+        unknown state raises InvalidArgument), keeping every earlier version. Returns the
+        new version number."""
+        answer = self._call(
+            "SetCaseLabels",
+            clinicians_pb2.SetCaseLabelsRequest(
+                cohort=cohort, case_id=case_id, labels=_labels(labels), author=author, note=note
+            ),
+        )
+        return answer.version.version
+
+    def label_history(self, cohort: str, case_id: str):
+        """Every version of a case's labels as a DataFrame: version, author, note,
+        created_at, then one column per labelled feature."""
+        import pandas as pd
+
+        history = self._call(
+            "GetLabelHistory", clinicians_pb2.GetLabelHistoryRequest(cohort=cohort, case_id=case_id)
+        )
+        rows = []
+        for v in history.versions:
+            row = {"version": v.version, "author": v.author, "note": v.note,
+                   "created_at": v.created_at}
+            for label in v.labels:
+                row[label.feature] = getattr(label, label.WhichOneof("value"))
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    PARTS = ("verdict", "heatmap", "concepts", "rule", "network", "counterfactual",
+             "similar_cases", "narrative")
+    JUDGEMENTS = ("agree", "disagree", "unclear")
+
+    def submit_feedback(self, explainer_id: str, case_id: str, part: str, judgement: str,
+                        author: str, comment: str = "",
+                        determining_features: Sequence[str] = ()) -> int:
+        """Feedback on one part of a case's explanation (`part` one of :attr:`PARTS`,
+        `judgement` one of :attr:`JUDGEMENTS`); returns the entry's id."""
+        if part not in self.PARTS or judgement not in self.JUDGEMENTS:
+            raise ValueError(f"part in {self.PARTS}, judgement in {self.JUDGEMENTS}")
+        answer = self._call(
+            "SubmitFeedback",
+            clinicians_pb2.SubmitFeedbackRequest(
+                explainer_id=explainer_id, case_id=case_id,
+                part=self.PARTS.index(part) + 1, judgement=self.JUDGEMENTS.index(judgement) + 1,
+                comment=comment, determining_features=list(determining_features), author=author,
+            ),
+        )
+        return answer.entry.id
+
+    def feedback(self, explainer_id: str):
+        """An explainer's feedback as (entries DataFrame, summary dict): agreement per part,
+        and how the features clinicians name compare with those the CNN relies on."""
+        import pandas as pd
+
+        answer = self._call("ListFeedback", clinicians_pb2.ListFeedbackRequest(explainer_id=explainer_id))
+        entries = pd.DataFrame(
+            [
+                {"id": e.id, "case_id": e.case_id, "part": self.PARTS[e.part - 1],
+                 "judgement": self.JUDGEMENTS[e.judgement - 1], "comment": e.comment,
+                 "determining_features": tuple(e.determining_features), "author": e.author,
+                 "created_at": e.created_at}
+                for e in answer.entries
+            ],
+            columns=["id", "case_id", "part", "judgement", "comment", "determining_features",
+                     "author", "created_at"],
+        )
+        s = answer.summary
+        summary = {
+            "entries": s.entries,
+            "parts": pd.DataFrame(
+                [{"part": self.PARTS[p.part - 1], "agree": p.agree, "disagree": p.disagree,
+                  "unclear": p.unclear,
+                  "agreement": p.agreement if p.HasField("agreement") else None}
+                 for p in s.parts]),
+            "features": pd.DataFrame(
+                [{"feature": f.feature, "named": f.named, "by_tree": f.by_tree,
+                  "by_tcav": f.by_tcav, "by_network": f.by_network} for f in s.features]),
+            "concordance": s.concordance if s.HasField("concordance") else None,
+        }
+        return entries, summary
+
+    def judge_candidate(self, explainer_id: str, antecedents: Iterable[str], consequent: str,
+                        accept: bool, author: str) -> str:
+        """Accepts (or rejects) a candidate association; accepted ones join the known list
+        later summaries judge candidates against. Returns the list's text."""
+        answer = self._call(
+            "JudgeCandidate",
+            clinicians_pb2.JudgeCandidateRequest(
+                explainer_id=explainer_id, antecedent=sorted(antecedents), consequent=consequent,
+                accept=accept, author=author,
+            ),
+        )
+        return answer.text
+
+    def known_associations(self) -> str:
+        """The known-associations list clinicians accepted, in the file format."""
+        return self._call("GetKnownAssociations", clinicians_pb2.GetKnownAssociationsRequest()).text
 
     def explainers(self) -> list[explainers_pb2.ExplainerInfo]:
         return list(self._call("ListExplainers", explainers_pb2.ListExplainersRequest()).explainers)
