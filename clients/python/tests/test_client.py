@@ -217,3 +217,22 @@ def test_clinicians_labels_feedback_and_known_associations(client, fitted):
         text = client.judge_candidate(ex, first.antecedents, next(iter(first.consequents)),
                                       accept=True, author="dr_a")
         assert text == client.known_associations() and "->" in text
+
+
+def test_a_dicom_series_explained_with_its_documents(client, fitted, tmp_path):
+    # The repository's fixture series: 5 oblique slices and a localizer, written by pydicom,
+    # streamed in 700-byte parts.
+    from conftest import REPO
+
+    folder = REPO / "data" / "dicom-fixtures" / "series"
+    with pytest.raises(InvalidArgument, match="series"):
+        client.explain_series(explainer_id(fitted), folder)  # two series: name one
+    uid = "2.25.37263601374778728718231284792631444894"
+    explanation, documents = client.explain_series(
+        explainer_id(fitted), folder, series_uid=uid, part_bytes=700, slice=1)
+    assert explanation.case_ref.startswith("series-") and explanation.heatmap is not None
+    names = sorted(documents)
+    assert [n.rsplit(".", 2)[-2:] for n in names] == [["fhir", "json"], ["pm", "dcm"], ["sr", "dcm"]]
+    for name, content in documents.items():
+        if name.endswith(".dcm"):
+            assert content[128:132] == b"DICM"

@@ -321,6 +321,47 @@ class Client:
         )
         return doc.content
 
+    #: Documents ExplainSeries can return, by name.
+    DOCUMENTS = {
+        "fhir": explanations_pb2.EXPORT_FORMAT_FHIR_BUNDLE,
+        "dicom-sr": explanations_pb2.EXPORT_FORMAT_DICOM_SR,
+        "parametric-map": explanations_pb2.EXPORT_FORMAT_PARAMETRIC_MAP,
+    }
+
+    def explain_series(self, explainer_id: str, series: str | Path | Sequence[bytes],
+                       documents: Sequence[str] = ("dicom-sr", "parametric-map", "fhir"),
+                       labels: dict[str, Any] | None = None, series_uid: str = "",
+                       slice: int | None = None, deidentify: bool = False,
+                       part_bytes: int = 1 << 20) -> tuple[Explanation, dict[str, bytes]]:
+        """Explains a DICOM series — a folder of files (searched recursively) or their bytes —
+        streamed file by file in parts of `part_bytes`, and returns the explanation with the
+        documents asked for (:attr:`DOCUMENTS`) by file name. A 2D model reads `slice` (the
+        middle one by default)."""
+        if isinstance(series, (str, Path)):
+            files = [p.read_bytes() for p in sorted(Path(series).rglob("*")) if p.is_file()]
+        else:
+            files = list(series)
+        wanted = [self.DOCUMENTS[d] for d in documents]
+        header = explanations_pb2.ExplainSeriesHeader(
+            explainer_id=explainer_id, labels=_labels(labels or {}), series_instance_uid=series_uid,
+            deidentify=deidentify, documents=wanted,
+        )
+        if slice is not None:
+            header.slice = slice
+
+        def messages():
+            yield explanations_pb2.ExplainSeriesRequest(header=header)
+            for data in files:
+                for start in range(0, max(len(data), 1), part_bytes):
+                    part = data[start:start + part_bytes]
+                    yield explanations_pb2.ExplainSeriesRequest(
+                        file=explanations_pb2.SeriesFilePart(
+                            data=part, more=start + part_bytes < len(data)))
+
+        answer = self._call("ExplainSeries", messages())
+        return (Explanation.from_message(answer.explanation),
+                {d.file_name: d.content for d in answer.documents})
+
     # Clinicians' work ---------------------------------------------------------------------
 
     def set_labels(self, cohort: str, case_id: str, labels: dict[str, Any], author: str,
