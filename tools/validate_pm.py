@@ -20,21 +20,9 @@ import highdicom as hd
 import numpy as np
 import pydicom
 
+import dicom_folder
+
 PARAMETRIC_MAP = "1.2.840.10008.5.1.4.1.1.30"
-
-
-def source_series(folder):
-    frames, instances = set(), set()
-    for root, _, names in os.walk(folder):
-        for name in names:
-            try:
-                ds = pydicom.dcmread(os.path.join(root, name), stop_before_pixels=True)
-            except Exception:  # noqa: BLE001 - not a DICOM file
-                continue
-            if "FrameOfReferenceUID" in ds:
-                frames.add(str(ds.FrameOfReferenceUID))
-            instances.add(str(ds.SOPInstanceUID))
-    return frames, instances
 
 
 def check(path, source):
@@ -96,6 +84,6 @@ if __name__ == "__main__":
     parser.add_argument("--source")
     parser.add_argument("maps", nargs="+")
     args = parser.parse_args()
-    source = source_series(args.source) if args.source else None
+    source = dicom_folder.uids(args.source) if args.source else None
     for path in args.maps:
         check(path, source)

@@ -16,23 +16,13 @@ import os
 import highdicom as hd
 import pydicom
 
+import dicom_folder
+
 
 def walk(items):
     for item in items:
         yield item
         yield from walk(getattr(item, "ContentSequence", []))
-
-
-def instances_in(folder):
-    found = set()
-    for root, _, names in os.walk(folder):
-        for name in names:
-            try:
-                ds = pydicom.dcmread(os.path.join(root, name), stop_before_pixels=True)
-            except Exception:  # noqa: BLE001 - not a DICOM file
-                continue
-            found.add(str(ds.SOPInstanceUID))
-    return found
 
 
 def check(path, source):
@@ -96,6 +86,6 @@ if __name__ == "__main__":
     parser.add_argument("--source")
     parser.add_argument("reports", nargs="+")
     args = parser.parse_args()
-    source = instances_in(args.source) if args.source else None
+    source = dicom_folder.uids(args.source)[1] if args.source else None
     for path in args.reports:
         check(path, source)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use explainme_budget::MemoryBudget;
 use explainme_explain::{CaseInput, ExplainOptions, Explanation, Prepared};
 use explainme_imaging::codec::dicom::{self, Series};
-use explainme_interop::{DicomSource, Document, SeriesCase, Subject};
+use explainme_interop::{DicomSource, Document, SeriesCase};
 use tokio_stream::StreamExt;
 use tonic::{Status, Streaming};
 
@@ -81,15 +81,6 @@ pub fn series_case(
         .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
 }
 
-/// A case reference that names the series without naming the patient: `series-` and a
-/// digest of its UID.
-pub fn series_reference(series: &Series) -> String {
-    format!(
-        "series-{}",
-        &explainme_interop::derived_uid(&[series.uid()])[5..17]
-    )
-}
-
 /// The documents `formats` asks for, in order.
 pub fn documents(
     prepared: &Prepared,
@@ -99,14 +90,7 @@ pub fn documents(
     formats: &[Document],
 ) -> Result<Vec<pb::Document>, Status> {
     let issued = explainme_interop::issued_now();
-    let subject = Subject {
-        system: "urn:explainme:dicom-patient-id",
-        value: if source.patient.id.is_empty() {
-            &e.case_ref
-        } else {
-            &source.patient.id
-        },
-    };
+    let subject = source.subject(&e.case_ref);
     formats
         .iter()
         .map(|document| {
@@ -206,7 +190,7 @@ pub async fn explain_series(
         drop(files);
         let case = series_case("files", &series, prepared, slice)?;
         let input = CaseInput {
-            reference: series_reference(&series),
+            reference: explainme_interop::series_reference(&series),
             in_cohort: false,
             image: case.image.clone(),
             labels,

@@ -293,12 +293,7 @@ fn explain_dicom(
     let dims = prepared.explainer.card.input_size.len();
     let case = explainme_interop::series_case(series, dims, args.slice)
         .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    // Never the folder's name (PACS exports name folders after patients): the series UID's
-    // digest.
-    let reference = format!(
-        "series-{}",
-        &explainme_interop::derived_uid(&[series.uid()])[5..17]
-    );
+    let reference = explainme_interop::series_reference(series);
     let mut labels = BTreeMap::new();
     for label in &args.labels {
         let (feature, state) = label
@@ -320,14 +315,7 @@ fn explain_dicom(
         case.source
     };
     let issued = explainme_interop::issued_now();
-    let subject = Subject {
-        system: "urn:explainme:dicom-patient-id",
-        value: if source.patient.id.is_empty() {
-            &reference
-        } else {
-            &source.patient.id
-        },
-    };
+    let subject = source.subject(&reference);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (

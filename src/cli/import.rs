@@ -129,12 +129,8 @@ fn run_dicom(args: DicomArgs, budget: MemoryBudget) -> anyhow::Result<()> {
         let series = dicom::read_files(&group.files, &budget)?;
         for series in series {
             files += series.files.len();
-            // The same id `explain --dicom` gives the series: a digest of its UID, never a
-            // folder name (PACS exports name folders after patients).
-            let id = format!(
-                "series-{}",
-                &explainme_interop::derived_uid(&[series.uid()])[5..17]
-            );
+            // The same id `explain --dicom` gives the series.
+            let id = explainme_interop::series_reference(&series);
             let image = match slice {
                 None => series.image.clone(),
                 Some(k) => {

@@ -136,6 +136,26 @@ pub(crate) fn sop_reference(class: &str, instance: &str) -> Item {
     ])
 }
 
+/// One item of a Referenced Series Sequence: the source series' UID and its instances, under
+/// `instances_tag` (Referenced Instance Sequence in the Common Instance Reference module,
+/// Referenced SOP Sequence in the SR's evidence).
+pub(crate) fn referenced_series(
+    series_uid: &str,
+    instances_tag: Tag,
+    instances: &[crate::SourceInstance],
+) -> Item {
+    InMemDicomObject::from_element_iter([
+        text(tags::SERIES_INSTANCE_UID, VR::UI, series_uid),
+        sequence(
+            instances_tag,
+            instances
+                .iter()
+                .map(|i| sop_reference(&i.sop_class_uid, &i.sop_instance_uid))
+                .collect(),
+        ),
+    ])
+}
+
 /// The object as the bytes of a Part 10 file in Explicit VR Little Endian.
 pub(crate) fn part10(object: Item, sop_class: &str, sop_instance: &str) -> Result<Vec<u8>, String> {
     let file = object

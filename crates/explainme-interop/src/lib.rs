@@ -29,7 +29,7 @@ mod sr;
 
 pub use dataset::derived_uid;
 pub use pm::{PARAMETRIC_MAP, parametric_map};
-pub use series::{Document, SeriesCase, series_case};
+pub use series::{Document, SeriesCase, series_case, series_reference};
 pub use source::{DicomSource, SourceInstance};
 pub use sr::{COMPREHENSIVE_3D_SR, dicom_sr};
 

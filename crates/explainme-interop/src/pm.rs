@@ -19,7 +19,7 @@ use explainme_imaging::{Image, Shape, resize};
 use crate::DicomSource;
 use crate::dataset::{
     Item, algorithm_equipment, code, derived_uid, dicom_date_time, model_version, part10,
-    patient_and_study, sequence, sop_reference, text,
+    patient_and_study, referenced_series, sequence, sop_reference, text,
 };
 
 /// Parametric Map Storage.
@@ -331,21 +331,11 @@ pub fn parametric_map(
         // Common Instance Reference: the source series and every slice the frames derive from.
         obj.put(sequence(
             tags::REFERENCED_SERIES_SEQUENCE,
-            vec![InMemDicomObject::from_element_iter([
-                text(
-                    tags::SERIES_INSTANCE_UID,
-                    VR::UI,
-                    &source.series_instance_uid,
-                ),
-                sequence(
-                    tags::REFERENCED_INSTANCE_SEQUENCE,
-                    source
-                        .instances
-                        .iter()
-                        .map(|i| sop_reference(&i.sop_class_uid, &i.sop_instance_uid))
-                        .collect(),
-                ),
-            ])],
+            vec![referenced_series(
+                &source.series_instance_uid,
+                tags::REFERENCED_INSTANCE_SEQUENCE,
+                &source.instances,
+            )],
         ));
     }
     if rows > usize::from(u16::MAX) || columns > usize::from(u16::MAX) {

@@ -76,6 +76,13 @@ pub fn series_case(
     }
 }
 
+/// The case reference of a series: `series-` and 12 digits of a UID derived from its Series
+/// Instance UID. Never a folder or file name (PACS exports name folders after patients), and
+/// the same for `explain --dicom`, `import dicom` and ExplainSeries.
+pub fn series_reference(series: &Series) -> String {
+    format!("series-{}", &crate::derived_uid(&[series.uid()])[5..17])
+}
+
 /// A document a hospital system stores for one explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Document {

@@ -146,6 +146,20 @@ impl DicomSource {
         }
     }
 
+    /// Who the FHIR documents are about: the source's patient id (a pseudonym once
+    /// [`DicomSource::deidentified`]), else `fallback` (the case reference) when the source
+    /// carries none.
+    pub fn subject<'a>(&'a self, fallback: &'a str) -> crate::Subject<'a> {
+        crate::Subject {
+            system: "urn:explainme:dicom-patient-id",
+            value: if self.patient.id.is_empty() {
+                fallback
+            } else {
+                &self.patient.id
+            },
+        }
+    }
+
     /// The source restricted to one slice (a 2D model explains one slice of a series).
     pub fn slice(&self, k: usize) -> Option<DicomSource> {
         let position = *self.positions.get(k)?;

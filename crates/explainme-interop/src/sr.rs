@@ -19,7 +19,7 @@ use explainme_explain::{Explainer, Explanation};
 use crate::DicomSource;
 use crate::dataset::{
     Item, algorithm_equipment, code, derived_uid, dicom_date_time, model_version, part10,
-    patient_and_study, sequence, sop_reference, text,
+    patient_and_study, referenced_series, sequence, sop_reference, text,
 };
 
 /// Comprehensive 3D SR Storage.
@@ -307,20 +307,11 @@ pub fn dicom_sr(
                 text(tags::STUDY_INSTANCE_UID, VR::UI, &source.study.instance_uid),
                 sequence(
                     tags::REFERENCED_SERIES_SEQUENCE,
-                    vec![InMemDicomObject::from_element_iter([
-                        text(
-                            tags::SERIES_INSTANCE_UID,
-                            VR::UI,
-                            &source.series_instance_uid,
-                        ),
-                        sequence(
-                            tags::REFERENCED_SOP_SEQUENCE,
-                            references
-                                .iter()
-                                .map(|i| sop_reference(&i.sop_class_uid, &i.sop_instance_uid))
-                                .collect(),
-                        ),
-                    ])],
+                    vec![referenced_series(
+                        &source.series_instance_uid,
+                        tags::REFERENCED_SOP_SEQUENCE,
+                        references,
+                    )],
                 ),
             ])],
         ));
