@@ -197,6 +197,7 @@ fn main() {
             data_dir: data_dir.clone(),
             max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
             memory_budget: MemoryBudget::default(),
+            http: None,
         })
         .await
         .expect("server binds");

@@ -38,6 +38,7 @@ fn setup() -> Setup {
             data_dir: data_dir.path().to_path_buf(),
             max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
             memory_budget: explainme_budget::MemoryBudget::default(),
+            http: None,
         })
         .await
         .expect("server binds");

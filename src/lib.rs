@@ -8,3 +8,4 @@ pub mod cli;
 mod convert;
 pub mod pb;
 pub mod server;
+mod web;

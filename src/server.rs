@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// What one request may allocate for external data, and the cap on ONNX Runtime's arena.
     pub memory_budget: MemoryBudget,
+    /// Where to serve the clinician workbench (HTML) beside gRPC; `None`: not served.
+    pub http: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -44,6 +46,8 @@ impl ServerConfig {
 #[derive(Debug)]
 pub struct BoundServer {
     listener: TcpListener,
+    /// The workbench's socket, when asked for.
+    http: Option<TcpListener>,
     api: Api,
     max_message_bytes: usize,
 }
@@ -71,8 +75,17 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let http = match config.http {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for the workbench"))?,
+        ),
+        None => None,
+    };
     Ok(BoundServer {
         listener,
+        http,
         api,
         max_message_bytes: config.max_message_bytes,
     })
@@ -92,12 +105,39 @@ impl BoundServer {
         Ok(self.listener.local_addr()?)
     }
 
+    /// The workbench's address, when it is served.
+    pub fn local_http_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        Ok(self
+            .http
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?)
+    }
+
     /// Serves until `shutdown` completes, then stops accepting and lets running calls end.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let address = self.local_addr()?;
+        // One shutdown for both servers: the workbench stops with gRPC.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workbench = match self.http {
+            Some(listener) => {
+                let http_address = listener.local_addr()?;
+                tracing::info!(%http_address, "serving the workbench");
+                let mut stopped = stopped.clone();
+                Some(tokio::spawn(crate::web::serve(
+                    listener,
+                    self.api.clone(),
+                    async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    },
+                )))
+            }
+            None => None,
+        };
+        drop(stopped);
         let explainer = ExplainerServiceServer::new(self.api)
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(self.max_message_bytes);
@@ -107,6 +147,7 @@ impl BoundServer {
         // balancers stop sending new work.
         let shutdown = async move {
             shutdown.await;
+            let _ = stop.send(true);
             health
                 .set_not_serving::<ExplainerServiceServer<Api>>()
                 .await;
@@ -136,6 +177,12 @@ impl BoundServer {
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
             .context("server failed")?;
+        if let Some(workbench) = workbench {
+            workbench
+                .await
+                .context("the workbench stopped abnormally")?
+                .context("workbench failed")?;
+        }
         tracing::info!("stopped");
         Ok(())
     }

@@ -8,87 +8,16 @@
 mod dicom_support;
 mod server_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use explainme::pb;
 use explainme::server::ServerConfig;
-use explainme_cohort::{Cohort, FeatureKind, FeatureSchema};
-use server_support::{Running, upsert};
+use server_support::{Running, file, phantom_cases, register_demo, upsert};
 use tonic::Code;
 
 const LIMIT: usize = ServerConfig::DEFAULT_MAX_MESSAGE_BYTES;
 const COHORT: &str = "phantoms";
 const CASES: usize = 500;
-
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models")
-}
-
-fn file(format: pb::ImageFormat, data: Vec<u8>) -> Option<pb::Image> {
-    Some(pb::Image {
-        source: Some(pb::image::Source::Encoded(pb::EncodedImage {
-            format: format.into(),
-            data,
-        })),
-    })
-}
-
-/// A phantom cohort as wire cases: PNG images and masks, labels as numbers or states.
-fn phantom_cases(dir: &Path) -> (Cohort, Vec<pb::Case>) {
-    explainme_phantom::Phantom::params()
-        .cases(CASES)
-        .seed(77)
-        .write(dir, || {})
-        .unwrap();
-    let cohort = Cohort::open(dir).unwrap();
-    let cases = cohort
-        .cases
-        .iter()
-        .map(|case| {
-            let labels = case
-                .labels
-                .iter()
-                .map(|(feature, raw)| {
-                    let numeric = matches!(
-                        cohort.schema.feature(feature).map(|f| &f.kind),
-                        Ok(FeatureKind::Numeric { .. })
-                    );
-                    pb::Label {
-                        feature: feature.clone(),
-                        value: Some(if numeric {
-                            pb::label::Value::Number(raw.parse().unwrap())
-                        } else {
-                            pb::label::Value::State(raw.clone())
-                        }),
-                    }
-                })
-                .collect();
-            let masks = std::fs::read_dir(dir.join("masks").join(&case.id))
-                .map(|entries| {
-                    entries
-                        .map(|e| e.unwrap().path())
-                        .map(|path| pb::ConceptMask {
-                            concept: path.file_stem().unwrap().to_string_lossy().into_owned(),
-                            mask: file(pb::ImageFormat::Png16, std::fs::read(&path).unwrap()),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            pb::Case {
-                cohort: COHORT.into(),
-                case_id: case.id.clone(),
-                schema: "renal".into(),
-                image: file(
-                    pb::ImageFormat::Png16,
-                    std::fs::read(cohort.image_path(case)).unwrap(),
-                ),
-                labels,
-                masks,
-            }
-        })
-        .collect();
-    (cohort, cases)
-}
 
 /// A fit of the phantom cohort with `seed` and 50 permutations per probe (enough to fit in
 /// seconds, the rest the defaults).
@@ -118,25 +47,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
     let running = Running::start(&data, LIMIT).await;
     let mut client = running.client();
 
-    let model_id = client
-        .register_model(pb::RegisterModelRequest {
-            name: "renal_demo".into(),
-            onnx: std::fs::read(models().join("renal_cnn.onnx")).unwrap(),
-            card_json: std::fs::read_to_string(models().join("renal_cnn.card.json")).unwrap(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap()
-        .model_id;
-    client
-        .put_feature_schema(pb::PutFeatureSchemaRequest {
-            name: "renal".into(),
-            schema: Some(pb::FeatureSchema::from(FeatureSchema::renal_demo())),
-        })
-        .await
-        .unwrap();
+    let model_id = register_demo(&mut client).await;
 
     // Before any fit: Explain has nothing to explain with, and a fit needs cases.
     let early = client
@@ -160,7 +71,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
     let refused = empty.message().await.unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
 
-    let (cohort, cases) = phantom_cases(&dir.path().join("cohort"));
+    let (cohort, cases) = phantom_cases(&dir.path().join("cohort"), COHORT, CASES);
     let stored_cases = upsert(&mut client, cases).await.unwrap();
     assert_eq!(stored_cases.created as usize, CASES);
 

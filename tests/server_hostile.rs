@@ -497,6 +497,7 @@ async fn a_zero_message_limit_is_refused_at_start() {
         data_dir: dir.path().to_path_buf(),
         max_message_bytes: 0,
         memory_budget: MemoryBudget::default(),
+        http: None,
     })
     .await
     .unwrap_err();

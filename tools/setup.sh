@@ -9,9 +9,10 @@ set -euo pipefail
 
 # Debian packages, one per line with what needs it.
 packages=(
-    chromium    # headless browser: tests/browser_check.rs renders the HTML reports
-    dicom3tools # dciodvfy checks the DICOM SR explainme writes (tests/demo.rs)
-    dcmtk       # dsrdump prints its content tree (tests/demo.rs)
+    chromium        # headless browser: tests/browser_check.rs renders the HTML reports
+    chromium-driver # WebDriver for it: tests/workbench_browser.rs drives the workbench page
+    dicom3tools     # dciodvfy checks the DICOM SR explainme writes (tests/demo.rs)
+    dcmtk           # dsrdump prints its content tree (tests/demo.rs)
 )
 
 missing=()

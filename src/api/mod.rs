@@ -53,6 +53,12 @@ impl Api {
         })
     }
 
+    /// What one request may allocate for external data; the workbench decodes the images
+    /// it shows within it too.
+    pub(crate) fn budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
     /// Wraps a handler's answer, refusing with RESOURCE_EXHAUSTED one too large to send:
     /// decided before encoding, because tonic would fail mid-stream with OUT_OF_RANGE.
     fn respond<T: prost::Message>(&self, answer: Result<T, Status>) -> Result<Response<T>, Status> {

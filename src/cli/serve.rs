@@ -1,4 +1,5 @@
-//! `explainme serve`: run the gRPC server until SIGTERM or Ctrl-C.
+//! `explainme serve`: run the gRPC server (and, with `--http`, the clinician workbench)
+//! until SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +24,10 @@ pub struct Args {
     /// RESOURCE_EXHAUSTED.
     #[arg(long, default_value_t = ServerConfig::DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+    /// Also serve the clinician workbench (HTML pages) on this address, e.g.
+    /// `127.0.0.1:8080`; port 0 picks a free port (the log says which).
+    #[arg(long, value_name = "ADDRESS")]
+    pub http: Option<SocketAddr>,
 }
 
 /// Starts logging and a multi-threaded runtime, then serves; `memory_budget` bounds what one
@@ -32,6 +37,7 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
         listen,
         data_dir,
         max_message_bytes,
+        http,
     } = args;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -50,6 +56,7 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
             data_dir,
             max_message_bytes,
             memory_budget,
+            http,
         },
         server::shutdown_signal(),
     ))

@@ -3,7 +3,9 @@
 //! non-zero natural size, every `<svg>` laid out with a non-zero bounding box. It also saves a
 //! PNG screenshot of the page, for a person (or the file tool) to look at.
 //!
-//! No WebDriver: the page is copied into a temporary folder with a small script injected before
+//! [`webdriver`] drives pages that are served (the workbench) through chromedriver instead.
+//!
+//! The render check needs no WebDriver: the page is copied into a temporary folder with a small script injected before
 //! `</body>` that, on `load`, measures the images and SVGs and writes the result as JSON into a
 //! `<pre id="explainme-render-check">`; `chromium --dump-dom` prints the DOM after load and the
 //! JSON is read back from it. A second run of Chromium takes the screenshot of the page as it
@@ -13,6 +15,8 @@
 //!
 //! Use it from a test file in `tests/` with `mod browser_support;`.
 #![allow(dead_code)] // each test binary uses a different subset
+
+pub mod webdriver;
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;

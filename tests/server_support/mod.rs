@@ -1,42 +1,69 @@
 //! A real server in the test process: bound on a loopback port 0, serving a real data
 //! directory until [`Running::stop`]. Shared by the `server*` end-to-end tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
 use explainme::server::{self, ServerConfig};
 use explainme_budget::MemoryBudget;
+use explainme_cohort::{Cohort, FeatureKind};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 pub struct Running {
     pub channel: Channel,
+    /// The workbench's base URL (`http://127.0.0.1:PORT`), when started with it.
+    #[allow(dead_code)] // only the workbench tests open it
+    pub workbench: Option<String>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Running {
+    #[allow(dead_code)] // the workbench tests start with the workbench
     pub async fn start(data_dir: &Path, max_message_bytes: usize) -> Running {
         Running::start_within(data_dir, max_message_bytes, MemoryBudget::default()).await
     }
 
     /// [`Running::start`] with a memory budget of its own.
+    #[allow(dead_code)]
     pub async fn start_within(
         data_dir: &Path,
         max_message_bytes: usize,
         memory_budget: MemoryBudget,
     ) -> Running {
-        let bound = server::bind(ServerConfig {
+        Running::start_config(ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.to_path_buf(),
             max_message_bytes,
             memory_budget,
+            http: None,
         })
         .await
-        .unwrap();
+    }
+
+    /// [`Running::start`] with the clinician workbench served on another loopback port.
+    #[allow(dead_code)] // only the workbench tests open it
+    pub async fn start_with_workbench(data_dir: &Path) -> Running {
+        Running::start_config(ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+            max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
+            memory_budget: MemoryBudget::default(),
+            http: Some("127.0.0.1:0".parse().unwrap()),
+        })
+        .await
+    }
+
+    async fn start_config(config: ServerConfig) -> Running {
+        let bound = server::bind(config).await.unwrap();
         let address = bound.local_addr().unwrap();
+        let workbench = bound
+            .local_http_addr()
+            .unwrap()
+            .map(|address| format!("http://{address}"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(bound.serve(async {
             let _ = stopped.await;
@@ -48,6 +75,7 @@ impl Running {
             .unwrap();
         Running {
             channel,
+            workbench,
             stop,
             task,
         }
@@ -91,4 +119,108 @@ pub async fn upsert(
         .upsert_cases(tokio_stream::iter(messages))
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// The committed demo CNN and its card.
+#[allow(dead_code)] // not every server test registers the demo CNN
+pub fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models")
+}
+
+/// An encoded image file as a wire image.
+#[allow(dead_code)]
+pub fn file(format: pb::ImageFormat, data: Vec<u8>) -> Option<pb::Image> {
+    Some(pb::Image {
+        source: Some(pb::image::Source::Encoded(pb::EncodedImage {
+            format: format.into(),
+            data,
+        })),
+    })
+}
+
+/// A phantom cohort of `cases` (seed 77) written to `dir`, as wire cases of cohort `name`:
+/// PNG images and masks, labels as numbers or states.
+#[allow(dead_code)]
+pub fn phantom_cases(dir: &Path, name: &str, cases: usize) -> (Cohort, Vec<pb::Case>) {
+    explainme_phantom::Phantom::params()
+        .cases(cases)
+        .seed(77)
+        .write(dir, || {})
+        .unwrap();
+    let cohort = Cohort::open(dir).unwrap();
+    let cases = cohort
+        .cases
+        .iter()
+        .map(|case| {
+            let labels = case
+                .labels
+                .iter()
+                .map(|(feature, raw)| {
+                    let numeric = matches!(
+                        cohort.schema.feature(feature).map(|f| &f.kind),
+                        Ok(FeatureKind::Numeric { .. })
+                    );
+                    pb::Label {
+                        feature: feature.clone(),
+                        value: Some(if numeric {
+                            pb::label::Value::Number(raw.parse().unwrap())
+                        } else {
+                            pb::label::Value::State(raw.clone())
+                        }),
+                    }
+                })
+                .collect();
+            let masks = std::fs::read_dir(dir.join("masks").join(&case.id))
+                .map(|entries| {
+                    entries
+                        .map(|e| e.unwrap().path())
+                        .map(|path| pb::ConceptMask {
+                            concept: path.file_stem().unwrap().to_string_lossy().into_owned(),
+                            mask: file(pb::ImageFormat::Png16, std::fs::read(&path).unwrap()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            pb::Case {
+                cohort: name.into(),
+                case_id: case.id.clone(),
+                schema: "renal".into(),
+                image: file(
+                    pb::ImageFormat::Png16,
+                    std::fs::read(cohort.image_path(case)).unwrap(),
+                ),
+                labels,
+                masks,
+            }
+        })
+        .collect();
+    (cohort, cases)
+}
+
+/// Registers the committed demo CNN as `renal_demo` and stores the renal demo schema as
+/// `renal`; returns the model's id.
+#[allow(dead_code)]
+pub async fn register_demo(client: &mut ExplainerServiceClient<Channel>) -> String {
+    let model_id = client
+        .register_model(pb::RegisterModelRequest {
+            name: "renal_demo".into(),
+            onnx: std::fs::read(models().join("renal_cnn.onnx")).unwrap(),
+            card_json: std::fs::read_to_string(models().join("renal_cnn.card.json")).unwrap(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .model
+        .unwrap()
+        .model_id;
+    client
+        .put_feature_schema(pb::PutFeatureSchemaRequest {
+            name: "renal".into(),
+            schema: Some(pb::FeatureSchema::from(
+                explainme_cohort::FeatureSchema::renal_demo(),
+            )),
+        })
+        .await
+        .unwrap();
+    model_id
 }

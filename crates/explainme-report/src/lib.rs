@@ -50,7 +50,7 @@ pub mod document;
 pub mod drawing;
 mod error;
 pub mod heatmap;
-mod number;
+pub mod number;
 mod raster;
 
 pub use colormap::{COLORMAPS, Colormap};
