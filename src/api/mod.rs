@@ -44,8 +44,15 @@ impl Api {
         max_message_bytes: usize,
         budget: MemoryBudget,
     ) -> Result<Api, explainme_store::Error> {
+        let store = Store::open(data_dir)?;
+        if store.collected_at_open() > 0 {
+            tracing::info!(
+                files = store.collected_at_open(),
+                "removed what interrupted writes left in the blob store"
+            );
+        }
         Ok(Api {
-            store: Arc::new(Mutex::new(Store::open(data_dir)?)),
+            store: Arc::new(Mutex::new(store)),
             sessions: Arc::new(models::SessionCache::default()),
             prepared: Arc::new(explainers::PreparedCache::default()),
             max_message_bytes,

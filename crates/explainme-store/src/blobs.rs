@@ -3,7 +3,11 @@
 //! A blob lives at `blobs/ab/abcdef…` where `abcdef…` is the SHA-256 of its bytes in lowercase
 //! hex. Writes go to a temporary file in the same directory and are renamed into place, so a
 //! crash never leaves a half-written blob under its final name; reads re-hash the content so a
-//! damaged file is reported instead of being fed to ONNX Runtime. This module knows nothing of
+//! damaged file is reported instead of being fed to ONNX Runtime. A blob is durable once `put`
+//! returns: the file is fsynced before its rename and its directory after, so the row that
+//! names it (committed next, by the caller) never outlives it in a crash. Storing content
+//! whose file exists but is damaged writes it again, so a re-upload repairs it. Files are
+//! readable by the service's user only (0600, directories 0700). This module knows nothing of
 //! what the bytes mean.
 
 use std::fs;
@@ -14,6 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
+
+/// How the temporary file of a write in progress is named; never a SHA-256 digest.
+pub const TEMP_PREFIX: &str = ".tmp-";
 
 /// Distinguishes temporary files of concurrent writers within one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -33,10 +40,7 @@ impl BlobStore {
     /// Opens (creating if needed) the blob directory `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<BlobStore> {
         let root = root.into();
-        fs::create_dir_all(&root).map_err(|source| Error::Io {
-            path: root.clone(),
-            source,
-        })?;
+        crate::private::create_dir(&root)?;
         Ok(BlobStore { root })
     }
 
@@ -44,7 +48,7 @@ impl BlobStore {
     pub fn put(&self, bytes: &[u8]) -> Result<String> {
         let sha = sha256_hex(bytes);
         let path = self.path_of(&sha)?;
-        if path.is_file() {
+        if path.is_file() && self.get(&sha).is_ok() {
             return Ok(sha);
         }
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
@@ -52,23 +56,59 @@ impl BlobStore {
             path: path.to_path_buf(),
             source,
         };
-        fs::create_dir_all(&dir).map_err(|e| io(e, &dir))?;
+        let new_dir = !dir.is_dir();
+        crate::private::create_dir(&dir)?;
+        if new_dir {
+            crate::private::sync_dir(&self.root)?;
+        }
         let temp = dir.join(format!(
-            ".tmp-{sha}-{}-{}",
+            "{TEMP_PREFIX}{sha}-{}-{}",
             std::process::id(),
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let written = (|| {
-            let mut file = fs::File::create(&temp)?;
+            let mut file = crate::private::create_file(&temp)?;
             file.write_all(bytes)?;
             file.sync_all()
         })();
         if let Err(source) = written.and_then(|()| fs::rename(&temp, &path)) {
-            // Best effort: the temporary name is never read, so a leftover only wastes space.
+            // Best effort: the temporary name is never read, so a leftover only wastes space
+            // (and is collected at the next open).
             let _ = fs::remove_file(&temp);
             return Err(io(source, &path));
         }
+        crate::private::sync_dir(&dir)?;
         Ok(sha)
+    }
+
+    /// Every file under the blob directory: `(name, path)`, blobs and leftovers of
+    /// interrupted writes alike (names starting with [`TEMP_PREFIX`]).
+    pub fn files(&self) -> Result<Vec<(String, PathBuf)>> {
+        let read = |dir: &Path| {
+            fs::read_dir(dir).map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        };
+        let mut files = Vec::new();
+        for shard in read(&self.root)? {
+            let shard = shard.map_err(|source| Error::Io {
+                path: self.root.clone(),
+                source,
+            })?;
+            if !shard.path().is_dir() {
+                continue;
+            }
+            for entry in read(&shard.path())? {
+                let entry = entry.map_err(|source| Error::Io {
+                    path: shard.path(),
+                    source,
+                })?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                files.push((name, entry.path()));
+            }
+        }
+        Ok(files)
     }
 
     /// Reads a blob back, checking that its content still hashes to `sha`.
@@ -116,6 +156,33 @@ impl BlobStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storing_damaged_content_again_repairs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let sha = blobs.put(b"image bytes").unwrap();
+        fs::write(dir.path().join(&sha[..2]).join(&sha), b"bit rot").unwrap();
+        assert!(matches!(blobs.get(&sha), Err(Error::CorruptBlob { .. })));
+        assert_eq!(blobs.put(b"image bytes").unwrap(), sha);
+        assert_eq!(blobs.get(&sha).unwrap(), b"image bytes");
+        let names: Vec<String> = blobs.files().unwrap().into_iter().map(|f| f.0).collect();
+        assert_eq!(names, [sha]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn blobs_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("blobs");
+        let blobs = BlobStore::open(&root).unwrap();
+        let sha = blobs.put(b"patient image").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join(&sha[..2])), 0o700);
+        assert_eq!(mode(&root.join(&sha[..2]).join(&sha)), 0o600);
+    }
 
     #[test]
     fn put_get_roundtrip_is_content_addressed() {

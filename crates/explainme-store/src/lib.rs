@@ -34,6 +34,7 @@ mod explainers;
 mod judgements;
 mod migrations;
 mod models;
+mod private;
 mod schemas;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,9 @@ pub use explainers::{ExplainerRecord, NewExplainer};
 pub use judgements::{FeedbackRecord, KnownRecord, LabelVersion, NewFeedback};
 pub use models::{ModelRecord, NewModel};
 pub use schemas::SchemaRecord;
+
+/// How long a write waits for another connection's lock before failing with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "explainme.sqlite3";
@@ -126,6 +130,8 @@ impl<T> Page<T> {
 pub struct Store {
     conn: Connection,
     blobs: BlobStore,
+    /// Orphan files removed at open.
+    collected: usize,
 }
 
 impl Store {
@@ -133,16 +139,89 @@ impl Store {
     /// every pending migration.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let mut conn = Connection::open(dir.join(DATABASE_FILE))?;
+        private::create_dir(dir)?;
+        // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+        // database file's permissions.
+        let database = dir.join(DATABASE_FILE);
+        if !database.exists() {
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&database);
+            if let Err(source) = created
+                && source.kind() != std::io::ErrorKind::AlreadyExists
+            {
+                return Err(Error::Io {
+                    path: database,
+                    source,
+                });
+            }
+        }
+        private::restrict(&database, 0o600)?;
+        let mut conn = Connection::open(&database)?;
+        // Another process holding the write lock (a backup, a second server by mistake) makes
+        // a write wait, not fail at once.
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: every commit syncs the write-ahead log, so what a call acknowledged survives a
+        // power cut too (NORMAL would lose the last commits then, though not on a crash).
+        conn.pragma_update(None, "synchronous", "FULL")?;
         migrations::apply(&mut conn)?;
         let blobs = BlobStore::open(dir.join(BLOB_DIR))?;
-        Ok(Store { conn, blobs })
+        let mut store = Store {
+            conn,
+            blobs,
+            collected: 0,
+        };
+        store.collected = store.collect_orphans()?;
+        Ok(store)
+    }
+
+    /// Files removed by [`Store::collect_orphans`] when the store was opened.
+    pub fn collected_at_open(&self) -> usize {
+        self.collected
+    }
+
+    /// Removes what an interrupted write left in the blob directory: temporary files, and
+    /// blobs no row refers to (written before a crash, or before the commit that would have
+    /// named them failed). Returns how many files it removed. Run at open, when no write of
+    /// this store is under way.
+    pub fn collect_orphans(&self) -> Result<usize> {
+        let mut removed = 0;
+        for (name, path) in self.blobs.files()? {
+            let orphan = name.starts_with(blobs::TEMP_PREFIX) || !self.is_referenced(&name)?;
+            if orphan {
+                std::fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Checks the store end to end: SQLite's `integrity_check`, and every blob a row names
+    /// present with its content intact. Returns the problems found (empty: consistent).
+    pub fn check(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let integrity: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        if integrity != "ok" {
+            problems.push(format!("database: {integrity}"));
+        }
+        let mut statement = self.conn.prepare(
+            "SELECT onnx_sha256 FROM models UNION SELECT image_sha256 FROM cases
+             UNION SELECT sha256 FROM case_masks UNION SELECT artefact_sha256 FROM explainers",
+        )?;
+        let named: Vec<String> = statement
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for sha in named {
+            if let Err(error) = self.blobs.get(&sha) {
+                problems.push(error.to_string());
+            }
+        }
+        Ok(problems)
     }
 
     /// The database schema version after migrations.
@@ -152,17 +231,21 @@ impl Store {
             .pragma_query_value(None, "user_version", |row| row.get(0))?)
     }
 
-    /// Deletes a blob once no model, case or mask refers to it any more.
-    fn release_blob(&self, sha: &str) -> Result<()> {
-        let referenced: bool = self.conn.query_row(
+    /// Whether a model, case, mask or explainer names blob `sha`.
+    fn is_referenced(&self, sha: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM models WHERE onnx_sha256 = ?1)
                  OR EXISTS (SELECT 1 FROM cases WHERE image_sha256 = ?1)
                  OR EXISTS (SELECT 1 FROM case_masks WHERE sha256 = ?1)
                  OR EXISTS (SELECT 1 FROM explainers WHERE artefact_sha256 = ?1)",
             [sha],
             |row| row.get(0),
-        )?;
-        if referenced {
+        )?)
+    }
+
+    /// Deletes a blob once no model, case or mask refers to it any more.
+    fn release_blob(&self, sha: &str) -> Result<()> {
+        if self.is_referenced(sha)? {
             Ok(())
         } else {
             self.blobs.remove(sha)
@@ -172,3 +255,81 @@ impl Store {
 
 /// SQL for "now" as RFC 3339 UTC with seconds, so every timestamp has one format.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(store: &mut Store, onnx: &[u8]) -> ModelRecord {
+        store
+            .register_model(&NewModel {
+                name: "m",
+                onnx,
+                card_json: "{}",
+            })
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn open_collects_what_interrupted_writes_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let kept = model(&mut store, b"registered model");
+        // A blob written before a crash, whose row never committed, and a temporary file.
+        let orphan = store.blobs.put(b"never committed").unwrap();
+        let shard = dir.path().join(BLOB_DIR).join(&orphan[..2]);
+        std::fs::write(shard.join(".tmp-deadbeef-1-0"), b"half").unwrap();
+        drop(store);
+
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.collected_at_open(), 2);
+        assert!(store.blobs.get(&orphan).is_err(), "the orphan is gone");
+        assert_eq!(store.model_onnx(&kept).unwrap(), b"registered model");
+        assert_eq!(store.check().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn check_names_a_damaged_or_missing_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let record = model(&mut store, b"weights");
+        let path = dir
+            .path()
+            .join(BLOB_DIR)
+            .join(&record.onnx_sha256[..2])
+            .join(&record.onnx_sha256);
+        std::fs::write(&path, b"damaged").unwrap();
+        let problems = store.check().unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("damaged"), "{problems:?}");
+        // Registering the same model again repairs the file.
+        model(&mut store, b"weights");
+        assert_eq!(store.check().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn durability_settings_are_explicit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let get = |pragma: &str| -> String {
+            store
+                .conn
+                .query_row(&format!("PRAGMA {pragma}"), [], |row| {
+                    row.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|v| format!("{v:?}"))
+                .unwrap()
+        };
+        assert_eq!(get("journal_mode"), r#"Text("wal")"#);
+        assert_eq!(get("synchronous"), "Integer(2)", "FULL");
+        assert_eq!(get("busy_timeout"), "Integer(5000)");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(dir.path()), 0o700);
+            assert_eq!(mode(&dir.path().join(DATABASE_FILE)), 0o600);
+        }
+    }
+}
