@@ -48,6 +48,8 @@ pub struct BoundServer {
     listener: TcpListener,
     /// The workbench's socket, when asked for.
     http: Option<TcpListener>,
+    /// Whether ONNX Runtime loaded: without it no model runs, and health says so.
+    runtime_ready: bool,
     api: Api,
     max_message_bytes: usize,
 }
@@ -63,7 +65,8 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
     }
     // Started before serving, so its memory cap is the configured budget (and a missing
     // library is logged at start-up, not at the first Predict).
-    if let Err(error) = explainme_onnx::init_runtime_within(&config.memory_budget) {
+    let runtime = explainme_onnx::init_runtime_within(&config.memory_budget);
+    if let Err(error) = &runtime {
         tracing::warn!(error = ?error.to_string(), "ONNX Runtime is not available");
     }
     let api = Api::open(
@@ -86,6 +89,7 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
     Ok(BoundServer {
         listener,
         http,
+        runtime_ready: runtime.is_ok(),
         api,
         max_message_bytes: config.max_message_bytes,
     })
@@ -142,7 +146,15 @@ impl BoundServer {
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(self.max_message_bytes);
         let (health, health_service) = tonic_health::server::health_reporter();
-        health.set_serving::<ExplainerServiceServer<Api>>().await;
+        // Without ONNX Runtime, schemas and cases still work but no model does: a load
+        // balancer should not send work here, so health says NOT_SERVING.
+        if self.runtime_ready {
+            health.set_serving::<ExplainerServiceServer<Api>>().await;
+        } else {
+            health
+                .set_not_serving::<ExplainerServiceServer<Api>>()
+                .await;
+        }
         // While running calls drain, health checks already say NOT_SERVING, so load
         // balancers stop sending new work.
         let shutdown = async move {

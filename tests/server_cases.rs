@@ -298,6 +298,14 @@ async fn schemas_and_cases_are_validated_stored_and_survive_a_restart() {
             error.message()
         );
         assert!(error.message().contains(needle), "{}", error.message());
+        // The case before the bad one was stored, and the refusal says so.
+        assert!(
+            error
+                .message()
+                .ends_with("(1 earlier cases of this stream stored: 0 created, 1 replaced)"),
+            "{}",
+            error.message()
+        );
     }
     client
         .put_feature_schema(pb::PutFeatureSchemaRequest {

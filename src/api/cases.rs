@@ -6,6 +6,7 @@ use tonic::{Status, Streaming};
 
 use super::{Api, paging, stored};
 use crate::convert::cases::{CaseInput, check_labels, encoded_image, labels, summary};
+use crate::convert::common::join_error;
 use crate::pb;
 
 pub async fn upsert(
@@ -14,21 +15,42 @@ pub async fn upsert(
 ) -> Result<pb::UpsertCasesResponse, Status> {
     let mut response = pb::UpsertCasesResponse::default();
     let mut index = 0usize;
-    while let Some(message) = stream.message().await? {
-        let pb::UpsertCaseRequest { case } = message;
-        let case = case
-            .ok_or_else(|| Status::invalid_argument(format!("message {index}: case is missing")))?;
-        let input = CaseInput::decode(case, &api.budget)
-            .map_err(|s| Status::new(s.code(), format!("message {index}: {}", s.message())))?;
-        let max_message_bytes = api.max_message_bytes;
-        let created = api
-            .with_store(move |store| store_case(store, input, max_message_bytes))
-            .await
-            .map_err(|s| Status::new(s.code(), format!("message {index}: {}", s.message())))?;
-        if created {
-            response.created += 1;
-        } else {
-            response.replaced += 1;
+    // Each case commits on its own, so a stream that fails part-way says what it stored: a
+    // client resends from there, and nothing acknowledged is lost.
+    let failed = |status: Status, index: usize, response: &pb::UpsertCasesResponse| {
+        Status::new(
+            status.code(),
+            format!(
+                "message {index}: {} ({} earlier cases of this stream stored: {} created, {} replaced)",
+                status.message(),
+                response.created + response.replaced,
+                response.created,
+                response.replaced
+            ),
+        )
+    };
+    loop {
+        let message = match stream.message().await {
+            Ok(Some(message)) => message,
+            Ok(None) => break,
+            Err(status) => return Err(failed(status, index, &response)),
+        };
+        let stored = async {
+            let pb::UpsertCaseRequest { case } = message;
+            let case = case.ok_or_else(|| Status::invalid_argument("case is missing"))?;
+            // Decoding (PNG inflate, DICOM, NIfTI) is CPU work: off the async workers.
+            let budget = api.budget;
+            let input = tokio::task::spawn_blocking(move || CaseInput::decode(case, &budget))
+                .await
+                .map_err(join_error)??;
+            let max_message_bytes = api.max_message_bytes;
+            api.with_store(move |store| store_case(store, input, max_message_bytes))
+                .await
+        };
+        match stored.await {
+            Ok(true) => response.created += 1,
+            Ok(false) => response.replaced += 1,
+            Err(status) => return Err(failed(status, index, &response)),
         }
         index += 1;
     }

@@ -29,11 +29,13 @@ pub struct SessionCache {
     entries: Mutex<Entries>,
 }
 
-/// The sessions and the order they were built in, oldest first.
+/// The sessions and the order they were built in, oldest first; and DescribeModel's answers,
+/// which cost a graph parse and a trial run (a registered model never changes under its id).
 #[derive(Debug, Default)]
 struct Entries {
     sessions: HashMap<SessionKey, Arc<Session>>,
     order: VecDeque<SessionKey>,
+    descriptions: HashMap<String, pb::DescribeModelResponse>,
 }
 
 impl SessionCache {
@@ -57,6 +59,23 @@ impl SessionCache {
         let mut entries = self.lock();
         entries.sessions.retain(|(id, _), _| id != model_id);
         entries.order.retain(|(id, _)| id != model_id);
+        entries.descriptions.remove(model_id);
+    }
+
+    fn description(&self, model_id: &str) -> Option<pb::DescribeModelResponse> {
+        self.lock().descriptions.get(model_id).cloned()
+    }
+
+    /// Keeps a description; at capacity, an arbitrary one makes room (they are cheap to
+    /// rebuild compared with holding every model's forever).
+    fn remember_description(&self, model_id: String, description: pb::DescribeModelResponse) {
+        let mut entries = self.lock();
+        if entries.descriptions.len() >= SESSION_CAPACITY
+            && let Some(evicted) = entries.descriptions.keys().next().cloned()
+        {
+            entries.descriptions.remove(&evicted);
+        }
+        entries.descriptions.insert(model_id, description);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -142,8 +161,15 @@ pub async fn describe(
     request: pb::DescribeModelRequest,
 ) -> Result<pb::DescribeModelResponse, Status> {
     let pb::DescribeModelRequest { model_id } = request;
-    let (record, onnx) = load(api, model_id).await?;
-    blocking(move || {
+    if let Some(described) = api.sessions.description(&model_id) {
+        // Still registered: a model deleted meanwhile answers NOT_FOUND.
+        let id = model_id.clone();
+        api.with_store(move |store| stored(store.model(&id))?.ok_or_else(|| not_found(&id)))
+            .await?;
+        return Ok(described);
+    }
+    let (record, onnx) = load(api, model_id.clone()).await?;
+    let described = blocking(move || {
         let mut model = Model::from_bytes(&onnx).map_err(|e| stored_model_status(&record, e))?;
         // Tensors whose shape the graph does not declare are measured by one run.
         model
@@ -151,7 +177,10 @@ pub async fn describe(
             .map_err(|e| stored_model_status(&record, e))?;
         Ok(description(record.into(), model.summary()))
     })
-    .await
+    .await?;
+    api.sessions
+        .remember_description(model_id, described.clone());
+    Ok(described)
 }
 
 pub async fn predict(

@@ -60,21 +60,68 @@ pub fn tensor(
     Ok((shape, data))
 }
 
-/// A failure of the data directory: never the caller's fault.
+/// A failure of the data directory: never the caller's fault. The details (file paths, SQL)
+/// go to the server's log under a reference the answer carries, not to the client.
 pub fn store_error(error: explainme_store::Error) -> Status {
-    tracing::error!(%error, "store failure");
-    Status::internal(format!("storage failed: {error}"))
+    let reference = incident_reference();
+    tracing::error!(%error, reference, "store failure");
+    Status::internal(format!(
+        "storage failed (reference {reference} in the server's log)"
+    ))
 }
 
-/// A blocking task that panicked or was cancelled.
+/// A blocking task that panicked or was cancelled; logged as [`store_error`] is.
 pub fn join_error(error: tokio::task::JoinError) -> Status {
-    tracing::error!(%error, "blocking task failed");
-    Status::internal(format!("internal task failed: {error}"))
+    let reference = incident_reference();
+    tracing::error!(%error, reference, "blocking task failed");
+    Status::internal(format!(
+        "internal task failed (reference {reference} in the server's log)"
+    ))
+}
+
+/// A reference that ties an answer to its log line: unique within a server's life and
+/// unlikely to repeat across restarts (the start time's low bits, then a counter).
+fn incident_reference() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static START: OnceLock<u32> = OnceLock::new();
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let start = *START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32))
+    });
+    format!("{start:08x}-{:04x}", COUNT.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_failures_keep_their_paths_in_the_log() {
+        let error = explainme_store::Error::Io {
+            path: "/srv/explainme/blobs/ab/abcd".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        let status = store_error(error);
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert!(!status.message().contains("/srv"), "{}", status.message());
+        assert!(
+            !status.message().contains("disk full"),
+            "{}",
+            status.message()
+        );
+        assert!(
+            status.message().contains("reference "),
+            "{}",
+            status.message()
+        );
+        assert_ne!(
+            store_error(explainme_store::Error::BadDigest("x".into())).message(),
+            status.message()
+        );
+    }
 
     #[test]
     fn user_strings_are_escaped_and_cut() {

@@ -213,6 +213,13 @@ pub async fn register_demo(client: &mut ExplainerServiceClient<Channel>) -> Stri
         .model
         .unwrap()
         .model_id;
+    put_renal_schema(client).await;
+    model_id
+}
+
+/// Stores the renal demo schema as `renal`, which the phantom cases name.
+#[allow(dead_code)]
+pub async fn put_renal_schema(client: &mut ExplainerServiceClient<Channel>) {
     client
         .put_feature_schema(pb::PutFeatureSchemaRequest {
             name: "renal".into(),
@@ -222,5 +229,4 @@ pub async fn register_demo(client: &mut ExplainerServiceClient<Channel>) -> Stri
         })
         .await
         .unwrap();
-    model_id
 }
