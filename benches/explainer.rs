@@ -198,6 +198,8 @@ fn main() {
             max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
             memory_budget: MemoryBudget::default(),
             http: None,
+            auth: None,
+            reflection: true,
         })
         .await
         .expect("server binds");

@@ -39,6 +39,8 @@ fn setup() -> Setup {
             max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
             memory_budget: explainme_budget::MemoryBudget::default(),
             http: None,
+            auth: None,
+            reflection: true,
         })
         .await
         .expect("server binds");

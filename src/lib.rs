@@ -4,6 +4,7 @@
 //! command lines, maps protocol messages to domain types and wires the crates together.
 
 mod api;
+pub mod auth;
 pub mod cli;
 mod convert;
 pub mod pb;

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
 use crate::api::Api;
+use crate::auth::{AuthLayer, Tokens};
 use crate::pb::explainer_service_server::ExplainerServiceServer;
 
 /// Where and how to serve.
@@ -31,6 +32,11 @@ pub struct ServerConfig {
     pub memory_budget: MemoryBudget,
     /// Where to serve the clinician workbench (HTML) beside gRPC; `None`: not served.
     pub http: Option<SocketAddr>,
+    /// The tokens file (see [`crate::auth`]); `None`: every caller may do everything, which
+    /// is only safe on loopback.
+    pub auth: Option<PathBuf>,
+    /// Whether to serve gRPC server reflection (what `grpcurl list` reads).
+    pub reflection: bool,
 }
 
 impl ServerConfig {
@@ -50,6 +56,8 @@ pub struct BoundServer {
     http: Option<TcpListener>,
     /// Whether ONNX Runtime loaded: without it no model runs, and health says so.
     runtime_ready: bool,
+    tokens: Option<Tokens>,
+    reflection: bool,
     api: Api,
     max_message_bytes: usize,
 }
@@ -65,6 +73,13 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
     }
     // Started before serving, so its memory cap is the configured budget (and a missing
     // library is logged at start-up, not at the first Predict).
+    let tokens = config.auth.as_deref().map(Tokens::load).transpose()?;
+    if tokens.is_none() && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %config.listen,
+            "serving beyond loopback without --auth: anyone who reaches this port may register, delete and read everything"
+        );
+    }
     let runtime = explainme_onnx::init_runtime_within(&config.memory_budget);
     if let Err(error) = &runtime {
         tracing::warn!(error = ?error.to_string(), "ONNX Runtime is not available");
@@ -90,6 +105,8 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
         listener,
         http,
         runtime_ready: runtime.is_ok(),
+        tokens,
+        reflection: config.reflection,
         api,
         max_message_bytes: config.max_message_bytes,
     })
@@ -134,6 +151,7 @@ impl BoundServer {
                 Some(tokio::spawn(crate::web::serve(
                     listener,
                     self.api.clone(),
+                    self.tokens.clone(),
                     async move {
                         let _ = stopped.wait_for(|stop| *stop).await;
                     },
@@ -169,22 +187,36 @@ impl BoundServer {
                 .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
-        let reflection_v1 = reflection().build_v1()?;
-        let reflection_v1alpha = reflection().build_v1alpha()?;
+        let (reflection_v1, reflection_v1alpha) = if self.reflection {
+            (
+                Some(reflection().build_v1()?),
+                Some(reflection().build_v1alpha()?),
+            )
+        } else {
+            (None, None)
+        };
+        let authenticated = self.tokens.is_some();
 
         // Small answers must not wait for a delayed ACK (Nagle): tonic sets TCP_NODELAY only
         // on sockets it binds itself, so it is set here on every accepted connection.
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
-        tracing::info!(%address, max_message_bytes = self.max_message_bytes, "serving");
+        tracing::info!(
+            %address,
+            max_message_bytes = self.max_message_bytes,
+            authenticated,
+            reflection = self.reflection,
+            "serving"
+        );
         tonic::transport::Server::builder()
             // Every log line of a call carries the RPC it belongs to.
             .trace_fn(|request| tracing::info_span!("rpc", path = %request.uri().path()))
             .layer(tower::util::MapResponseLayer::new(
                 oversize_is_resource_exhausted,
             ))
+            .layer(tower::util::option_layer(self.tokens.map(AuthLayer::new)))
             .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
+            .add_optional_service(reflection_v1)
+            .add_optional_service(reflection_v1alpha)
             .add_service(explainer)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await

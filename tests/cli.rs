@@ -114,3 +114,60 @@ fn models_inspect_refuses_a_graph_that_expands_past_the_budget() {
     let stderr = String::from_utf8_lossy(&small.stderr);
     assert!(stderr.contains("memory budget of 64 MiB"), "{stderr}");
 }
+
+/// `token add` prints the token once (stdout, or JSON) and stores only its hash, in a file
+/// readable by its owner; `serve --help` names the security options.
+#[test]
+fn token_add_prints_a_token_and_stores_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    let file = file.to_str().unwrap();
+    let text = explainme(&[
+        "token",
+        "add",
+        "--auth",
+        file,
+        "--name",
+        "dr-ada",
+        "--role",
+        "clinician",
+    ]);
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let token = String::from_utf8(text.stdout).unwrap();
+    let token = token.trim();
+    assert!(token.starts_with("em_") && token.len() == 67, "{token}");
+    let json = explainme(&[
+        "token", "add", "--auth", file, "--name", "pacs", "--role", "admin", "--format", "json",
+    ]);
+    let answer: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(answer["role"], "admin");
+    let stored = std::fs::read_to_string(file).unwrap();
+    assert!(
+        !stored.contains(&token[3..]),
+        "the token itself is not stored"
+    );
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored["tokens"].as_array().unwrap().len(), 2);
+    let bad = explainme(&[
+        "token", "add", "--auth", file, "--name", "x", "--role", "root",
+    ]);
+    assert!(!bad.status.success());
+    let help = explainme(&["serve", "--help"]);
+    let help = String::from_utf8(help.stdout).unwrap();
+    for option in [
+        "--auth",
+        "--http",
+        "--no-reflection",
+        "--listen",
+        "--data-dir",
+    ] {
+        assert!(
+            help.contains(option),
+            "serve --help lacks {option}:\n{help}"
+        );
+    }
+}

@@ -498,6 +498,8 @@ async fn a_zero_message_limit_is_refused_at_start() {
         max_message_bytes: 0,
         memory_budget: MemoryBudget::default(),
         http: None,
+        auth: None,
+        reflection: true,
     })
     .await
     .unwrap_err();

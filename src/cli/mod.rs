@@ -19,6 +19,7 @@ pub mod predict;
 pub mod rules;
 pub mod serve;
 pub mod surrogate;
+pub mod token;
 
 use clap::{Parser, Subcommand};
 use explainme_budget::MemoryBudget;
@@ -51,8 +52,11 @@ pub enum Command {
     Report(explainer::ReportArgs),
     /// Rules, a Bayesian network and a tree for one target of a CSV table (no images).
     Knowledge(knowledge::Args),
-    /// Serve the gRPC API until SIGTERM or Ctrl-C.
+    /// Serve the gRPC API (and, with --http, the clinician workbench) until SIGTERM or Ctrl-C.
     Serve(serve::Args),
+    /// Bearer tokens for `serve --auth`.
+    #[command(subcommand)]
+    Token(token::Command),
     /// Inspect ONNX models (layers and shapes).
     #[command(subcommand)]
     Models(models::Command),
@@ -88,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(args, budget),
         Command::Serve(args) => serve::run(args, budget),
+        Command::Token(command) => token::run(command),
         Command::Fit(args) => explainer::fit(args, budget),
         Command::Explain(args) => explainer::explain(args, budget),
         Command::Report(args) => explainer::report(args, budget),

@@ -28,6 +28,14 @@ pub struct Args {
     /// `127.0.0.1:8080`; port 0 picks a free port (the log says which).
     #[arg(long, value_name = "ADDRESS")]
     pub http: Option<SocketAddr>,
+    /// Require a bearer token on every RPC and a sign-in on the workbench: the JSON file of
+    /// token hashes, names and roles that `explainme token add` writes. Without it anyone who
+    /// reaches the ports may do anything, so serve on loopback only.
+    #[arg(long, value_name = "FILE")]
+    pub auth: Option<PathBuf>,
+    /// Do not serve gRPC server reflection (grpcurl then needs the proto files).
+    #[arg(long)]
+    pub no_reflection: bool,
 }
 
 /// Starts logging and a multi-threaded runtime, then serves; `memory_budget` bounds what one
@@ -38,6 +46,8 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
         data_dir,
         max_message_bytes,
         http,
+        auth,
+        no_reflection,
     } = args;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -57,6 +67,8 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
             max_message_bytes,
             memory_budget,
             http,
+            auth,
+            reflection: !no_reflection,
         },
         server::shutdown_signal(),
     ))

@@ -12,19 +12,25 @@
 mod case;
 mod forms;
 mod pages;
+mod session;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Extension, Form, FromRef, Path, Query, Request as HttpRequest, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tonic::{Code, Request, Status};
 
+use self::pages::Reader;
+use self::session::{Session, Sessions};
 use crate::api::Api;
+use crate::auth::{Role, Tokens};
 use crate::pb;
 use crate::pb::explainer_service_server::ExplainerService;
 
@@ -36,22 +42,45 @@ const SCRIPT: &str = include_str!("../../web/workbench.js");
 /// `/favicon.ico` on every page).
 const ICON: &str = include_str!("../../web/favicon.svg");
 
-/// Serves the workbench on `listener` until `shutdown` completes.
+/// Serves the workbench on `listener` until `shutdown` completes; with `tokens`, only to
+/// people signed in with one.
 pub async fn serve(
     listener: TcpListener,
     api: Api,
+    tokens: Option<Tokens>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(api))
+    let state = Workbench {
+        api,
+        tokens,
+        sessions: Arc::new(Sessions::default()),
+    };
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
 }
 
+/// What every handler may reach.
+#[derive(Debug, Clone)]
+struct Workbench {
+    api: Api,
+    tokens: Option<Tokens>,
+    sessions: Arc<Sessions>,
+}
+
+impl FromRef<Workbench> for Api {
+    fn from_ref(workbench: &Workbench) -> Api {
+        workbench.api.clone()
+    }
+}
+
 /// Every page and form target of the workbench.
-fn router(api: Api) -> Router {
+fn router(state: Workbench) -> Router {
     Router::new()
         .route("/", get(index))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
         .route("/assets/workbench.css", get(style))
         .route("/assets/workbench.js", get(script))
         .route("/assets/favicon.svg", get(icon))
@@ -71,7 +100,116 @@ fn router(api: Api) -> Router {
             get(thumbnail),
         )
         .fallback(not_found)
-        .with_state(api)
+        .layer(middleware::from_fn_with_state(state.clone(), with_session))
+        .with_state(state)
+}
+
+/// Gives every request its session (a new one, with its cookie, when it has none) and, with
+/// `--auth`, sends whoever has not signed in to the sign-in page.
+async fn with_session(
+    State(workbench): State<Workbench>,
+    mut request: HttpRequest,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/assets/") {
+        return next.run(request).await;
+    }
+    let known = session::cookie(request.headers()).and_then(|id| workbench.sessions.get(&id));
+    let (session, new) = match known {
+        Some(session) => (session, false),
+        None => match workbench.sessions.create(None) {
+            Ok(session) => (session, true),
+            Err(status) => return WebError(status).into_response(),
+        },
+    };
+    let signed_out = workbench.tokens.is_some() && session.identity.is_none();
+    let mut response = if signed_out && path != "/login" {
+        if request.method() == Method::GET {
+            Redirect::to("/login").into_response()
+        } else {
+            WebError(Status::unauthenticated("sign in first")).into_response()
+        }
+    } else {
+        request.extensions_mut().insert(session.clone());
+        next.run(request).await
+    };
+    if new {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, session::set_cookie(&session));
+    }
+    response
+}
+
+/// The pages' view of a session: the CSRF token for forms, and who signed in.
+fn reader(session: &Session) -> Reader {
+    Reader {
+        csrf: session.csrf.clone(),
+        name: session.identity.as_ref().map(|i| i.name.clone()),
+    }
+}
+
+/// `/login`: the sign-in form (with `--auth`).
+async fn login_page(Extension(session): Extension<Session>) -> Html<String> {
+    Html(pages::login(&reader(&session), None))
+}
+
+/// `POST /login`: a token signs in a new session (the old id is dropped).
+async fn login(
+    State(workbench): State<Workbench>,
+    Extension(session): Extension<Session>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    session.check_form(&fields)?;
+    let Some(tokens) = &workbench.tokens else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    let token = fields
+        .iter()
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.trim())
+        .unwrap_or_default();
+    let Some(identity) = tokens.identify(token) else {
+        let page = pages::login(&reader(&session), Some("unknown token"));
+        return Ok(Html(page).into_response());
+    };
+    tracing::info!(reader = %identity.name, role = %identity.role, "signed in to the workbench");
+    workbench.sessions.remove(&session.id);
+    let signed_in = workbench.sessions.create(Some(identity.clone()))?;
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session::set_cookie(&signed_in));
+    Ok(response)
+}
+
+/// `POST /logout`.
+async fn logout(
+    State(workbench): State<Workbench>,
+    Extension(session): Extension<Session>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    session.check_form(&fields)?;
+    workbench.sessions.remove(&session.id);
+    Ok(Redirect::to(if workbench.tokens.is_some() {
+        "/login"
+    } else {
+        "/"
+    })
+    .into_response())
+}
+
+/// Refuses a form that is not this session's, or whose signed-in holder may not do it (the
+/// workbench's actions are all a clinician's).
+fn admit(session: &Session, fields: &[(String, String)]) -> Result<(), Status> {
+    session.check_form(fields)?;
+    match &session.identity {
+        Some(identity) if identity.role < Role::Clinician => Err(Status::permission_denied(
+            "the workbench needs the clinician role",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A refused call, shown as a page with the gRPC status's message and a matching HTTP code.
@@ -89,6 +227,8 @@ fn http_code(code: Code) -> StatusCode {
     match code {
         Code::InvalidArgument | Code::OutOfRange => StatusCode::UNPROCESSABLE_ENTITY,
         Code::NotFound => StatusCode::NOT_FOUND,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
         Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => StatusCode::CONFLICT,
         Code::ResourceExhausted => StatusCode::PAYLOAD_TOO_LARGE,
         Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -134,7 +274,7 @@ fn asset(media_type: &'static str, body: &'static str) -> impl IntoResponse {
 }
 
 /// `/`: the explainers, grouped by cohort, with their models.
-async fn index(State(api): State<Api>) -> Page {
+async fn index(State(api): State<Api>, Extension(session): Extension<Session>) -> Page {
     let explainers = api
         .list_explainers(Request::new(pb::ListExplainersRequest::default()))
         .await?
@@ -145,7 +285,7 @@ async fn index(State(api): State<Api>) -> Page {
         .await?
         .into_inner()
         .models;
-    Ok(Html(pages::index(&explainers, &models)))
+    Ok(Html(pages::index(&reader(&session), &explainers, &models)))
 }
 
 /// Paging through a cohort's cases.
@@ -161,6 +301,7 @@ const CASES_PER_PAGE: u32 = 50;
 /// `/explainers/{id}`: the explainer and its cohort's cases.
 async fn cohort(
     State(api): State<Api>,
+    Extension(session): Extension<Session>,
     Path(explainer): Path<String>,
     Query(paging): Query<CasePage>,
 ) -> Page {
@@ -173,7 +314,7 @@ async fn cohort(
         }))
         .await?
         .into_inner();
-    Ok(Html(pages::cohort(&info, &cases)))
+    Ok(Html(pages::cohort(&reader(&session), &info, &cases)))
 }
 
 async fn explainer_info(api: &Api, explainer: &str) -> Result<pb::ExplainerInfo, Status> {
@@ -195,6 +336,7 @@ struct Saved {
 /// `/explainers/{id}/cases/{case}`: the case view.
 async fn case(
     State(api): State<Api>,
+    Extension(session): Extension<Session>,
     Path((explainer, case_id)): Path<(String, String)>,
     Query(saved): Query<Saved>,
 ) -> Page {
@@ -203,19 +345,20 @@ async fn case(
         "feedback" => Some(pages::Notice::FeedbackSaved),
         _ => None,
     };
-    case_page(&api, &explainer, &case_id, notice, None).await
+    case_page(&api, &session, &explainer, &case_id, notice, None).await
 }
 
 /// The case view; `draft` refills the label form with what was sent and refused.
 async fn case_page(
     api: &Api,
+    session: &Session,
     explainer: &str,
     case_id: &str,
     notice: Option<pages::Notice>,
     draft: Option<forms::LabelDraft>,
 ) -> Page {
     let view = case::CaseView::gather(api, explainer, case_id).await?;
-    Ok(Html(view.render(notice, draft.as_ref())))
+    Ok(Html(view.render(&reader(session), notice, draft.as_ref())))
 }
 
 /// `POST …/labels`: stores a new version of the case's labels through SetCaseLabels; a
@@ -223,9 +366,12 @@ async fn case_page(
 /// having stored nothing.
 async fn labels(
     State(api): State<Api>,
+    Extension(session): Extension<Session>,
     Path((explainer, case_id)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    admit(&session, &fields)?;
+    let fields = session.authored(fields);
     let info = explainer_info(&api, &explainer).await?;
     let case = stored_case(&api, &info.cohort, &case_id).await?;
     let schema = schema_of(&api, &case.schema).await?;
@@ -240,9 +386,11 @@ async fn labels(
         // would be logged by the browser as a failed load, though nothing failed to load).
         Err(status) if status.code() == Code::InvalidArgument => {
             let draft = draft.refused(status.message());
-            Ok(case_page(&api, &explainer, &case_id, None, Some(draft))
-                .await?
-                .into_response())
+            Ok(
+                case_page(&api, &session, &explainer, &case_id, None, Some(draft))
+                    .await?
+                    .into_response(),
+            )
         }
         Err(status) => Err(status.into()),
     }
@@ -280,9 +428,12 @@ fn see_other(explainer: &str, case_id: &str, saved: &str) -> Response {
 /// `POST …/feedback`: one SubmitFeedback per judged explanation part.
 async fn feedback(
     State(api): State<Api>,
+    Extension(session): Extension<Session>,
     Path((explainer, case_id)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    admit(&session, &fields)?;
+    let fields = session.authored(fields);
     let requests = forms::feedback_requests(&fields, &explainer, &case_id)?;
     for request in requests {
         api.submit_feedback(Request::new(request)).await?;
@@ -291,7 +442,11 @@ async fn feedback(
 }
 
 /// `/explainers/{id}/summary`: the knowledge summary, feedback and candidate knowledge.
-async fn summary(State(api): State<Api>, Path(explainer): Path<String>) -> Page {
+async fn summary(
+    State(api): State<Api>,
+    Extension(session): Extension<Session>,
+    Path(explainer): Path<String>,
+) -> Page {
     let summary = api
         .get_knowledge_summary(Request::new(pb::GetKnowledgeSummaryRequest {
             explainer_id: explainer.clone(),
@@ -303,15 +458,23 @@ async fn summary(State(api): State<Api>, Path(explainer): Path<String>) -> Page 
         .get_known_associations(Request::new(pb::GetKnownAssociationsRequest {}))
         .await?
         .into_inner();
-    Ok(Html(pages::summary(&explainer, &summary, &known)))
+    Ok(Html(pages::summary(
+        &reader(&session),
+        &explainer,
+        &summary,
+        &known,
+    )))
 }
 
 /// `POST …/candidates`: accepts or rejects one candidate association.
 async fn judge(
     State(api): State<Api>,
+    Extension(session): Extension<Session>,
     Path(explainer): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    admit(&session, &fields)?;
+    let fields = session.authored(fields);
     let request = forms::judgement(&fields, &explainer)?;
     api.judge_candidate(Request::new(request)).await?;
     Ok(Redirect::to(&format!("{}#candidates", pages::summary_href(&explainer))).into_response())

@@ -55,8 +55,28 @@ fn fixed(v: f64) -> String {
     format!("{v:.3}")
 }
 
-/// The frame of every page: title, stylesheet, skip link, navigation, and the script.
-fn layout(title: &str, crumbs: &[(String, String)], main: Markup) -> String {
+/// What the pages need of the reader's session.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    /// Posted back by every form (see `session.rs`).
+    pub csrf: String,
+    /// Who signed in, with `--auth`.
+    pub name: Option<String>,
+}
+
+/// The hidden field that proves a form came from this page.
+fn csrf_input(reader: &Reader) -> Markup {
+    html! { input type="hidden" name=(super::session::CSRF_FIELD) value=(reader.csrf); }
+}
+
+/// The frame of every page: title, stylesheet, skip link, navigation (with who is signed
+/// in), and the script.
+fn layout(
+    title: &str,
+    crumbs: &[(String, String)],
+    reader: Option<&Reader>,
+    main: Markup,
+) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -77,6 +97,15 @@ fn layout(title: &str, crumbs: &[(String, String)], main: Markup) -> String {
                             " › " a href=(href) { (text) }
                         }
                     }
+                    @if let Some(reader) = reader {
+                        @if let Some(name) = &reader.name {
+                            form.signed-in method="post" action="/logout" {
+                                "Signed in as " strong #signed-in { (name) } " "
+                                (csrf_input(reader))
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
                 }
                 main #main tabindex="-1" { (main) }
             }
@@ -91,6 +120,7 @@ pub fn error(code: StatusCode, message: &str) -> String {
     layout(
         title,
         &[],
+        None,
         html! {
             h1 { (code.as_u16()) " " (title) }
             p.error role="alert" #error { (message) }
@@ -100,7 +130,11 @@ pub fn error(code: StatusCode, message: &str) -> String {
 }
 
 /// `/`: explainers by cohort, and the registered models.
-pub fn index(explainers: &[pb::ExplainerInfo], models: &[pb::ModelInfo]) -> String {
+pub fn index(
+    reader: &Reader,
+    explainers: &[pb::ExplainerInfo],
+    models: &[pb::ModelInfo],
+) -> String {
     let model_name = |id: &str| {
         models
             .iter()
@@ -110,6 +144,7 @@ pub fn index(explainers: &[pb::ExplainerInfo], models: &[pb::ModelInfo]) -> Stri
     layout(
         "Explainers",
         &[],
+        Some(reader),
         html! {
             h1 { "Cohorts and explainers" }
             @if explainers.is_empty() {
@@ -156,11 +191,12 @@ fn label_text(label: &pb::Label) -> String {
 }
 
 /// `/explainers/{id}`: the cohort's cases, a page at a time.
-pub fn cohort(info: &pb::ExplainerInfo, cases: &pb::ListCasesResponse) -> String {
+pub fn cohort(reader: &Reader, info: &pb::ExplainerInfo, cases: &pb::ListCasesResponse) -> String {
     let explainer = &info.explainer_id;
     layout(
         &format!("Cohort {}", info.cohort),
         &[(explainer_href(explainer), info.cohort.clone())],
+        Some(reader),
         html! {
             h1 { "Cohort " (info.cohort) }
             p { "Explainer version " (info.version) ", fitted on " (info.fit_cases) " cases with "
@@ -211,7 +247,12 @@ fn part_title(part: pb::ExplanationPart) -> &'static str {
 
 impl CaseView {
     /// The case page; `draft` is a refused label form to show again with its message.
-    pub fn render(&self, notice: Option<Notice>, draft: Option<&LabelDraft>) -> String {
+    pub fn render(
+        &self,
+        reader: &Reader,
+        notice: Option<Notice>,
+        draft: Option<&LabelDraft>,
+    ) -> String {
         let e = &self.explanation;
         let explainer = &self.info.explainer_id;
         let title = format!("Case {}", self.case.case_id);
@@ -224,6 +265,7 @@ impl CaseView {
                     self.case.case_id.clone(),
                 ),
             ],
+            Some(reader),
             html! {
                 h1 { (title) ": " span #verdict { (e.verdict) } " (p = " (short(e.probability)) ")" }
                 @if let Some(notice) = notice {
@@ -241,8 +283,8 @@ impl CaseView {
                     (self.viewer_section())
                     (explanation_section(e, &self.info.cohort, explainer))
                 }
-                (self.labels_section(draft))
-                (self.feedback_section())
+                (self.labels_section(reader, draft))
+                (self.feedback_section(reader))
             },
         )
     }
@@ -313,7 +355,7 @@ impl CaseView {
             .unwrap_or_default()
     }
 
-    fn labels_section(&self, draft: Option<&LabelDraft>) -> Markup {
+    fn labels_section(&self, reader: &Reader, draft: Option<&LabelDraft>) -> Markup {
         // The fragment: the answer (saved, or refused with its message) opens at this form.
         let action = format!(
             "{}/labels#labels",
@@ -342,7 +384,7 @@ impl CaseView {
                             @for f in &pathology { (self.label_input(f, draft)) }
                         }
                     }
-                    (reader_inputs(draft.map(|d| d.author.as_str())))
+                    (reader_inputs(reader, draft.map(|d| d.author.as_str())))
                     label for="labels-note" { "Why (optional)" }
                     input #labels-note name="note" type="text" value=(draft.map_or("", |d| d.note.as_str()));
                     button type="submit" { "Save labels" }
@@ -394,7 +436,7 @@ impl CaseView {
         }
     }
 
-    fn feedback_section(&self) -> Markup {
+    fn feedback_section(&self, reader: &Reader) -> Markup {
         let action = format!(
             "{}/feedback#feedback",
             case_href(&self.info.explainer_id, &self.case.case_id)
@@ -429,7 +471,7 @@ impl CaseView {
                                 label for=(id) { (f.name) } }
                         }
                     }
-                    (reader_inputs(None))
+                    (reader_inputs(reader, None))
                     button type="submit" { "Send feedback" }
                 }
             }
@@ -437,11 +479,37 @@ impl CaseView {
     }
 }
 
-/// The reader's name, which every stored form carries (the script remembers it).
-fn reader_inputs(author: Option<&str>) -> Markup {
+/// What every stored form carries: the CSRF token, and the reader's name — typed (the script
+/// remembers it) or, when signed in, the signed-in name, which the server uses instead.
+fn reader_inputs(reader: &Reader, author: Option<&str>) -> Markup {
     html! {
-        label { "Your name " input name="author" type="text" required autocomplete="name" value=[author]; }
+        (csrf_input(reader))
+        @if let Some(name) = &reader.name {
+            p.author { "Stored as " strong { (name) } "." }
+        } @else {
+            label { "Your name " input name="author" type="text" required autocomplete="name" value=[author]; }
+        }
     }
+}
+
+/// `/login`: the sign-in form, with what was wrong with the last try.
+pub fn login(reader: &Reader, error: Option<&str>) -> String {
+    layout(
+        "Sign in",
+        &[],
+        None,
+        html! {
+            h1 { "Sign in" }
+            p { "Paste the token you were given (" code { "explainme token add" } "). The server checks it; this browser keeps only a session cookie." }
+            @if let Some(message) = error { p.error role="alert" #login-error { (message) } }
+            form method="post" action="/login" #login-form {
+                (csrf_input(reader))
+                label for="token" { "Token " }
+                input #token name="token" type="password" required autocomplete="off";
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
 }
 
 fn explanation_section(e: &Explanation, cohort: &str, explainer: &str) -> Markup {
@@ -537,7 +605,12 @@ fn rules_table(id: &str, caption: &str, rules: &[pb::MatchedRule]) -> Markup {
 }
 
 /// `/explainers/{id}/summary`.
-pub fn summary(explainer: &str, s: &pb::KnowledgeSummary, known: &pb::KnownAssociations) -> String {
+pub fn summary(
+    reader: &Reader,
+    explainer: &str,
+    s: &pb::KnowledgeSummary,
+    known: &pb::KnownAssociations,
+) -> String {
     let cohort = s
         .explainer
         .as_ref()
@@ -551,6 +624,7 @@ pub fn summary(explainer: &str, s: &pb::KnowledgeSummary, known: &pb::KnownAssoc
             (explainer_href(explainer), cohort.clone()),
             (summary_href(explainer), "knowledge summary".to_owned()),
         ],
+        Some(reader),
         html! {
             h1 { "What the CNN learnt on " (cohort) }
             dl #performance {
@@ -602,7 +676,7 @@ pub fn summary(explainer: &str, s: &pb::KnowledgeSummary, known: &pb::KnownAssoc
                             " — confidence " (pct(r.confidence)) ", lift " (format!("{:.2}", r.lift)) ", support " (pct(r.support)) }
                         @for item in &r.antecedent { input type="hidden" name="antecedent" value=(item); }
                         input type="hidden" name="consequent" value=(r.consequent);
-                        (reader_inputs(None))
+                        (reader_inputs(reader, None))
                         button type="submit" name="decision" value="accept" { "Accept" }
                         button type="submit" name="decision" value="reject" { "Reject" }
                     }

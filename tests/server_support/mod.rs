@@ -40,6 +40,8 @@ impl Running {
             max_message_bytes,
             memory_budget,
             http: None,
+            auth: None,
+            reflection: true,
         })
         .await
     }
@@ -53,11 +55,14 @@ impl Running {
             max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
             memory_budget: MemoryBudget::default(),
             http: Some("127.0.0.1:0".parse().unwrap()),
+            auth: None,
+            reflection: true,
         })
         .await
     }
 
-    async fn start_config(config: ServerConfig) -> Running {
+    /// A server of `config` (its `listen` and `http`, when set, should be port 0 on loopback).
+    pub async fn start_config(config: ServerConfig) -> Running {
         let bound = server::bind(config).await.unwrap();
         let address = bound.local_addr().unwrap();
         let workbench = bound
