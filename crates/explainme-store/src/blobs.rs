@@ -82,7 +82,7 @@ impl BlobStore {
     }
 
     /// Every file under the blob directory: `(name, path)`, blobs and leftovers of
-    /// interrupted writes alike (names starting with [`TEMP_PREFIX`]).
+    /// interrupted writes alike (names starting with `TEMP_PREFIX`, `.tmp-`).
     pub fn files(&self) -> Result<Vec<(String, PathBuf)>> {
         let read = |dir: &Path| {
             fs::read_dir(dir).map_err(|source| Error::Io {
