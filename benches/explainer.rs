@@ -192,15 +192,7 @@ fn main() {
         .expect("tokio runtime");
     let data_dir = dir.path().join("data");
     runtime.block_on(async {
-        let bound = server::bind(ServerConfig {
-            listen: "127.0.0.1:0".parse().expect("loopback"),
-            data_dir: data_dir.clone(),
-            max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
-            memory_budget: MemoryBudget::default(),
-            http: None,
-            auth: None,
-            reflection: true,
-        })
+        let bound = server::bind(ServerConfig::loopback(data_dir.clone()))
         .await
         .expect("server binds");
         let address = bound.local_addr().expect("address");

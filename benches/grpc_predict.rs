@@ -33,17 +33,9 @@ fn setup() -> Setup {
     let data_dir = tempfile::tempdir().expect("temporary data directory");
     let (model, card) = builder::seeded_cnn(SEED).expect("seeded CNN builds");
     let (client, model_id) = runtime.block_on(async {
-        let bound = server::bind(ServerConfig {
-            listen: "127.0.0.1:0".parse().expect("loopback address"),
-            data_dir: data_dir.path().to_path_buf(),
-            max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
-            memory_budget: explainme_budget::MemoryBudget::default(),
-            http: None,
-            auth: None,
-            reflection: true,
-        })
-        .await
-        .expect("server binds");
+        let bound = server::bind(ServerConfig::loopback(data_dir.path()))
+            .await
+            .expect("server binds");
         let address = bound.local_addr().expect("bound address");
         tokio::spawn(bound.serve(std::future::pending()));
         let channel = Channel::from_shared(format!("http://{address}"))

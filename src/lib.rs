@@ -7,6 +7,7 @@ mod api;
 pub mod auth;
 pub mod cli;
 mod convert;
+mod limits;
 pub mod pb;
 pub mod server;
 mod web;

@@ -16,6 +16,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::api::Api;
 use crate::auth::{AuthLayer, Tokens};
+use crate::limits::BusyLayer;
 use crate::pb::explainer_service_server::ExplainerServiceServer;
 
 /// Where and how to serve.
@@ -37,6 +38,11 @@ pub struct ServerConfig {
     pub auth: Option<PathBuf>,
     /// Whether to serve gRPC server reflection (what `grpcurl list` reads).
     pub reflection: bool,
+    /// Calls served at once; more are answered RESOURCE_EXHAUSTED (health checks excepted).
+    pub max_concurrent_calls: usize,
+    /// Cases one UpsertCases stream may carry; more are RESOURCE_EXHAUSTED (the earlier
+    /// ones stay stored, and the answer says how many).
+    pub max_cases_per_stream: usize,
 }
 
 impl ServerConfig {
@@ -46,6 +52,26 @@ impl ServerConfig {
     pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
     /// 64 KiB: below it not even a small PNG case or a model card fits an answer.
     pub const MIN_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+    /// 64 calls at once: a ward's tools and a few researchers, on a machine whose cores run
+    /// the models; each call may hold up to the memory budget.
+    pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 64;
+    /// 100,000 cases per stream: a large cohort in one go, not an endless one.
+    pub const DEFAULT_MAX_CASES_PER_STREAM: usize = 100_000;
+
+    /// The defaults on loopback port 0 for `data_dir`: what tests and benchmarks start.
+    pub fn loopback(data_dir: impl Into<PathBuf>) -> ServerConfig {
+        ServerConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            data_dir: data_dir.into(),
+            max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
+            memory_budget: MemoryBudget::default(),
+            http: None,
+            auth: None,
+            reflection: true,
+            max_concurrent_calls: ServerConfig::DEFAULT_MAX_CONCURRENT_CALLS,
+            max_cases_per_stream: ServerConfig::DEFAULT_MAX_CASES_PER_STREAM,
+        }
+    }
 }
 
 /// A server with its data directory open and its socket bound, not yet serving.
@@ -58,6 +84,7 @@ pub struct BoundServer {
     runtime_ready: bool,
     tokens: Option<Tokens>,
     reflection: bool,
+    max_concurrent_calls: usize,
     api: Api,
     max_message_bytes: usize,
 }
@@ -84,10 +111,15 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
     if let Err(error) = &runtime {
         tracing::warn!(error = ?error.to_string(), "ONNX Runtime is not available");
     }
+    anyhow::ensure!(
+        config.max_concurrent_calls > 0 && config.max_cases_per_stream > 0,
+        "--max-concurrent-calls and --max-cases-per-stream must be at least 1"
+    );
     let api = Api::open(
         &config.data_dir,
         config.max_message_bytes,
         config.memory_budget,
+        config.max_cases_per_stream,
     )
     .with_context(|| format!("cannot open data directory {}", config.data_dir.display()))?;
     let listener = TcpListener::bind(config.listen)
@@ -107,6 +139,7 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
         runtime_ready: runtime.is_ok(),
         tokens,
         reflection: config.reflection,
+        max_concurrent_calls: config.max_concurrent_calls,
         api,
         max_message_bytes: config.max_message_bytes,
     })
@@ -213,6 +246,7 @@ impl BoundServer {
             .layer(tower::util::MapResponseLayer::new(
                 oversize_is_resource_exhausted,
             ))
+            .layer(BusyLayer::new(self.max_concurrent_calls))
             .layer(tower::util::option_layer(self.tokens.map(AuthLayer::new)))
             .add_service(health_service)
             .add_optional_service(reflection_v1)

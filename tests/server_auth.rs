@@ -12,7 +12,6 @@ use std::path::Path;
 use explainme::auth::{Role, add_token};
 use explainme::pb;
 use explainme::server::ServerConfig;
-use explainme_budget::MemoryBudget;
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -23,13 +22,10 @@ use tonic::metadata::MetadataValue;
 
 async fn start(data: &Path, tokens: &Path, reflection: bool) -> Running {
     Running::start_config(ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.to_path_buf(),
-        max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
-        memory_budget: MemoryBudget::default(),
         http: Some("127.0.0.1:0".parse().unwrap()),
         auth: Some(tokens.to_path_buf()),
         reflection,
+        ..ServerConfig::loopback(data)
     })
     .await
 }
@@ -293,13 +289,8 @@ async fn a_tokens_file_that_is_not_one_stops_the_server() {
     )
     .unwrap();
     let refused = explainme::server::bind(ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().join("data"),
-        max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
-        memory_budget: MemoryBudget::default(),
-        http: None,
         auth: Some(tokens),
-        reflection: true,
+        ..ServerConfig::loopback(dir.path().join("data"))
     })
     .await
     .unwrap_err();

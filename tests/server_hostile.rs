@@ -9,14 +9,13 @@ use std::io::Write;
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
 use explainme::server::{self, ServerConfig};
-use explainme_budget::MemoryBudget;
 use explainme_cohort::{Feature, FeatureKind, FeatureSchema, Role};
 use explainme_imaging::codec::nifti;
 use explainme_imaging::{Format, Image, Shape, encode_image};
 use explainme_onnx::Dim;
 use explainme_onnx::builder::{self, GraphBuilder};
 use prost::Message;
-use server_support::{Running, hounsfield, upsert};
+use server_support::{Running, hounsfield, phantom_cases, put_renal_schema, upsert};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -493,15 +492,76 @@ async fn errors_that_would_echo_huge_values_are_cut_short() {
 async fn a_zero_message_limit_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let error = server::bind(ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
         max_message_bytes: 0,
-        memory_budget: MemoryBudget::default(),
-        http: None,
-        auth: None,
-        reflection: true,
+        ..ServerConfig::loopback(dir.path())
     })
     .await
     .unwrap_err();
     assert!(error.to_string().contains("below the minimum"), "{error}");
+}
+
+/// A burst beyond `--max-concurrent-calls` is refused at once with RESOURCE_EXHAUSTED (not
+/// queued), health still answers, and the slot frees when the call ends; a stream beyond
+/// `--max-cases-per-stream` is cut with the count of what it stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_beyond_the_limits_are_refused_not_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start_config(ServerConfig {
+        max_concurrent_calls: 1,
+        max_cases_per_stream: 2,
+        ..ServerConfig::loopback(dir.path().join("data"))
+    })
+    .await;
+    let mut client = running.client();
+    put_renal_schema(&mut client).await;
+
+    // An UpsertCases stream left open holds the only slot.
+    let (send, receive) = tokio::sync::mpsc::channel::<pb::UpsertCaseRequest>(1);
+    let mut holder = running.client();
+    let held = tokio::spawn(async move {
+        holder
+            .upsert_cases(tokio_stream::wrappers::ReceiverStream::new(receive))
+            .await
+    });
+    let mut busy = None;
+    for _ in 0..200 {
+        match client.list_models(pb::ListModelsRequest {}).await {
+            Err(status) => {
+                busy = Some(status);
+                break;
+            }
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+    let busy = busy.expect("the open stream takes the only slot");
+    assert_eq!(busy.code(), Code::ResourceExhausted, "{busy:?}");
+    assert!(
+        busy.message().contains("--max-concurrent-calls"),
+        "{busy:?}"
+    );
+    let mut health = tonic_health::pb::health_client::HealthClient::new(running.channel.clone());
+    health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("health checks are never refused");
+    drop(send);
+    let answer = held.await.unwrap().unwrap().into_inner();
+    assert_eq!(answer.created, 0);
+    client
+        .list_models(pb::ListModelsRequest {})
+        .await
+        .expect("the slot is free again");
+
+    let (_, cases) = phantom_cases(&dir.path().join("cohort"), "limits", 3);
+    let cut = upsert(&mut client, cases).await.unwrap_err();
+    assert_eq!(cut.code(), Code::ResourceExhausted, "{cut:?}");
+    assert!(
+        cut.message().contains("--max-cases-per-stream")
+            && cut
+                .message()
+                .contains("(2 earlier cases of this stream stored: 2 created"),
+        "{}",
+        cut.message()
+    );
+    running.stop().await;
 }

@@ -35,6 +35,14 @@ pub async fn upsert(
             Ok(None) => break,
             Err(status) => return Err(failed(status, index, &response)),
         };
+        if index >= api.max_cases_per_stream {
+            let limit = Status::resource_exhausted(format!(
+                "a stream carries at most {} cases (--max-cases-per-stream); send the rest in \
+                 another",
+                api.max_cases_per_stream
+            ));
+            return Err(failed(limit, index, &response));
+        }
         let stored = async {
             let pb::UpsertCaseRequest { case } = message;
             let case = case.ok_or_else(|| Status::invalid_argument("case is missing"))?;

@@ -34,6 +34,8 @@ pub struct Api {
     max_message_bytes: usize,
     /// What one request may allocate for external data (decoded images, inference).
     budget: MemoryBudget,
+    /// Cases one UpsertCases stream may carry.
+    max_cases_per_stream: usize,
 }
 
 impl Api {
@@ -43,6 +45,7 @@ impl Api {
         data_dir: &Path,
         max_message_bytes: usize,
         budget: MemoryBudget,
+        max_cases_per_stream: usize,
     ) -> Result<Api, explainme_store::Error> {
         let store = Store::open(data_dir)?;
         if store.collected_at_open() > 0 {
@@ -57,6 +60,7 @@ impl Api {
             prepared: Arc::new(explainers::PreparedCache::default()),
             max_message_bytes,
             budget,
+            max_cases_per_stream,
         })
     }
 

@@ -36,6 +36,14 @@ pub struct Args {
     /// Do not serve gRPC server reflection (grpcurl then needs the proto files).
     #[arg(long)]
     pub no_reflection: bool,
+    /// Calls served at once; more are answered RESOURCE_EXHAUSTED at once (health checks are
+    /// always answered).
+    #[arg(long, default_value_t = ServerConfig::DEFAULT_MAX_CONCURRENT_CALLS)]
+    pub max_concurrent_calls: usize,
+    /// Cases one UpsertCases stream may carry; beyond, RESOURCE_EXHAUSTED (earlier ones
+    /// stay stored).
+    #[arg(long, default_value_t = ServerConfig::DEFAULT_MAX_CASES_PER_STREAM)]
+    pub max_cases_per_stream: usize,
 }
 
 /// Starts logging and a multi-threaded runtime, then serves; `memory_budget` bounds what one
@@ -48,6 +56,8 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
         http,
         auth,
         no_reflection,
+        max_concurrent_calls,
+        max_cases_per_stream,
     } = args;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -69,6 +79,8 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
             http,
             auth,
             reflection: !no_reflection,
+            max_concurrent_calls,
+            max_cases_per_stream,
         },
         server::shutdown_signal(),
     ))

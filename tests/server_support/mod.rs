@@ -35,13 +35,9 @@ impl Running {
         memory_budget: MemoryBudget,
     ) -> Running {
         Running::start_config(ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.to_path_buf(),
             max_message_bytes,
             memory_budget,
-            http: None,
-            auth: None,
-            reflection: true,
+            ..ServerConfig::loopback(data_dir)
         })
         .await
     }
@@ -50,13 +46,8 @@ impl Running {
     #[allow(dead_code)] // only the workbench tests open it
     pub async fn start_with_workbench(data_dir: &Path) -> Running {
         Running::start_config(ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.to_path_buf(),
-            max_message_bytes: ServerConfig::DEFAULT_MAX_MESSAGE_BYTES,
-            memory_budget: MemoryBudget::default(),
             http: Some("127.0.0.1:0".parse().unwrap()),
-            auth: None,
-            reflection: true,
+            ..ServerConfig::loopback(data_dir)
         })
         .await
     }
