@@ -4,22 +4,21 @@
 //! and delete models, store schemas and cases, and fit explainers. Health checks and server
 //! reflection stay open (load balancers and `grpcurl list` need no token).
 //!
-//! Over gRPC the `authorization: Bearer …` header is checked by [`AuthLayer`] before any
+//! Over gRPC the `authorization: Bearer …` header is checked by `Authorizer` before any
 //! handler runs: no or an unknown token is `UNAUTHENTICATED`, a role too low
 //! `PERMISSION_DENIED`. The workbench signs people in with the same tokens (`src/web/`).
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
 use std::io::Read;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use tonic::Status;
+
+use crate::gate::Gate;
 
 /// What a token lets its holder do.
 #[derive(
@@ -199,72 +198,32 @@ pub fn authorize(
     Ok(Some(identity.clone()))
 }
 
-/// A tower layer that refuses gRPC calls without a sufficient token before they reach a
-/// handler; the caller's [`Identity`] rides along in the request's extensions.
+/// Refuses gRPC calls without a sufficient token before they reach a handler (a [`Gate`] of
+/// the server); the caller's [`Identity`] rides along in the request's extensions.
 #[derive(Debug, Clone)]
-pub struct AuthLayer {
+pub(crate) struct Authorizer {
     tokens: Tokens,
 }
 
-impl AuthLayer {
-    pub fn new(tokens: Tokens) -> AuthLayer {
-        AuthLayer { tokens }
+impl Authorizer {
+    pub(crate) fn new(tokens: Tokens) -> Authorizer {
+        Authorizer { tokens }
     }
 }
 
-impl<S> tower::Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
+impl Gate for Authorizer {
+    type Pass = ();
 
-    fn layer(&self, inner: S) -> AuthService<S> {
-        AuthService {
-            inner,
-            tokens: self.tokens.clone(),
-        }
-    }
-}
-
-/// See [`AuthLayer`].
-#[derive(Debug, Clone)]
-pub struct AuthService<S> {
-    inner: S,
-    tokens: Tokens,
-}
-
-/// The future type of the server's own tower services.
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+    fn check<B>(&self, request: &mut http::Request<B>) -> Result<(), Status> {
         let authorization = request
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        match authorize(&self.tokens, request.uri().path(), authorization) {
-            Ok(identity) => {
-                if let Some(identity) = identity {
-                    tracing::debug!(caller = %identity.name, role = %identity.role, "authorized");
-                    request.extensions_mut().insert(identity);
-                }
-                Box::pin(self.inner.call(request))
-            }
-            Err(status) => {
-                tracing::info!(path = %request.uri().path(), code = ?status.code(), "refused");
-                Box::pin(std::future::ready(Ok(status.into_http())))
-            }
+        if let Some(identity) = authorize(&self.tokens, request.uri().path(), authorization)? {
+            tracing::debug!(caller = %identity.name, role = %identity.role, "authorized");
+            request.extensions_mut().insert(identity);
         }
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@ mod api;
 pub mod auth;
 pub mod cli;
 mod convert;
+mod gate;
 mod limits;
 pub mod pb;
 pub mod server;

@@ -4,83 +4,45 @@
 //! busy server is not taken for a dead one.
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
-use crate::auth::BoxFuture;
+use crate::gate::Gate;
 
-/// See the module docs.
+/// See the module docs; a [`Gate`] of the server.
 #[derive(Debug, Clone)]
-pub struct BusyLayer {
+pub struct Busy {
     permits: Arc<Semaphore>,
     limit: usize,
 }
 
-impl BusyLayer {
-    pub fn new(limit: usize) -> BusyLayer {
-        BusyLayer {
+impl Busy {
+    pub fn new(limit: usize) -> Busy {
+        Busy {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
         }
     }
 }
 
-impl<S> tower::Layer<S> for BusyLayer {
-    type Service = BusyService<S>;
+impl Gate for Busy {
+    /// The call's slot; health checks take none.
+    type Pass = Option<OwnedSemaphorePermit>;
 
-    fn layer(&self, inner: S) -> BusyService<S> {
-        BusyService {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// See [`BusyLayer`].
-#[derive(Debug, Clone)]
-pub struct BusyService<S> {
-    inner: S,
-    layer: BusyLayer,
-}
-
-impl<S, B> tower::Service<http::Request<B>> for BusyService<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn check<B>(&self, request: &mut http::Request<B>) -> Result<Self::Pass, Status> {
         if request.uri().path().starts_with("/grpc.health.") {
-            return Box::pin(self.inner.call(request));
+            return Ok(None);
         }
-        match Arc::clone(&self.layer.permits).try_acquire_owned() {
-            Ok(permit) => {
-                let call = self.inner.call(request);
-                // Held until the handler answered (a streamed answer's body may outlive it).
-                Box::pin(async move {
-                    let answer = call.await;
-                    drop(permit);
-                    answer
-                })
-            }
-            Err(_) => {
-                let status = Status::resource_exhausted(format!(
+        Arc::clone(&self.permits)
+            .try_acquire_owned()
+            .map(Some)
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
                     "the server is running {} calls, its limit (--max-concurrent-calls); retry \
                      with backoff",
-                    self.layer.limit
-                ));
-                Box::pin(std::future::ready(Ok(status.into_http())))
-            }
-        }
+                    self.limit
+                ))
+            })
     }
 }

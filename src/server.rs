@@ -15,8 +15,9 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
 use crate::api::Api;
-use crate::auth::{AuthLayer, Tokens};
-use crate::limits::BusyLayer;
+use crate::auth::{Authorizer, Tokens};
+use crate::gate::GateLayer;
+use crate::limits::Busy;
 use crate::pb::explainer_service_server::ExplainerServiceServer;
 
 /// Where and how to serve.
@@ -246,8 +247,10 @@ impl BoundServer {
             .layer(tower::util::MapResponseLayer::new(
                 oversize_is_resource_exhausted,
             ))
-            .layer(BusyLayer::new(self.max_concurrent_calls))
-            .layer(tower::util::option_layer(self.tokens.map(AuthLayer::new)))
+            .layer(GateLayer(Busy::new(self.max_concurrent_calls)))
+            .layer(tower::util::option_layer(
+                self.tokens.map(|tokens| GateLayer(Authorizer::new(tokens))),
+            ))
             .add_service(health_service)
             .add_optional_service(reflection_v1)
             .add_optional_service(reflection_v1alpha)

@@ -515,25 +515,30 @@ async fn calls_beyond_the_limits_are_refused_not_queued() {
     let mut client = running.client();
     put_renal_schema(&mut client).await;
 
-    // An UpsertCases stream left open holds the only slot.
-    let (send, receive) = tokio::sync::mpsc::channel::<pb::UpsertCaseRequest>(1);
-    let mut holder = running.client();
-    let held = tokio::spawn(async move {
-        holder
-            .upsert_cases(tokio_stream::wrappers::ReceiverStream::new(receive))
-            .await
-    });
-    let mut busy = None;
-    for _ in 0..200 {
+    // An UpsertCases stream left open holds the only slot. The holder and a probe race for
+    // it, so either may be the one refused: retry until the holder has it.
+    let mut holding = None;
+    for _ in 0..50 {
+        let (send, receive) = tokio::sync::mpsc::channel::<pb::UpsertCaseRequest>(1);
+        let mut holder = running.client();
+        let held = tokio::spawn(async move {
+            holder
+                .upsert_cases(tokio_stream::wrappers::ReceiverStream::new(receive))
+                .await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         match client.list_models(pb::ListModelsRequest {}).await {
-            Err(status) => {
-                busy = Some(status);
+            Err(busy) if !held.is_finished() => {
+                holding = Some((send, held, busy));
                 break;
             }
-            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            _ => {
+                drop(send);
+                let _ = held.await;
+            }
         }
     }
-    let busy = busy.expect("the open stream takes the only slot");
+    let (send, held, busy) = holding.expect("an open stream takes the only slot");
     assert_eq!(busy.code(), Code::ResourceExhausted, "{busy:?}");
     assert!(
         busy.message().contains("--max-concurrent-calls"),
