@@ -52,7 +52,7 @@ pub async fn upsert(
                 .await
                 .map_err(join_error)??;
             let max_message_bytes = api.max_message_bytes;
-            api.with_store(move |store| store_case(store, input, max_message_bytes))
+            api.with_writer(move |store| store_case(store, input, max_message_bytes))
                 .await
         };
         match stored.await {
@@ -173,7 +173,7 @@ pub async fn delete(
     request: pb::DeleteCaseRequest,
 ) -> Result<pb::DeleteCaseResponse, Status> {
     let pb::DeleteCaseRequest { cohort, case_id } = request;
-    api.with_store(move |store| {
+    api.with_writer(move |store| {
         if stored(store.delete_case(&cohort, &case_id))? {
             Ok(pb::DeleteCaseResponse {})
         } else {

@@ -65,7 +65,7 @@ pub async fn set_labels(
     required("author", &author)?;
     bounded("note", &note)?;
     let raw = raw_labels("labels", wire)?;
-    api.with_store(move |store| {
+    api.with_writer(move |store| {
         let case = stored(store.case(&cohort, &case_id))?
             .ok_or_else(|| case_not_found(&cohort, &case_id))?;
         let schema = schema(store, &case.schema)?;
@@ -149,7 +149,7 @@ pub async fn submit_feedback(
     let judgement = judgement_name(request.judgement)?;
     required("author", &request.author)?;
     bounded("comment", &request.comment)?;
-    api.with_store(move |store| {
+    api.with_writer(move |store| {
         let explainer = record(store, &request.explainer_id)?;
         if stored(store.case(&explainer.cohort, &request.case_id))?.is_none() {
             return Err(case_not_found(&explainer.cohort, &request.case_id));
@@ -330,7 +330,7 @@ pub async fn judge_candidate(
     // The line must read back as the known-associations format does.
     explainme_explain::known::parse_known(&line)
         .map_err(|e| Status::invalid_argument(format!("antecedent/consequent: {e}")))?;
-    api.with_store(move |store| {
+    api.with_writer(move |store| {
         let explainer = record(store, &request.explainer_id)?;
         let schema_name = stored(store.cohort_schema(&explainer.cohort))?
             .ok_or_else(|| Status::failed_precondition("the explainer's cohort has no cases"))?;
@@ -350,5 +350,5 @@ pub async fn judge_candidate(
 }
 
 pub async fn get_known(api: &Api) -> Result<pb::KnownAssociations, Status> {
-    api.with_store(|store| known_associations(store)).await
+    api.with_store(known_associations).await
 }

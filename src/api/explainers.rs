@@ -153,17 +153,17 @@ pub async fn fit(api: &Api, request: pb::FitExplainerRequest) -> Result<FitProgr
     params.concept_layers = feature_layers;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::FitProgress, Status>>(64);
     let store = Arc::clone(&api.store);
+    let readers = Arc::clone(&api.readers);
     let budget = api.budget;
     tokio::task::spawn_blocking(move || {
         let send = |message: Result<pb::FitProgress, Status>| tx.blocking_send(message).is_ok();
         let work = || -> Result<pb::ExplainerInfo, Status> {
             let dir = tempfile::tempdir()
                 .map_err(|e| Status::internal(format!("no working directory: {e}")))?;
-            let (model, card, cohort_copy) = {
-                let store = super::lock(&store);
-                let (model, card) = load_model(&store, &model_id)?;
-                (model, card, materialise(&store, &cohort, dir.path())?)
-            };
+            let (model, card, cohort_copy) = readers.with(|store| {
+                let (model, card) = load_model(store, &model_id)?;
+                Ok((model, card, materialise(store, &cohort, dir.path())?))
+            })?;
             let mut current = None;
             let mut last = (0u64, 0u64);
             let explainer = params.fit(&model, &card, &cohort_copy, &budget, &mut |p| {
@@ -360,7 +360,8 @@ fn target_case(
     }
 }
 
-/// Runs `work` with the store and the prepared explainer on the blocking pool.
+/// Runs `work` with a read-only connection and the prepared explainer on the blocking pool:
+/// an Explain or a report never holds up a write, nor another read.
 pub(super) async fn with_explainer<T: Send + 'static>(
     api: &Api,
     id: String,
@@ -368,10 +369,12 @@ pub(super) async fn with_explainer<T: Send + 'static>(
 ) -> Result<T, Status> {
     let api = api.clone();
     tokio::task::spawn_blocking(move || {
-        let store = super::lock(&api.store);
-        let record = record(&store, &id)?;
-        let prepared = prepared(&api, &store, &record)?;
-        work(&api, &store, &record, &prepared)
+        let readers = Arc::clone(&api.readers);
+        readers.with(|store| {
+            let record = record(store, &id)?;
+            let prepared = prepared(&api, store, &record)?;
+            work(&api, store, &record, &prepared)
+        })
     })
     .await
     .map_err(join_error)?

@@ -27,7 +27,10 @@ use crate::pb::explainer_service_server::ExplainerService;
 /// The service state shared by every call.
 #[derive(Debug, Clone)]
 pub struct Api {
+    /// The one connection that writes.
     store: Arc<Mutex<Store>>,
+    /// Idle read-only connections: reads never wait for a write or for each other.
+    readers: Arc<Readers>,
     sessions: Arc<models::SessionCache>,
     /// Explainers bound to their model, for Explain, reports and exports.
     prepared: Arc<explainers::PreparedCache>,
@@ -56,6 +59,10 @@ impl Api {
         }
         Ok(Api {
             store: Arc::new(Mutex::new(store)),
+            readers: Arc::new(Readers {
+                dir: data_dir.to_path_buf(),
+                idle: Mutex::default(),
+            }),
             sessions: Arc::new(models::SessionCache::default()),
             prepared: Arc::new(explainers::PreparedCache::default()),
             max_message_bytes,
@@ -84,8 +91,19 @@ impl Api {
         Ok(Response::new(response))
     }
 
-    /// Runs `work` with the store on the blocking pool.
+    /// Runs `work` with a read-only connection on the blocking pool.
     async fn with_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, Status> + Send + 'static,
+    ) -> Result<T, Status> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || readers.with(work))
+            .await
+            .map_err(join_error)?
+    }
+
+    /// Runs `work` with the writing connection on the blocking pool (one writer at a time).
+    async fn with_writer<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Store) -> Result<T, Status> + Send + 'static,
     ) -> Result<T, Status> {
@@ -93,6 +111,33 @@ impl Api {
         tokio::task::spawn_blocking(move || work(&mut lock(&store)))
             .await
             .map_err(join_error)?
+    }
+}
+
+/// Read-only connections, opened on demand and kept for the next read.
+#[derive(Debug)]
+struct Readers {
+    dir: std::path::PathBuf,
+    idle: Mutex<Vec<Store>>,
+}
+
+impl Readers {
+    /// Idle connections kept; more are opened when reads overlap and closed after.
+    const KEEP: usize = 8;
+
+    /// Runs `work` on an idle connection, or a new one.
+    fn with<T>(&self, work: impl FnOnce(&Store) -> Result<T, Status>) -> Result<T, Status> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let reader = match idle {
+            Some(reader) => reader,
+            None => stored(Store::open_reader(&self.dir))?,
+        };
+        let answer = work(&reader);
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < Readers::KEEP {
+            idle.push(reader);
+        }
+        answer
     }
 }
 

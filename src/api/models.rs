@@ -129,7 +129,7 @@ pub async fn register(
     } = registration;
     let card_json = card.to_json();
     let (record, created) = api
-        .with_store(move |store| {
+        .with_writer(move |store| {
             stored(store.register_model(&NewModel {
                 name: &name,
                 onnx: &onnx,
@@ -230,7 +230,7 @@ pub async fn delete(
     let pb::DeleteModelRequest { model_id } = request;
     let id = model_id.clone();
     let deleted = api
-        .with_store(move |store| stored(store.delete_model(&id)))
+        .with_writer(move |store| stored(store.delete_model(&id)))
         .await?;
     if !deleted {
         return Err(not_found(&model_id));

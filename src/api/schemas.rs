@@ -20,7 +20,7 @@ pub async fn put(
     )?;
     let json = schema.to_json();
     let (record, created) = api
-        .with_store(move |store| stored(store.put_feature_schema(&name, &json)))
+        .with_writer(move |store| stored(store.put_feature_schema(&name, &json)))
         .await?;
     tracing::info!(name = ?record.name, created, "feature schema stored");
     Ok(pb::PutFeatureSchemaResponse {

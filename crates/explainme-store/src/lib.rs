@@ -134,6 +134,37 @@ pub struct Store {
     collected: usize,
 }
 
+/// Writes, the migrations and orphan collection go through the one [`Store::open`]ed
+/// connection; reads may use any number of [`Store::open_reader`] connections beside it,
+/// which WAL lets read while the writer writes (each sees what was committed when its read
+/// began).
+impl Store {
+    /// Another connection to the store in `dir` (already [`Store::open`]ed), for reading only:
+    /// `PRAGMA query_only` refuses any write, and `&Store` offers none.
+    pub fn open_reader(dir: impl AsRef<Path>) -> Result<Store> {
+        let dir = dir.as_ref();
+        let database = dir.join(DATABASE_FILE);
+        if !database.is_file() {
+            return Err(Error::Io {
+                path: database,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "open the store for writing first",
+                ),
+            });
+        }
+        let conn = Connection::open(&database)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(Store {
+            conn,
+            blobs: BlobStore::open(dir.join(BLOB_DIR))?,
+            collected: 0,
+        })
+    }
+}
+
 impl Store {
     /// Opens the data directory `dir`, creating it and the database if needed and applying
     /// every pending migration.
@@ -306,6 +337,21 @@ mod tests {
         // Registering the same model again repairs the file.
         model(&mut store, b"weights");
         assert_eq!(store.check().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn readers_see_committed_writes_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = Store::open(dir.path()).unwrap();
+        let reader = Store::open_reader(dir.path()).unwrap();
+        assert!(reader.models().unwrap().is_empty());
+        let record = model(&mut writer, b"weights");
+        assert_eq!(reader.model(&record.id).unwrap(), Some(record.clone()));
+        assert_eq!(reader.model_onnx(&record).unwrap(), b"weights");
+        let refused = reader.conn.execute("DELETE FROM models", []);
+        assert!(refused.is_err(), "query_only refuses writes");
+        let missing = Store::open_reader(dir.path().join("elsewhere"));
+        assert!(missing.is_err());
     }
 
     #[test]
