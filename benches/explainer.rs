@@ -11,31 +11,23 @@
 //! `cargo bench --bench explainer` (a plain binary: each figure is one long operation, not a
 //! micro-benchmark for criterion). The machine's load is printed with the figures.
 
-use std::path::Path;
 use std::time::Instant;
 
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
 use explainme::server::{self, ServerConfig};
 use explainme_budget::MemoryBudget;
-use explainme_cohort::{Cohort, FeatureKind, FeatureSchema};
+use explainme_cohort::{Cohort, FeatureSchema};
 use explainme_explain::{CaseInput, ExplainOptions, Explainer, Stage};
 use explainme_onnx::{Model, ModelCard};
+use support::{load_average, models, percentile, wire_cases};
 use tonic::transport::Channel;
+
+mod support;
 
 const CASES: usize = 2000;
 const SEED: u64 = 2026;
 const CALLS: usize = 100;
-
-fn models() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models")
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
 
 fn print_shares(title: &str, parts: &[(String, f64)]) {
     let total: f64 = parts.iter().map(|(_, s)| s).sum();
@@ -46,55 +38,6 @@ fn print_shares(title: &str, parts: &[(String, f64)]) {
             100.0 * seconds / total.max(1e-12)
         );
     }
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn file(data: Vec<u8>) -> Option<pb::Image> {
-    Some(pb::Image {
-        source: Some(pb::image::Source::Encoded(pb::EncodedImage {
-            format: pb::ImageFormat::Png16.into(),
-            data,
-        })),
-    })
-}
-
-fn wire_cases(cohort: &Cohort) -> Vec<pb::Case> {
-    cohort
-        .cases
-        .iter()
-        .map(|case| pb::Case {
-            cohort: "bench".into(),
-            case_id: case.id.clone(),
-            schema: "renal".into(),
-            image: file(std::fs::read(cohort.image_path(case)).expect("image")),
-            labels: case
-                .labels
-                .iter()
-                .map(|(feature, raw)| pb::Label {
-                    feature: feature.clone(),
-                    value: Some(match cohort.schema.feature(feature).map(|f| &f.kind) {
-                        Ok(FeatureKind::Numeric { .. }) => {
-                            pb::label::Value::Number(raw.parse().expect("number"))
-                        }
-                        _ => pb::label::Value::State(raw.clone()),
-                    }),
-                })
-                .collect(),
-            masks: ["lesion"]
-                .iter()
-                .filter_map(|m| {
-                    let path = cohort.mask_path(case, m);
-                    path.is_file().then(|| pb::ConceptMask {
-                        concept: (*m).into(),
-                        mask: file(std::fs::read(path).expect("mask")),
-                    })
-                })
-                .collect(),
-        })
-        .collect()
 }
 
 fn main() {
@@ -222,7 +165,7 @@ fn main() {
             })
             .await
             .expect("schema");
-        let messages = wire_cases(&cohort)
+        let messages = wire_cases(&cohort, "bench")
             .into_iter()
             .map(|case| pb::UpsertCaseRequest { case: Some(case) });
         client.upsert_cases(tokio_stream::iter(messages)).await.expect("upsert");

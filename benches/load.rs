@@ -1,0 +1,335 @@
+//! A load run against the real server on loopback (tonic clients, the demo CNN, a fitted
+//! explainer on 300 phantom cases), with the figures a hospital's operator asks for:
+//!
+//! 1. **Sustained load** for `LOAD_SECONDS` (default 60): 64 concurrent clients calling
+//!    Explain (fast, with heatmap) on random stored cases back to back, while 2 more keep
+//!    re-uploading batches of 8 cases. Reported: calls, throughput, p50 / p99 latency,
+//!    errors by code, and the process's resident memory each tenth of the run (it must stop
+//!    growing) with its peak.
+//! 2. **Predict beside a 64 MB upload**: Predict (batch 1) latency for 10 s alone, then for
+//!    as long as one UpsertCases stream of 32 cases × 2 MB (64 MB of 1024×1024 16-bit PNGs)
+//!    takes; p50 / p99 of each, side by side.
+//!
+//! `cargo bench --bench load` (a plain binary; `LOAD_SECONDS=10` for a quick look).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use explainme::pb;
+use explainme::pb::explainer_service_client::ExplainerServiceClient;
+use explainme::server::{self, ServerConfig};
+use explainme_cohort::{Cohort, FeatureSchema};
+use explainme_rng::Random;
+use support::{file, load_average, models, percentile, wire_cases};
+use tokio::sync::Mutex;
+use tonic::transport::Channel;
+
+mod support;
+
+const CASES: usize = 300;
+const EXPLAINERS: usize = 64;
+const UPLOADERS: usize = 2;
+const SEED: u64 = 2026;
+
+/// Resident and peak memory of this process (server and clients), in MiB.
+fn memory() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn summary(label: &str, times: &mut [f64]) -> String {
+    times.sort_by(f64::total_cmp);
+    if times.is_empty() {
+        return format!("{label}: no call");
+    }
+    format!(
+        "{label}: {} calls, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        times.len(),
+        1e3 * percentile(times, 0.5),
+        1e3 * percentile(times, 0.99),
+        1e3 * times[times.len() - 1]
+    )
+}
+
+/// A noise image of `side`² 16-bit pixels as PNG: incompressible, so `side` = 1024 is 2 MB.
+fn noise_png(side: u32, seed: u64) -> Vec<u8> {
+    let mut random = Random::new(seed, 7);
+    let mut pixels = Vec::with_capacity((side * side * 2) as usize);
+    for _ in 0..side * side {
+        // HU −1000…+1000, stored with the PNG codec's offset (explainme-imaging's HU_OFFSET).
+        let hu = random.below(2001) as f32 - 1000.0;
+        let stored = (hu + explainme_imaging::codec::png::HU_OFFSET) as u16;
+        pixels.extend_from_slice(&stored.to_be_bytes());
+    }
+    let mut png = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png, side, side);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Sixteen);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header().expect("png header");
+        writer.write_image_data(&pixels).expect("png data");
+    }
+    png
+}
+
+fn main() {
+    let seconds: u64 = std::env::var("LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    println!("load average before: {}", load_average());
+    let dir = tempfile::tempdir().expect("temporary folder");
+    explainme_phantom::Phantom::params()
+        .cases(CASES)
+        .seed(SEED)
+        .write(&dir.path().join("cohort"), || {})
+        .expect("phantoms");
+    let cohort = Cohort::open(dir.path().join("cohort")).expect("cohort");
+    let cases = wire_cases(&cohort, "load");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async move {
+        let bound = server::bind(ServerConfig {
+            // Every client of this run at once, with room to spare: errors here are failures.
+            max_concurrent_calls: 4 * (EXPLAINERS + UPLOADERS),
+            ..ServerConfig::loopback(dir.path().join("data"))
+        })
+        .await
+        .expect("server binds");
+        let address = bound.local_addr().expect("address");
+        tokio::spawn(bound.serve(std::future::pending()));
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect");
+        let mut client = ExplainerServiceClient::new(channel.clone())
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
+        let model_id = client
+            .register_model(pb::RegisterModelRequest {
+                name: "renal_cnn".into(),
+                onnx: std::fs::read(models().join("renal_cnn.onnx")).expect("model"),
+                card_json: std::fs::read_to_string(models().join("renal_cnn.card.json"))
+                    .expect("card"),
+            })
+            .await
+            .expect("register")
+            .into_inner()
+            .model
+            .expect("model")
+            .model_id;
+        client
+            .put_feature_schema(pb::PutFeatureSchemaRequest {
+                name: "renal".into(),
+                schema: Some(pb::FeatureSchema::from(FeatureSchema::renal_demo())),
+            })
+            .await
+            .expect("schema");
+        let messages: Vec<pb::UpsertCaseRequest> = cases
+            .iter()
+            .cloned()
+            .map(|case| pb::UpsertCaseRequest { case: Some(case) })
+            .collect();
+        client
+            .upsert_cases(tokio_stream::iter(messages))
+            .await
+            .expect("upsert");
+        let mut fit = client
+            .fit_explainer(pb::FitExplainerRequest {
+                model_id: model_id.clone(),
+                cohort: "load".into(),
+                feature_layers: Vec::new(),
+                params: Some(pb::ExplainerParams {
+                    seed: SEED,
+                    concept_permutations: 50,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("fit")
+            .into_inner();
+        let mut explainer = String::new();
+        while let Some(event) = fit.message().await.expect("progress") {
+            if let Some(pb::fit_progress::Event::Finished(info)) = event.event {
+                explainer = info.explainer_id;
+            }
+        }
+        println!(
+            "set-up: {CASES} cases stored, explainer {explainer} fitted; memory {:.0} MiB",
+            memory().0
+        );
+
+        // 1. Sustained load.
+        let stop = Arc::new(AtomicBool::new(false));
+        let errors: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+        let mut explainers = Vec::new();
+        for worker in 0..EXPLAINERS {
+            let mut client = client.clone();
+            let (stop, errors, explainer) = (Arc::clone(&stop), Arc::clone(&errors), explainer.clone());
+            let ids: Vec<String> = cases.iter().map(|c| c.case_id.clone()).collect();
+            explainers.push(tokio::spawn(async move {
+                let mut random = Random::new(SEED, 100 + worker as u64);
+                let mut times = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let case_id = ids[random.below(ids.len())].clone();
+                    let started = Instant::now();
+                    let answer = client
+                        .explain(pb::ExplainRequest {
+                            explainer_id: explainer.clone(),
+                            targets: vec![pb::ExplainTarget {
+                                target: Some(pb::explain_target::Target::CaseId(case_id)),
+                            }],
+                            include_heatmap: true,
+                            fast: true,
+                        })
+                        .await;
+                    match answer {
+                        Ok(_) => times.push(started.elapsed().as_secs_f64()),
+                        Err(status) => {
+                            *errors.lock().await.entry(format!("Explain {:?}", status.code())).or_default() += 1;
+                        }
+                    }
+                }
+                times
+            }));
+        }
+        let mut uploaders = Vec::new();
+        for worker in 0..UPLOADERS {
+            let mut client = client.clone();
+            let (stop, errors) = (Arc::clone(&stop), Arc::clone(&errors));
+            let cases = cases.clone();
+            uploaders.push(tokio::spawn(async move {
+                let mut random = Random::new(SEED, 200 + worker as u64);
+                let mut batches = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let batch: Vec<pb::UpsertCaseRequest> = (0..8)
+                        .map(|_| pb::UpsertCaseRequest {
+                            case: Some(cases[random.below(cases.len())].clone()),
+                        })
+                        .collect();
+                    match client.upsert_cases(tokio_stream::iter(batch)).await {
+                        Ok(_) => batches += 1,
+                        Err(status) => {
+                            *errors.lock().await.entry(format!("UpsertCases {:?}", status.code())).or_default() += 1;
+                        }
+                    }
+                }
+                batches
+            }));
+        }
+        let started = Instant::now();
+        let mut samples = Vec::new();
+        for tenth in 1..=10 {
+            tokio::time::sleep(Duration::from_millis(seconds * 100)).await;
+            samples.push((tenth, memory().0));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let mut times = Vec::new();
+        for worker in explainers {
+            times.extend(worker.await.expect("explain worker"));
+        }
+        let mut batches = 0;
+        for worker in uploaders {
+            batches += worker.await.expect("upload worker");
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        println!();
+        println!(
+            "sustained load, {seconds} s: {EXPLAINERS} clients calling Explain (fast, heatmap) and {UPLOADERS} re-uploading batches of 8 cases"
+        );
+        let calls = times.len();
+        println!("  {}", summary("Explain", &mut times));
+        println!(
+            "  throughput {:.1} Explain calls/s; {batches} upload batches ({:.1} cases/s)",
+            calls as f64 / elapsed,
+            (8 * batches) as f64 / elapsed
+        );
+        let errors = errors.lock().await.clone();
+        println!("  errors: {}", if errors.is_empty() { "none".to_owned() } else { format!("{errors:?}") });
+        println!(
+            "  resident memory by tenth of the run (MiB): {}",
+            samples.iter().map(|(t, m)| format!("{t}0% {m:.0}")).collect::<Vec<_>>().join(", ")
+        );
+        println!("  peak resident memory {:.0} MiB", memory().1);
+
+        // 2. Predict alone, then beside a 64 MB upload.
+        // Preprocessed input (the card's unit range), NHWC as the demo card says.
+        let input: Vec<f32> = vec![0.5; 64 * 64];
+        let predict = pb::PredictRequest {
+            model_id: model_id.clone(),
+            input: Some(pb::FloatTensor {
+                shape: vec![1, 64, 64, 1],
+                data: input,
+            }),
+            prediction_only: true,
+            ..Default::default()
+        };
+        let probe = |until: Arc<AtomicBool>| {
+            let mut client = client.clone();
+            let predict = predict.clone();
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                while !until.load(Ordering::Relaxed) {
+                    let started = Instant::now();
+                    client.predict(predict.clone()).await.expect("predict");
+                    times.push(started.elapsed().as_secs_f64());
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                times
+            })
+        };
+        let alone_done = Arc::new(AtomicBool::new(false));
+        let alone = probe(Arc::clone(&alone_done));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        alone_done.store(true, Ordering::Relaxed);
+        let mut alone = alone.await.expect("probe");
+        let big: Vec<pb::UpsertCaseRequest> = (0..32)
+            .map(|i| {
+                let mut case = cases[i].clone();
+                case.case_id = format!("big_{i:02}");
+                case.image = file(noise_png(1024, i as u64));
+                case.masks.clear();
+                pb::UpsertCaseRequest { case: Some(case) }
+            })
+            .collect();
+        let bytes: usize = big
+            .iter()
+            .map(prost::Message::encoded_len)
+            .sum();
+        let beside_done = Arc::new(AtomicBool::new(false));
+        let beside = probe(Arc::clone(&beside_done));
+        let upload_started = Instant::now();
+        client
+            .upsert_cases(tokio_stream::iter(big))
+            .await
+            .expect("64 MB upload");
+        let upload = upload_started.elapsed().as_secs_f64();
+        beside_done.store(true, Ordering::Relaxed);
+        let mut beside = beside.await.expect("probe");
+        println!();
+        println!("Predict, batch 1, every 20 ms:");
+        println!("  {}", summary("alone, 10 s", &mut alone));
+        println!(
+            "  {}",
+            summary(
+                &format!("beside an UpsertCases of {:.1} MB ({upload:.1} s)", bytes as f64 / 1e6),
+                &mut beside
+            )
+        );
+    });
+    println!("load average after: {}", load_average());
+}

@@ -1,0 +1,72 @@
+//! What the server benchmarks share: the demo CNN's folder, a phantom cohort as wire cases,
+//! percentiles and the machine's load. `mod support;` from a bench file.
+#![allow(dead_code)] // each bench uses a different subset
+
+use std::path::{Path, PathBuf};
+
+use explainme::pb;
+use explainme_cohort::{Cohort, FeatureKind};
+
+/// The committed demo CNN and its card.
+pub fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models")
+}
+
+/// `/proc/loadavg`'s three figures, printed with every measurement.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// The `q` quantile of `sorted` (nearest rank).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// A 16-bit PNG as a wire image.
+pub fn file(data: Vec<u8>) -> Option<pb::Image> {
+    Some(pb::Image {
+        source: Some(pb::image::Source::Encoded(pb::EncodedImage {
+            format: pb::ImageFormat::Png16.into(),
+            data,
+        })),
+    })
+}
+
+/// The cohort's cases as wire cases of cohort `name`, schema `renal`, with their lesion masks.
+pub fn wire_cases(cohort: &Cohort, name: &str) -> Vec<pb::Case> {
+    cohort
+        .cases
+        .iter()
+        .map(|case| pb::Case {
+            cohort: name.into(),
+            case_id: case.id.clone(),
+            schema: "renal".into(),
+            image: file(std::fs::read(cohort.image_path(case)).expect("image")),
+            labels: case
+                .labels
+                .iter()
+                .map(|(feature, raw)| pb::Label {
+                    feature: feature.clone(),
+                    value: Some(match cohort.schema.feature(feature).map(|f| &f.kind) {
+                        Ok(FeatureKind::Numeric { .. }) => {
+                            pb::label::Value::Number(raw.parse().expect("number"))
+                        }
+                        _ => pb::label::Value::State(raw.clone()),
+                    }),
+                })
+                .collect(),
+            masks: ["lesion"]
+                .iter()
+                .filter_map(|m| {
+                    let path = cohort.mask_path(case, m);
+                    path.is_file().then(|| pb::ConceptMask {
+                        concept: (*m).into(),
+                        mask: file(std::fs::read(path).expect("mask")),
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
