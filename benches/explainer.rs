@@ -17,10 +17,10 @@ use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
 use explainme::server::{self, ServerConfig};
 use explainme_budget::MemoryBudget;
-use explainme_cohort::{Cohort, FeatureSchema};
+use explainme_cohort::Cohort;
 use explainme_explain::{CaseInput, ExplainOptions, Explainer, Stage};
 use explainme_onnx::{Model, ModelCard};
-use support::{load_average, models, percentile, wire_cases};
+use support::{load_average, models, percentile, register_demo, wire_cases};
 use tonic::transport::Channel;
 
 mod support;
@@ -146,25 +146,7 @@ fn main() {
             .await
             .expect("connect");
         let mut client = ExplainerServiceClient::new(channel);
-        let model_id = client
-            .register_model(pb::RegisterModelRequest {
-                name: "renal_cnn".into(),
-                onnx: model.to_bytes(),
-                card_json: std::fs::read_to_string(models().join("renal_cnn.card.json")).expect("card"),
-            })
-            .await
-            .expect("register")
-            .into_inner()
-            .model
-            .expect("model")
-            .model_id;
-        client
-            .put_feature_schema(pb::PutFeatureSchemaRequest {
-                name: "renal".into(),
-                schema: Some(pb::FeatureSchema::from(FeatureSchema::renal_demo())),
-            })
-            .await
-            .expect("schema");
+        let model_id = register_demo(&mut client, model.to_bytes()).await;
         let messages = wire_cases(&cohort, "bench")
             .into_iter()
             .map(|case| pb::UpsertCaseRequest { case: Some(case) });

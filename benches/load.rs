@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
 use explainme::server::{self, ServerConfig};
-use explainme_cohort::{Cohort, FeatureSchema};
+use explainme_cohort::Cohort;
 use explainme_rng::Random;
-use support::{file, load_average, models, percentile, wire_cases};
+use support::{file, load_average, models, percentile, register_demo, wire_cases};
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
 
@@ -119,26 +119,8 @@ fn main() {
         let mut client = ExplainerServiceClient::new(channel.clone())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
-        let model_id = client
-            .register_model(pb::RegisterModelRequest {
-                name: "renal_cnn".into(),
-                onnx: std::fs::read(models().join("renal_cnn.onnx")).expect("model"),
-                card_json: std::fs::read_to_string(models().join("renal_cnn.card.json"))
-                    .expect("card"),
-            })
-            .await
-            .expect("register")
-            .into_inner()
-            .model
-            .expect("model")
-            .model_id;
-        client
-            .put_feature_schema(pb::PutFeatureSchemaRequest {
-                name: "renal".into(),
-                schema: Some(pb::FeatureSchema::from(FeatureSchema::renal_demo())),
-            })
-            .await
-            .expect("schema");
+        let onnx = std::fs::read(models().join("renal_cnn.onnx")).expect("model");
+        let model_id = register_demo(&mut client, onnx).await;
         let messages: Vec<pb::UpsertCaseRequest> = cases
             .iter()
             .cloned()

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use explainme::pb;
-use explainme_cohort::{Cohort, FeatureKind};
+use explainme::pb::explainer_service_client::ExplainerServiceClient;
+use explainme_cohort::{Cohort, FeatureKind, FeatureSchema};
+use tonic::transport::Channel;
 
 /// The committed demo CNN and its card.
 pub fn models() -> PathBuf {
@@ -69,4 +71,29 @@ pub fn wire_cases(cohort: &Cohort, name: &str) -> Vec<pb::Case> {
                 .collect(),
         })
         .collect()
+}
+
+/// Registers the demo CNN (`onnx`: its bytes) as `renal_cnn` and stores the renal schema as
+/// `renal`; returns the model's id.
+pub async fn register_demo(client: &mut ExplainerServiceClient<Channel>, onnx: Vec<u8>) -> String {
+    let model_id = client
+        .register_model(pb::RegisterModelRequest {
+            name: "renal_cnn".into(),
+            onnx,
+            card_json: std::fs::read_to_string(models().join("renal_cnn.card.json")).expect("card"),
+        })
+        .await
+        .expect("register")
+        .into_inner()
+        .model
+        .expect("model")
+        .model_id;
+    client
+        .put_feature_schema(pb::PutFeatureSchemaRequest {
+            name: "renal".into(),
+            schema: Some(pb::FeatureSchema::from(FeatureSchema::renal_demo())),
+        })
+        .await
+        .expect("schema");
+    model_id
 }
