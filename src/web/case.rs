@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use explainme_imaging::{Image, Window};
-use explainme_report::heatmap::Overlay;
+use explainme_report::heatmap::{MapScale, Overlay};
 use serde::Serialize;
 use tonic::{Request, Status};
 
@@ -161,39 +161,21 @@ impl Viewer {
 }
 
 impl ViewerHeatmap {
+    /// The map on the reports' colour scale ([`MapScale`]): the same value, the same colour.
     fn new(shape: &[usize], values: &[f32], threshold: f32) -> Result<ViewerHeatmap, Status> {
         let shape = depth_height_width(shape)?;
-        let finite = || values.iter().copied().filter(|v| v.is_finite());
-        let low = finite().fold(f32::INFINITY, f32::min);
-        let high = finite().fold(f32::NEG_INFINITY, f32::max);
-        let span = high - low;
+        let scale = MapScale::of(values);
         let levels: Vec<u8> = values
             .iter()
-            .map(|&v| {
-                if span > 0.0 && v.is_finite() {
-                    (255.0 * (v - low) / span).round() as u8
-                } else {
-                    0
-                }
-            })
+            .map(|&v| (255.0 * scale.position(v)).round() as u8)
             .collect();
-        let plane = shape[1] * shape[2];
-        let peak = values
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite())
-            .fold(None, |best: Option<(usize, f32)>, (i, &v)| match best {
-                Some((_, b)) if b >= v => best,
-                _ => Some((i, v)),
-            })
-            .map_or(0, |(i, _)| i / plane.max(1));
         Ok(ViewerHeatmap {
             shape,
             levels: base64::engine::general_purpose::STANDARD.encode(levels),
-            low: if low.is_finite() { low } else { 0.0 },
-            high: if high.is_finite() { high } else { 0.0 },
+            low: scale.low,
+            high: scale.high,
             threshold,
-            peak_slice: peak,
+            peak_slice: scale.peak / (shape[1] * shape[2]).max(1),
         })
     }
 }

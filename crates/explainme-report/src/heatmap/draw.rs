@@ -4,8 +4,8 @@
 use explainme_imaging::{Grid, Image, Mask, resize};
 
 use super::{
-    ColourBar, MAX_SIDE, MAX_ZOOM, Overlay, OverlayValidParams, Panel, Rect, VIEW_AXES, ViewAxes,
-    Zoom,
+    ColourBar, MAX_SIDE, MAX_ZOOM, MapScale, Overlay, OverlayValidParams, Panel, Rect, VIEW_AXES,
+    ViewAxes, Zoom,
 };
 use crate::number;
 use crate::raster::{Canvas, GLYPH, Rgb, fit_text, text_width};
@@ -30,19 +30,6 @@ pub(super) fn nearest(i: u32, px: u32, n: usize) -> usize {
 fn centre_pixel(v: usize, px: u32, n: usize) -> u32 {
     let c = (2 * v as u64 + 1) * u64::from(px) / (2 * n as u64);
     (c as u32).min(px.saturating_sub(1))
-}
-
-/// Minimum, maximum and the first index of the maximum of finite values (at least one).
-fn statistics(values: &[f32]) -> (f32, f32, usize) {
-    let mut min = f32::INFINITY;
-    let (mut max, mut argmax) = (f32::NEG_INFINITY, 0);
-    for (i, &v) in values.iter().enumerate() {
-        min = min.min(v);
-        if v > max {
-            (max, argmax) = (v, i);
-        }
-    }
-    (min, max, argmax)
 }
 
 fn unflatten(index: usize, [_, ny, nx]: [usize; 3]) -> [usize; 3] {
@@ -100,10 +87,19 @@ pub(super) fn render(
         resized = resize(map, shape)?;
         &resized
     };
-    let (min, max, argmax) = statistics(map.voxels());
+    let MapScale {
+        low: min,
+        high: max,
+        peak: argmax,
+    } = MapScale::of(map.voxels());
     let extents = shape.zyx();
     let peak = unflatten(argmax, extents);
     let [low, high] = p.range.unwrap_or([min, max]);
+    let colour_scale = MapScale {
+        low,
+        high,
+        peak: argmax,
+    };
     let views: &[ViewAxes] = if image.dims() == 2 {
         &VIEW_AXES[..1]
     } else {
@@ -216,7 +212,7 @@ pub(super) fn render(
             peak_px,
             extents,
         };
-        paint_panel(&mut canvas, p, &panel, image, map, lesion, [low, high]);
+        paint_panel(&mut canvas, p, &panel, image, map, lesion, colour_scale);
         if p.crosshair {
             ticks(&mut canvas, &panel);
         }
@@ -279,7 +275,7 @@ fn paint_panel(
     image: &Image,
     map: &Grid<f32>,
     lesion: Option<&Mask>,
-    [low, high]: [f32; 2],
+    colour_scale: MapScale,
 ) {
     let Rect {
         x: left,
@@ -288,7 +284,6 @@ fn paint_panel(
         height,
     } = panel.rect;
     let [_, ny, nx] = panel.extents;
-    let span = high - low;
     let (hu, saliency) = (image.voxels(), map.voxels());
     let alpha = p.opacity;
     let mut inside = lesion.map(|_| vec![false; width as usize * height as usize]);
@@ -300,11 +295,7 @@ fn paint_panel(
             };
             let i = (z * ny + y) * nx + x;
             let grey = (255.0 * p.window.apply(hu[i])).round() as u8;
-            let t = if span > 0.0 {
-                ((saliency[i] - low) / span).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
+            let t = colour_scale.position(saliency[i]);
             let colour = if t > p.threshold {
                 let c = p.colormap.rgb(t);
                 let mix =

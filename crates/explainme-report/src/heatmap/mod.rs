@@ -41,6 +41,52 @@ use crate::colormap::Colormap;
 use crate::raster::Rgb;
 use crate::{Error, Result};
 
+/// How a saliency map's values sit on its colour bar: the range `[low, high]` (by default the
+/// map's finite minimum and maximum) and its peak, the first maximal voxel in C order. The PNG
+/// overlay draws with it, and so does anything else that shows the same map beside it (the
+/// workbench's viewer), so both put a value on the same colour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapScale {
+    pub low: f32,
+    pub high: f32,
+    /// Index (C order) of the first maximal finite value; 0 when none is finite.
+    pub peak: usize,
+}
+
+impl MapScale {
+    /// The range and peak of the finite values of `values`; `[0, 0]` when none is finite (a
+    /// map that says nothing, so [`MapScale::position`] paints nothing).
+    pub fn of(values: &[f32]) -> MapScale {
+        let mut low = f32::INFINITY;
+        let (mut high, mut peak) = (f32::NEG_INFINITY, 0);
+        for (i, &v) in values.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+            low = low.min(v);
+            if v > high {
+                (high, peak) = (v, i);
+            }
+        }
+        if low > high {
+            return MapScale {
+                low: 0.0,
+                high: 0.0,
+                peak: 0,
+            };
+        }
+        MapScale { low, high, peak }
+    }
+
+    /// `t = (value − low) / (high − low)`, clamped to `[0, 1]`: where `value` sits on the
+    /// colour bar; 0 for a constant map and for a value that is not finite.
+    pub fn position(&self, value: f32) -> f32 {
+        let span = self.high - self.low;
+        if span > 0.0 && value.is_finite() {
+            ((value - self.low) / span).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Largest integer enlargement factor.
 pub const MAX_ZOOM: u32 = 64;
 
@@ -481,5 +527,36 @@ impl OverlayValidParams {
     /// (An empty image cannot reach here: [`Grid`] refuses a zero extent.)
     pub fn render(&self, image: &Image, map: &Grid<f32>, lesion: Option<&Mask>) -> Result<Overlay> {
         draw::render(self, image, map, lesion)
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::MapScale;
+
+    #[test]
+    fn a_map_scale_is_its_finite_range_and_first_peak() {
+        let scale = MapScale::of(&[0.0, 4.0, 1.0, 4.0, f32::NAN, f32::INFINITY]);
+        assert_eq!(
+            scale,
+            MapScale {
+                low: 0.0,
+                high: 4.0,
+                peak: 1
+            }
+        );
+        assert_eq!(scale.position(1.0), 0.25);
+        assert_eq!(scale.position(9.0), 1.0);
+        assert_eq!(scale.position(f32::NAN), 0.0);
+        let flat = MapScale::of(&[3.0; 4]);
+        assert_eq!(flat.position(3.0), 0.0, "a constant map says nothing");
+        assert_eq!(
+            MapScale::of(&[f32::NAN]),
+            MapScale {
+                low: 0.0,
+                high: 0.0,
+                peak: 0
+            }
+        );
     }
 }
