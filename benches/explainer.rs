@@ -15,13 +15,12 @@ use std::time::Instant;
 
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
-use explainme::server::{self, ServerConfig};
+use explainme::server::ServerConfig;
 use explainme_budget::MemoryBudget;
 use explainme_cohort::Cohort;
 use explainme_explain::{CaseInput, ExplainOptions, Explainer, Stage};
 use explainme_onnx::{Model, ModelCard};
 use support::{load_average, models, percentile, register_demo, wire_cases};
-use tonic::transport::Channel;
 
 mod support;
 
@@ -135,16 +134,7 @@ fn main() {
         .expect("tokio runtime");
     let data_dir = dir.path().join("data");
     runtime.block_on(async {
-        let bound = server::bind(ServerConfig::loopback(data_dir.clone()))
-        .await
-        .expect("server binds");
-        let address = bound.local_addr().expect("address");
-        tokio::spawn(bound.serve(std::future::pending()));
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect");
+        let channel = support::serve(ServerConfig::loopback(data_dir.clone())).await;
         let mut client = ExplainerServiceClient::new(channel);
         let model_id = register_demo(&mut client, model.to_bytes()).await;
         let messages = wire_cases(&cohort, "bench")

@@ -10,9 +10,11 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
-use explainme::server::{self, ServerConfig};
+use explainme::server::ServerConfig;
 use explainme_onnx::{Tensor, builder};
 use tonic::transport::Channel;
+
+mod support;
 
 const SEED: u64 = 2026;
 const BATCHES: [usize; 2] = [1, 32];
@@ -33,16 +35,7 @@ fn setup() -> Setup {
     let data_dir = tempfile::tempdir().expect("temporary data directory");
     let (model, card) = builder::seeded_cnn(SEED).expect("seeded CNN builds");
     let (client, model_id) = runtime.block_on(async {
-        let bound = server::bind(ServerConfig::loopback(data_dir.path()))
-            .await
-            .expect("server binds");
-        let address = bound.local_addr().expect("bound address");
-        tokio::spawn(bound.serve(std::future::pending()));
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("client connects");
+        let channel = support::serve(ServerConfig::loopback(data_dir.path())).await;
         let mut client = ExplainerServiceClient::new(channel);
         let registered = client
             .register_model(pb::RegisterModelRequest {

@@ -19,12 +19,11 @@ use std::time::{Duration, Instant};
 
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
-use explainme::server::{self, ServerConfig};
+use explainme::server::ServerConfig;
 use explainme_cohort::Cohort;
 use explainme_rng::Random;
 use support::{file, load_average, models, percentile, register_demo, wire_cases};
 use tokio::sync::Mutex;
-use tonic::transport::Channel;
 
 mod support;
 
@@ -102,20 +101,12 @@ fn main() {
         .build()
         .expect("tokio runtime");
     runtime.block_on(async move {
-        let bound = server::bind(ServerConfig {
+        let channel = support::serve(ServerConfig {
             // Every client of this run at once, with room to spare: errors here are failures.
             max_concurrent_calls: 4 * (EXPLAINERS + UPLOADERS),
             ..ServerConfig::loopback(dir.path().join("data"))
         })
-        .await
-        .expect("server binds");
-        let address = bound.local_addr().expect("address");
-        tokio::spawn(bound.serve(std::future::pending()));
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect");
+        .await;
         let mut client = ExplainerServiceClient::new(channel.clone())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);

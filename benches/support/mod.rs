@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use explainme::pb;
 use explainme::pb::explainer_service_client::ExplainerServiceClient;
+use explainme::server::{self, ServerConfig};
 use explainme_cohort::{Cohort, FeatureKind, FeatureSchema};
 use tonic::transport::Channel;
 
@@ -96,4 +97,17 @@ pub async fn register_demo(client: &mut ExplainerServiceClient<Channel>, onnx: V
         .await
         .expect("schema");
     model_id
+}
+
+/// Binds a server of `config`, serves it on the current runtime until the process ends, and
+/// connects a channel to it.
+pub async fn serve(config: ServerConfig) -> Channel {
+    let bound = server::bind(config).await.expect("server binds");
+    let address = bound.local_addr().expect("bound address");
+    tokio::spawn(bound.serve(std::future::pending()));
+    Channel::from_shared(format!("http://{address}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("client connects")
 }
