@@ -219,10 +219,12 @@ impl Store {
     /// named them failed). Returns how many files it removed. Run at open, when no write of
     /// this store is under way.
     pub fn collect_orphans(&self) -> Result<usize> {
+        // One query for the whole set, not one per file: the blob columns carry no index,
+        // and a store of many cases would scan them once per blob at every start.
+        let named = self.named_blobs()?;
         let mut removed = 0;
         for (name, path) in self.blobs.files()? {
-            let orphan = name.starts_with(blobs::TEMP_PREFIX) || !self.is_referenced(&name)?;
-            if orphan {
+            if name.starts_with(blobs::TEMP_PREFIX) || !named.contains(&name) {
                 std::fs::remove_file(&path).map_err(|source| Error::Io { path, source })?;
                 removed += 1;
             }
@@ -240,14 +242,7 @@ impl Store {
         if integrity != "ok" {
             problems.push(format!("database: {integrity}"));
         }
-        let mut statement = self.conn.prepare(
-            "SELECT onnx_sha256 FROM models UNION SELECT image_sha256 FROM cases
-             UNION SELECT sha256 FROM case_masks UNION SELECT artefact_sha256 FROM explainers",
-        )?;
-        let named: Vec<String> = statement
-            .query_map([], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for sha in named {
+        for sha in self.named_blobs()? {
             if let Err(error) = self.blobs.get(&sha) {
                 problems.push(error.to_string());
             }
@@ -260,6 +255,18 @@ impl Store {
         Ok(self
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+
+    /// Every blob a model, case, mask or explainer names.
+    fn named_blobs(&self) -> Result<std::collections::HashSet<String>> {
+        let mut statement = self.conn.prepare(
+            "SELECT onnx_sha256 FROM models UNION SELECT image_sha256 FROM cases
+             UNION SELECT sha256 FROM case_masks UNION SELECT artefact_sha256 FROM explainers",
+        )?;
+        let named = statement
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(named)
     }
 
     /// Whether a model, case, mask or explainer names blob `sha`.
