@@ -27,6 +27,9 @@ type SessionKey = (String, LayerChoice);
 #[derive(Debug, Default)]
 pub struct SessionCache {
     entries: Mutex<Entries>,
+    /// Held while a session is built, so the first Predict calls arriving together wait for
+    /// one build instead of each building (and holding) a copy of the model in ONNX Runtime.
+    building: tokio::sync::Mutex<()>,
 }
 
 /// The sessions and the order they were built in, oldest first; and DescribeModel's answers,
@@ -249,6 +252,11 @@ async fn session(api: &Api, model_id: String, layers: LayerChoice) -> Result<Arc
         .with_store(move |store| stored(store.model(&id))?.ok_or_else(|| not_found(&id)))
         .await?;
     let key = (model_id, layers);
+    if let Some(session) = api.sessions.get(&key) {
+        return Ok(session);
+    }
+    let _building = api.sessions.building.lock().await;
+    // Built by another call while this one waited?
     if let Some(session) = api.sessions.get(&key) {
         return Ok(session);
     }

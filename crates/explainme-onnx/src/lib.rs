@@ -52,6 +52,7 @@ mod card;
 mod draft;
 mod error;
 mod model;
+mod pool;
 mod randomise;
 mod runtime;
 mod session;

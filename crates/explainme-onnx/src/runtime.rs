@@ -134,7 +134,7 @@ fn log_to_tracing(level: LogLevel, category: &str, _id: &str, location: &str, me
 }
 
 /// Registers a CPU arena capped at `budget` bytes with the environment; sessions opt in with
-/// `session.use_env_allocators` (see `session::ort_session`). The arena grows by what each
+/// `session.use_env_allocators` (see `pool::session`). The arena grows by what each
 /// request needs (`arena_extend_strategy` 1, "same as requested") rather than doubling, so
 /// the cap is not reached by rounding. ort has no safe wrapper for this, hence the C API.
 fn register_capped_arena(environment: &Environment, budget: MemoryBudget) -> ort::Result<()> {

@@ -8,8 +8,6 @@
 //!
 //! [`Model::discover_shapes`] lives here too, because it needs one run.
 
-use std::sync::Mutex;
-
 use ort::value::{TensorRef, ValueType};
 
 use crate::card::OutputKind;
@@ -18,13 +16,13 @@ use explainme_budget::MemoryBudget;
 
 use crate::{
     Batching, ChannelStat, Dim, Error, Layout, Model, ModelCard, Result, Tensor, TensorInfo,
-    runtime,
+    pool::Runners, runtime,
 };
 
 /// A model ready to run, with its feature layers exposed.
 #[derive(Debug)]
 pub struct Session {
-    runner: Mutex<ort::session::Session>,
+    runners: Runners,
     card: ModelCard,
     input_dims: Option<Vec<Dim>>,
     output: String,
@@ -98,7 +96,7 @@ impl Session {
             .map(|l| known.get(l).copied().unwrap_or(card.layout))
             .collect();
         let mut runs = rewritten.as_ref().unwrap_or(model);
-        let runner = match ort_session(&runs.expose(layers)?.to_bytes()) {
+        let runners = match Runners::new(runs.expose(layers)?.to_bytes()) {
             // ONNX Runtime checks the rewritten graph again; if it disagrees, the original
             // still runs, one case at a time.
             Err(Error::Runtime { message, .. }) if rewritten.is_some() => {
@@ -108,9 +106,9 @@ impl Session {
                     ),
                 };
                 runs = model;
-                ort_session(&model.expose(layers)?.to_bytes())?
+                Runners::new(model.expose(layers)?.to_bytes())?
             }
-            runner => runner?,
+            runners => runners?,
         };
         let mut input_dims = runs.tensor(&card.input).and_then(|t| t.shape.clone());
         if let (Batching::OneByOne { .. }, Some(Some(first))) =
@@ -131,7 +129,7 @@ impl Session {
             .map(case_tensor_bytes)
             .sum();
         Ok(Session {
-            runner: Mutex::new(runner),
+            runners,
             positive: card.positive_index()?,
             card: card.clone(),
             input_dims,
@@ -182,29 +180,51 @@ impl Session {
             "running one case through the model (all its tensors at batch 1)",
             self.case_bytes,
         )?;
-        let chunk = self.cases_per_run().min(cases);
+        // Chunks that fit the budget, and at least one per pooled session so every core
+        // works on a large batch.
+        let chunk = self
+            .cases_per_run()
+            .min(cases.div_ceil(self.runners.limit()))
+            .max(1);
         if chunk == cases {
             return self.run(batch, cases);
         }
         let per_case = batch.len() / cases;
-        let mut whole: Option<Prediction> = None;
-        for (start, values) in (0..cases)
-            .step_by(chunk)
-            .zip(batch.data.chunks(chunk * per_case))
-        {
-            let n = chunk.min(cases - start);
-            let mut shape = batch.shape.clone();
-            shape[0] = n;
-            let part = self.run(&Tensor::new(shape, values.to_vec())?, n)?;
-            match &mut whole {
-                None => whole = Some(part),
-                Some(whole) => whole.append(part),
+        let parts: Vec<&[f32]> = batch.data.chunks(chunk * per_case).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::with_capacity(parts.len()));
+        let work = || -> Result<()> {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(values) = parts.get(i) else {
+                    return Ok(());
+                };
+                let n = values.len() / per_case;
+                let mut shape = batch.shape.clone();
+                shape[0] = n;
+                let part = self.run(&Tensor::new(shape, values.to_vec())?, n)?;
+                done.lock().map_err(|_| pool_poisoned())?.push((i, part));
             }
-        }
-        whole.ok_or_else(|| Error::Runtime {
+        };
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..self.runners.limit().min(parts.len()))
+                .map(|_| scope.spawn(work))
+                .collect();
+            let mine = work();
+            helpers
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(pool_poisoned())))
+                .fold(mine, Result::and)
+        })?;
+        let mut done = done.into_inner().map_err(|_| pool_poisoned())?;
+        done.sort_unstable_by_key(|(i, _)| *i);
+        let mut parts = done.into_iter().map(|(_, part)| part);
+        let mut whole = parts.next().ok_or_else(|| Error::Runtime {
             context: "predicting",
             message: "an empty batch reached the runner".into(),
-        })
+        })?;
+        parts.for_each(|part| whole.append(part));
+        Ok(whole)
     }
 
     /// How many cases one ONNX Runtime run takes at most: a quarter of the memory budget's
@@ -223,10 +243,7 @@ impl Session {
 
     /// Runs a checked batch of `cases` that fits the budget in one go.
     fn run(&self, batch: &Tensor, cases: usize) -> Result<Prediction> {
-        let mut runner = self.runner.lock().map_err(|_| Error::Runtime {
-            context: "predicting",
-            message: "an earlier run panicked while holding the session".into(),
-        })?;
+        let mut runner = self.runners.lease()?;
         let input = TensorRef::from_array_view((batch.shape.clone(), batch.data.as_slice()))
             .map_err(Error::runtime("creating the input tensor"))?;
         let inputs = ort::inputs![self.card.input.as_str() => input];
@@ -427,7 +444,7 @@ impl Model {
             return Ok(0);
         }
         // The session first: it loads ONNX Runtime, which every other ort call needs.
-        let mut runner = ort_session(&self.expose(&missing)?.to_bytes())?;
+        let mut runner = crate::pool::session(&self.expose(&missing)?.to_bytes())?;
         let mut feeds = Vec::new();
         for input in &self.summary().inputs {
             let shape: Vec<usize> = match (&input.shape, input.elem_type.as_str()) {
@@ -488,14 +505,10 @@ impl Model {
 /// (1 GiB), far above any CT volume, so a corrupt declared shape cannot exhaust memory.
 const MAX_DUMMY_VALUES: usize = 1 << 28;
 
-/// Creates an ONNX Runtime session from model bytes, loading the runtime on first use. The
-/// session allocates from the environment's capped arena (see [`crate::init_runtime_within`]).
-pub(crate) fn ort_session(bytes: &[u8]) -> Result<ort::session::Session> {
-    let runtime = runtime::runtime()?;
-    ort::session::Session::builder(&runtime.environment)
-        .map_err(Error::runtime("configuring a session"))?
-        .with_env_allocators()
-        .map_err(Error::runtime("configuring a session"))?
-        .commit_from_memory(bytes)
-        .map_err(Error::runtime("loading the model"))
+/// A worker thread of a split batch panicked, or a lock it held was poisoned.
+fn pool_poisoned() -> Error {
+    Error::Runtime {
+        context: "predicting",
+        message: "a run of a split batch panicked".into(),
+    }
 }

@@ -11,8 +11,8 @@
 //! or a second graph input makes the split fail with [`Error::Unsplittable`], naming the
 //! tensor the tail would lack. Nothing here changes the values a node computes.
 
+use crate::pool::Runners;
 use std::collections::HashSet;
-use std::sync::Mutex;
 
 use ort::value::TensorRef;
 
@@ -216,7 +216,7 @@ impl Model {
 /// [`probabilities`]: TailSession::probabilities
 #[derive(Debug)]
 pub struct TailSession {
-    runner: Mutex<ort::session::Session>,
+    runners: crate::pool::Runners,
     cut: String,
     output: String,
     card: ModelCard,
@@ -233,9 +233,9 @@ impl TailSession {
         let output = card.prediction_output(model)?.name.clone();
         let tail = model.tail(cut, std::slice::from_ref(&output))?;
         let (mut batching, rewritten) = tail.symbolic_batch(cut)?;
-        let runner = match rewritten.map(|r| crate::session::ort_session(&r.to_bytes())) {
-            None => crate::session::ort_session(&tail.to_bytes())?,
-            Some(Ok(runner)) => runner,
+        let runners = match rewritten.map(|r| Runners::new(r.to_bytes())) {
+            None => Runners::new(tail.to_bytes())?,
+            Some(Ok(runners)) => runners,
             // ONNX Runtime checks the rewritten graph again; if it disagrees, the tail as
             // cut still runs, one case at a time.
             Some(Err(Error::Runtime { message, .. })) => {
@@ -244,12 +244,12 @@ impl TailSession {
                         "ONNX Runtime refused the tail with a symbolic batch ({message})"
                     ),
                 };
-                crate::session::ort_session(&tail.to_bytes())?
+                Runners::new(tail.to_bytes())?
             }
             Some(Err(e)) => return Err(e),
         };
         Ok(TailSession {
-            runner: Mutex::new(runner),
+            runners,
             cut: cut.to_owned(),
             output,
             positive: card.positive_index()?,
@@ -305,10 +305,7 @@ impl TailSession {
 
     /// One ONNX Runtime run of `cases` cases.
     fn run(&self, shape: &[usize], values: &[f32], cases: usize) -> Result<Vec<f32>> {
-        let mut runner = self.runner.lock().map_err(|_| Error::Runtime {
-            context: "running a tail",
-            message: "an earlier run panicked while holding the session".into(),
-        })?;
+        let mut runner = self.runners.lease()?;
         let input = TensorRef::from_array_view((shape.to_vec(), values))
             .map_err(Error::runtime("creating the input tensor"))?;
         let outputs = runner
