@@ -38,7 +38,7 @@ pub struct GateService<S, G> {
     gate: G,
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, G, B> tower::Service<http::Request<B>> for GateService<S, G>
 where

@@ -46,3 +46,65 @@ impl Gate for Busy {
             })
     }
 }
+
+/// How long a call may run: `--call-timeout`. A call past it is answered
+/// `DEADLINE_EXCEEDED` and its handler dropped, which frees its slot under
+/// `--max-concurrent-calls`; work already handed to the blocking pool finishes there and its
+/// result is discarded. A client's own deadline (the `grpc-timeout` header) is enforced by
+/// tonic in front of every layer: it drops the handler the same way and answers `CANCELLED`
+/// "Timeout expired", by which time the client has reported `DEADLINE_EXCEEDED` itself.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineLayer {
+    pub limit: std::time::Duration,
+}
+
+impl<S> tower::Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+
+    fn layer(&self, inner: S) -> Deadline<S> {
+        Deadline {
+            inner,
+            limit: self.limit,
+        }
+    }
+}
+
+/// See [`DeadlineLayer`].
+#[derive(Debug, Clone)]
+pub struct Deadline<S> {
+    inner: S,
+    limit: std::time::Duration,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Deadline<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = crate::gate::BoxFuture<Result<S::Response, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let limit = self.limit;
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, call).await {
+                Ok(answer) => answer,
+                Err(_) => Ok(Status::deadline_exceeded(format!(
+                    "the call ran longer than {}, the server's --call-timeout",
+                    humantime::format_duration(limit)
+                ))
+                .into_http()),
+            }
+        })
+    }
+}

@@ -17,7 +17,7 @@ use tonic::transport::server::TcpIncoming;
 use crate::api::Api;
 use crate::auth::{Authorizer, Tokens};
 use crate::gate::GateLayer;
-use crate::limits::Busy;
+use crate::limits::{Busy, DeadlineLayer};
 use crate::pb::explainer_service_server::ExplainerServiceServer;
 
 /// Where and how to serve.
@@ -44,6 +44,9 @@ pub struct ServerConfig {
     /// Cases one UpsertCases stream may carry; more are RESOURCE_EXHAUSTED (the earlier
     /// ones stay stored, and the answer says how many).
     pub max_cases_per_stream: usize,
+    /// Longest a call may run; a client's shorter `grpc-timeout` wins (see
+    /// [`DeadlineLayer`]).
+    pub call_timeout: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -58,6 +61,9 @@ impl ServerConfig {
     pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 64;
     /// 100,000 cases per stream: a large cohort in one go, not an endless one.
     pub const DEFAULT_MAX_CASES_PER_STREAM: usize = 100_000;
+    /// An hour: a long upload or a 64-case Explain of a large model fits, a hung call does
+    /// not hold its slot forever.
+    pub const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 
     /// The defaults on loopback port 0 for `data_dir`: what tests and benchmarks start.
     pub fn loopback(data_dir: impl Into<PathBuf>) -> ServerConfig {
@@ -71,6 +77,7 @@ impl ServerConfig {
             reflection: true,
             max_concurrent_calls: ServerConfig::DEFAULT_MAX_CONCURRENT_CALLS,
             max_cases_per_stream: ServerConfig::DEFAULT_MAX_CASES_PER_STREAM,
+            call_timeout: ServerConfig::DEFAULT_CALL_TIMEOUT,
         }
     }
 }
@@ -86,6 +93,7 @@ pub struct BoundServer {
     tokens: Option<Tokens>,
     reflection: bool,
     max_concurrent_calls: usize,
+    call_timeout: std::time::Duration,
     api: Api,
     max_message_bytes: usize,
 }
@@ -141,6 +149,7 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
         tokens,
         reflection: config.reflection,
         max_concurrent_calls: config.max_concurrent_calls,
+        call_timeout: config.call_timeout,
         api,
         max_message_bytes: config.max_message_bytes,
     })
@@ -248,6 +257,9 @@ impl BoundServer {
                 oversize_is_resource_exhausted,
             ))
             .layer(GateLayer(Busy::new(self.max_concurrent_calls)))
+            .layer(DeadlineLayer {
+                limit: self.call_timeout,
+            })
             .layer(tower::util::option_layer(
                 self.tokens.map(|tokens| GateLayer(Authorizer::new(tokens))),
             ))

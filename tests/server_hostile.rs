@@ -570,3 +570,52 @@ async fn calls_beyond_the_limits_are_refused_not_queued() {
     );
     running.stop().await;
 }
+
+/// A call running past `--call-timeout` (here an upload stream left open) is answered
+/// DEADLINE_EXCEEDED naming the flag, and its slot under `--max-concurrent-calls` is free
+/// again; a client's own shorter deadline ends the call too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_past_their_deadline_are_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start_config(ServerConfig {
+        max_concurrent_calls: 1,
+        call_timeout: std::time::Duration::from_millis(300),
+        ..ServerConfig::loopback(dir.path().join("data"))
+    })
+    .await;
+    let mut client = running.client();
+    put_renal_schema(&mut client).await;
+
+    let (send, receive) = tokio::sync::mpsc::channel::<pb::UpsertCaseRequest>(1);
+    let late = client
+        .upsert_cases(tokio_stream::wrappers::ReceiverStream::new(receive))
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), Code::DeadlineExceeded, "{late:?}");
+    assert!(
+        late.message()
+            .contains("longer than 300ms, the server's --call-timeout"),
+        "{late:?}"
+    );
+    drop(send);
+    client
+        .list_models(pb::ListModelsRequest {})
+        .await
+        .expect("the slot is free again");
+
+    let (_send, receive) = tokio::sync::mpsc::channel::<pb::UpsertCaseRequest>(1);
+    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(receive));
+    request.set_timeout(std::time::Duration::from_millis(100));
+    let late = client.upsert_cases(request).await.unwrap_err();
+    eprintln!("client deadline: {late:?}");
+    assert!(
+        matches!(late.code(), Code::DeadlineExceeded | Code::Cancelled)
+            && !late.message().contains("--call-timeout"),
+        "the client's deadline, not the server's, ended it: {late:?}"
+    );
+    client
+        .list_models(pb::ListModelsRequest {})
+        .await
+        .expect("the slot is free again");
+    running.stop().await;
+}

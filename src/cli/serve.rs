@@ -44,6 +44,10 @@ pub struct Args {
     /// stay stored).
     #[arg(long, default_value_t = ServerConfig::DEFAULT_MAX_CASES_PER_STREAM)]
     pub max_cases_per_stream: usize,
+    /// Longest a call may run (e.g. `90s`, `10m`, `1h`), client-streamed uploads included;
+    /// a client's shorter deadline (`grpc-timeout`) wins. Past it: DEADLINE_EXCEEDED.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub call_timeout: std::time::Duration,
 }
 
 /// Starts logging and a multi-threaded runtime, then serves; `memory_budget` bounds what one
@@ -58,6 +62,7 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
         no_reflection,
         max_concurrent_calls,
         max_cases_per_stream,
+        call_timeout,
     } = args;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -81,6 +86,7 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
             reflection: !no_reflection,
             max_concurrent_calls,
             max_cases_per_stream,
+            call_timeout,
         },
         server::shutdown_signal(),
     ))
