@@ -11,4 +11,5 @@ mod gate;
 mod limits;
 pub mod pb;
 pub mod server;
+pub mod tls;
 mod web;

@@ -19,6 +19,7 @@ use crate::auth::{Authorizer, Tokens};
 use crate::gate::GateLayer;
 use crate::limits::{Busy, DeadlineLayer};
 use crate::pb::explainer_service_server::ExplainerServiceServer;
+use crate::tls::{Tls, TlsFiles};
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]
@@ -47,6 +48,9 @@ pub struct ServerConfig {
     /// Longest a call may run; a client's shorter `grpc-timeout` wins (see
     /// [`DeadlineLayer`]).
     pub call_timeout: std::time::Duration,
+    /// Serve gRPC and the workbench over TLS with these files (see [`crate::tls`]); `None`:
+    /// plain TCP, which is only safe on loopback.
+    pub tls: Option<TlsFiles>,
 }
 
 impl ServerConfig {
@@ -78,6 +82,7 @@ impl ServerConfig {
             max_concurrent_calls: ServerConfig::DEFAULT_MAX_CONCURRENT_CALLS,
             max_cases_per_stream: ServerConfig::DEFAULT_MAX_CASES_PER_STREAM,
             call_timeout: ServerConfig::DEFAULT_CALL_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -94,6 +99,7 @@ pub struct BoundServer {
     reflection: bool,
     max_concurrent_calls: usize,
     call_timeout: std::time::Duration,
+    tls: Option<Tls>,
     api: Api,
     max_message_bytes: usize,
 }
@@ -114,6 +120,13 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
         tracing::warn!(
             listen = %config.listen,
             "serving beyond loopback without --auth: anyone who reaches this port may register, delete and read everything"
+        );
+    }
+    let tls = config.tls.as_ref().map(Tls::load).transpose()?;
+    if tls.is_none() && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %config.listen,
+            "serving beyond loopback without TLS: tokens, images and labels cross the network in clear"
         );
     }
     let runtime = explainme_onnx::init_runtime_within(&config.memory_budget);
@@ -150,6 +163,7 @@ pub async fn bind(config: ServerConfig) -> anyhow::Result<BoundServer> {
         reflection: config.reflection,
         max_concurrent_calls: config.max_concurrent_calls,
         call_timeout: config.call_timeout,
+        tls,
         api,
         max_message_bytes: config.max_message_bytes,
     })
@@ -195,6 +209,7 @@ impl BoundServer {
                     listener,
                     self.api.clone(),
                     self.tokens.clone(),
+                    self.tls.as_ref().map(Tls::workbench),
                     async move {
                         let _ = stopped.wait_for(|stop| *stop).await;
                     },
@@ -247,10 +262,18 @@ impl BoundServer {
             %address,
             max_message_bytes = self.max_message_bytes,
             authenticated,
+            tls = self.tls.is_some(),
+            mutual_tls = self.tls.as_ref().is_some_and(Tls::mutual),
             reflection = self.reflection,
             "serving"
         );
-        tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &self.tls {
+            builder = builder
+                .tls_config(tls.grpc())
+                .context("cannot configure TLS")?;
+        }
+        builder
             // Every log line of a call carries the RPC it belongs to.
             .trace_fn(|request| tracing::info_span!("rpc", path = %request.uri().path()))
             .layer(tower::util::MapResponseLayer::new(

@@ -164,6 +164,13 @@ fn token_add_prints_a_token_and_stores_its_hash() {
         "--no-reflection",
         "--listen",
         "--data-dir",
+        "--max-message-bytes",
+        "--max-concurrent-calls",
+        "--max-cases-per-stream",
+        "--call-timeout",
+        "--tls-cert",
+        "--tls-key",
+        "--tls-client-ca",
     ] {
         assert!(
             help.contains(option),

@@ -8,6 +8,7 @@ use anyhow::Context;
 use explainme_budget::MemoryBudget;
 
 use crate::server::{self, ServerConfig};
+use crate::tls::TlsFiles;
 
 /// Serve the explainme.v1 gRPC API (with health checks and reflection) until SIGTERM or
 /// Ctrl-C. Logs go to stderr; set RUST_LOG (e.g. `RUST_LOG=debug`) to change the level.
@@ -48,6 +49,17 @@ pub struct Args {
     /// a client's shorter deadline (`grpc-timeout`) wins. Past it: DEADLINE_EXCEEDED.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub call_timeout: std::time::Duration,
+    /// Serve gRPC and the workbench over TLS with this PEM certificate chain (leaf first);
+    /// needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Mutual TLS: accept only clients (gRPC and browsers) showing a certificate signed by a
+    /// CA in this PEM file; needs --tls-cert. Tokens (--auth) still name the caller.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Starts logging and a multi-threaded runtime, then serves; `memory_budget` bounds what one
@@ -63,7 +75,15 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
         max_concurrent_calls,
         max_cases_per_stream,
         call_timeout,
+        tls_cert,
+        tls_key,
+        tls_client_ca,
     } = args;
+    let tls = tls_cert.zip(tls_key).map(|(cert, key)| TlsFiles {
+        cert,
+        key,
+        client_ca: tls_client_ca,
+    });
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -87,6 +107,7 @@ pub fn run(args: Args, memory_budget: MemoryBudget) -> anyhow::Result<()> {
             max_concurrent_calls,
             max_cases_per_stream,
             call_timeout,
+            tls,
         },
         server::shutdown_signal(),
     ))

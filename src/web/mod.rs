@@ -48,17 +48,71 @@ pub async fn serve(
     listener: TcpListener,
     api: Api,
     tokens: Option<Tokens>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = Workbench {
         api,
         tokens,
         sessions: Arc::new(Sessions::default()),
+        secure: tls.is_some(),
     };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    match tls {
+        None => {
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+        Some(tls) => serve_tls(listener, router(state), tls, shutdown).await,
+    }
     Ok(())
+}
+
+/// HTTPS: every accepted socket is wrapped in TLS and served by hyper on its own task; a
+/// failed handshake (a plain-HTTP client, an untrusted client certificate) ends that
+/// connection only. On shutdown, accepting stops and open connections finish the requests
+/// they are serving, then close.
+async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    tls: tokio_rustls::TlsAcceptor,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "workbench: cannot accept a connection");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let tls = tls.clone();
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let stream = match tls.accept(socket).await {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::info!(%peer, %error, "workbench: TLS handshake failed");
+                    return;
+                }
+            };
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let connection = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
+                tracing::debug!(%peer, %error, "workbench: connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
 }
 
 /// What every handler may reach.
@@ -67,6 +121,8 @@ struct Workbench {
     api: Api,
     tokens: Option<Tokens>,
     sessions: Arc<Sessions>,
+    /// Served over HTTPS: session cookies are then marked `Secure`.
+    secure: bool,
 }
 
 impl FromRef<Workbench> for Api {
@@ -135,9 +191,10 @@ async fn with_session(
         next.run(request).await
     };
     if new {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, session::set_cookie(&session));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            session::set_cookie(&session, workbench.secure),
+        );
     }
     response
 }
@@ -178,9 +235,10 @@ async fn login(
     workbench.sessions.remove(&session.id);
     let signed_in = workbench.sessions.create(Some(identity.clone()))?;
     let mut response = Redirect::to("/").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, session::set_cookie(&signed_in));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(&signed_in, workbench.secure),
+    );
     Ok(response)
 }
 

@@ -123,11 +123,12 @@ pub fn cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The `Set-Cookie` value for a session: not readable by scripts, never sent by another
-/// site's requests.
-pub fn set_cookie(session: &Session) -> HeaderValue {
+/// site's requests, and over HTTPS (`secure`) never sent over plain HTTP.
+pub fn set_cookie(session: &Session, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-        session.id
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{}",
+        session.id,
+        if secure { "; Secure" } else { "" }
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("explainme_session=; Path=/"))
 }
