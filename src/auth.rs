@@ -219,11 +219,25 @@ impl Gate for Authorizer {
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        if let Some(identity) = authorize(&self.tokens, request.uri().path(), authorization)? {
-            tracing::debug!(caller = %identity.name, role = %identity.role, "authorized");
-            request.extensions_mut().insert(identity);
+        match authorize(&self.tokens, request.uri().path(), authorization) {
+            Ok(Some(identity)) => {
+                tracing::debug!(caller = %identity.name, role = %identity.role, "authorized");
+                request.extensions_mut().insert(identity);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(status) => {
+                // A known token with too low a role: the audit trail says whose it was.
+                let known = authorization
+                    .and_then(|value| value.strip_prefix("Bearer "))
+                    .and_then(|token| self.tokens.identify(token.trim()))
+                    .cloned();
+                if let Some(identity) = known {
+                    request.extensions_mut().insert(identity);
+                }
+                Err(status)
+            }
         }
-        Ok(())
     }
 }
 

@@ -3,9 +3,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tonic::Status;
+
+use crate::audit::Audit;
 
 /// A check made on every call.
 pub trait Gate: Clone + Send + Sync + 'static {
@@ -16,9 +19,19 @@ pub trait Gate: Clone + Send + Sync + 'static {
     fn check<B>(&self, request: &mut http::Request<B>) -> Result<Self::Pass, Status>;
 }
 
-/// Puts a [`Gate`] in front of every service of the server.
+/// Puts a [`Gate`] in front of every service of the server; what it refuses goes into the
+/// audit trail.
 #[derive(Debug, Clone)]
-pub struct GateLayer<G>(pub G);
+pub struct GateLayer<G> {
+    gate: G,
+    audit: Arc<Audit>,
+}
+
+impl<G> GateLayer<G> {
+    pub fn new(gate: G, audit: Arc<Audit>) -> GateLayer<G> {
+        GateLayer { gate, audit }
+    }
+}
 
 impl<S, G: Gate> tower::Layer<S> for GateLayer<G> {
     type Service = GateService<S, G>;
@@ -26,7 +39,8 @@ impl<S, G: Gate> tower::Layer<S> for GateLayer<G> {
     fn layer(&self, inner: S) -> GateService<S, G> {
         GateService {
             inner,
-            gate: self.0.clone(),
+            gate: self.gate.clone(),
+            audit: Arc::clone(&self.audit),
         }
     }
 }
@@ -36,6 +50,7 @@ impl<S, G: Gate> tower::Layer<S> for GateLayer<G> {
 pub struct GateService<S, G> {
     inner: S,
     gate: G,
+    audit: Arc<Audit>,
 }
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -68,6 +83,7 @@ where
             }
             Err(status) => {
                 tracing::info!(path = %request.uri().path(), code = ?status.code(), "refused");
+                self.audit.refused(&request, &status);
                 Box::pin(std::future::ready(Ok(status.into_http())))
             }
         }

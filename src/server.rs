@@ -45,8 +45,8 @@ pub struct ServerConfig {
     /// Cases one UpsertCases stream may carry; more are RESOURCE_EXHAUSTED (the earlier
     /// ones stay stored, and the answer says how many).
     pub max_cases_per_stream: usize,
-    /// Longest a call may run; a client's shorter `grpc-timeout` wins (see
-    /// [`DeadlineLayer`]).
+    /// Longest a call may run (`--call-timeout`); past it the call is answered
+    /// DEADLINE_EXCEEDED. A client's shorter `grpc-timeout` ends it earlier.
     pub call_timeout: std::time::Duration,
     /// Serve gRPC and the workbench over TLS with these files (see [`crate::tls`]); `None`:
     /// plain TCP, which is only safe on loopback.
@@ -218,6 +218,7 @@ impl BoundServer {
             None => None,
         };
         drop(stopped);
+        let audit = self.api.audit();
         let explainer = ExplainerServiceServer::new(self.api)
             .max_decoding_message_size(self.max_message_bytes)
             .max_encoding_message_size(self.max_message_bytes);
@@ -279,12 +280,16 @@ impl BoundServer {
             .layer(tower::util::MapResponseLayer::new(
                 oversize_is_resource_exhausted,
             ))
-            .layer(GateLayer(Busy::new(self.max_concurrent_calls)))
+            .layer(GateLayer::new(
+                Busy::new(self.max_concurrent_calls),
+                std::sync::Arc::clone(&audit),
+            ))
             .layer(DeadlineLayer {
                 limit: self.call_timeout,
             })
             .layer(tower::util::option_layer(
-                self.tokens.map(|tokens| GateLayer(Authorizer::new(tokens))),
+                self.tokens
+                    .map(|tokens| GateLayer::new(Authorizer::new(tokens), audit)),
             ))
             .add_service(health_service)
             .add_optional_service(reflection_v1)

@@ -16,7 +16,7 @@ use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use server_support::{Running, models};
+use server_support::{Running, audit_rows, models};
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 
@@ -116,6 +116,73 @@ async fn grpc_calls_need_a_token_of_the_right_role() {
         .unwrap_err();
     assert_eq!(off.code(), Code::Unimplemented, "{off:?}");
     running.stop().await;
+
+    // Every ExplainerService call is in the audit trail, refused ones too, with who made it
+    // (health checks and reflection are not recorded).
+    let rows = audit_rows(&dir.path().join("data"), 6).await;
+    let seen: Vec<(&str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            let e = &r.entry;
+            (
+                e.rpc.as_str(),
+                e.code.as_str(),
+                e.who.as_str(),
+                e.role.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ListModels", "UNAUTHENTICATED", "", ""),
+            ("ListModels", "UNAUTHENTICATED", "", ""),
+            ("ListModels", "OK", "dr-ada", "clinician"),
+            ("RegisterModel", "PERMISSION_DENIED", "dr-ada", "clinician"),
+            ("RegisterModel", "OK", "pacs-bridge", "admin"),
+            ("ListModels", "OK", "dr-ada", "clinician"),
+        ]
+    );
+    for row in &rows {
+        assert_eq!(row.entry.via, "grpc");
+        assert!(row.entry.peer.starts_with("127.0.0.1:"), "{row:?}");
+        assert!(
+            row.entry.at.starts_with("20") && row.entry.at.ends_with('Z'),
+            "{row:?}"
+        );
+    }
+
+    // `explainme audit` reads it beside the data directory, filtered by who.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_explainme"))
+        .args(["audit", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--who", "pacs-bridge", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["rpc"], "RegisterModel");
+    assert_eq!(listed[0]["role"], "admin");
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_explainme"))
+        .args(["audit", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert_eq!(text.lines().count(), 6, "{text}");
+    assert!(
+        text.lines()
+            .nth(3)
+            .unwrap()
+            .contains("dr-ada grpc RegisterModel PERMISSION_DENIED"),
+        "{text}"
+    );
 }
 
 /// A tiny HTTP client that keeps one cookie, as a browser would.
@@ -277,6 +344,30 @@ async fn the_workbench_signs_readers_in_and_refuses_forged_forms() {
     let after = browser.send("GET", "/", &[]).await;
     assert_eq!(after.status, 303);
     running.stop().await;
+
+    // The workbench's calls are audited as the signed-in reader's; nothing before sign-in
+    // reached the service.
+    let rows = audit_rows(&dir.path().join("data"), 3).await;
+    assert!(
+        rows.iter()
+            .all(|r| r.entry.via == "workbench" && r.entry.who == "dr-ada"),
+        "{rows:?}"
+    );
+    let judged = rows
+        .iter()
+        .find(|r| r.entry.rpc == "JudgeCandidate")
+        .expect("the form that reached the service is audited");
+    assert_eq!(
+        (
+            judged.entry.explainer_id.as_str(),
+            judged.entry.code.as_str()
+        ),
+        ("xnope", "NOT_FOUND")
+    );
+    assert!(
+        rows.iter().any(|r| r.entry.rpc == "ListExplainers"),
+        "{rows:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

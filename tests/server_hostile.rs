@@ -15,7 +15,7 @@ use explainme_imaging::{Format, Image, Shape, encode_image};
 use explainme_onnx::Dim;
 use explainme_onnx::builder::{self, GraphBuilder};
 use prost::Message;
-use server_support::{Running, hounsfield, phantom_cases, put_renal_schema, upsert};
+use server_support::{Running, audit_rows, hounsfield, phantom_cases, put_renal_schema, upsert};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -613,9 +613,31 @@ async fn calls_past_their_deadline_are_ended() {
             && !late.message().contains("--call-timeout"),
         "the client's deadline, not the server's, ended it: {late:?}"
     );
-    client
-        .list_models(pb::ListModelsRequest {})
-        .await
-        .expect("the slot is free again");
+    // The client gave up on its own timer; the server's (the same deadline, read from the
+    // `grpc-timeout` header) fires a moment later and frees the slot.
+    let mut freed = client.list_models(pb::ListModelsRequest {}).await;
+    for _ in 0..50 {
+        if freed.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        freed = client.list_models(pb::ListModelsRequest {}).await;
+    }
+    freed.expect("the slot is free again");
     running.stop().await;
+
+    // Both calls are in the audit trail. The one the server's deadline ended was dropped
+    // before answering: CANCELLED. The client-deadline one races: the server's timer
+    // (CANCELLED), or the handler seeing the request stream end as the client left (OK, with
+    // nothing stored).
+    let rows = audit_rows(&dir.path().join("data"), 5).await;
+    let upserts: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.entry.rpc == "UpsertCases")
+        .map(|r| r.entry.code.as_str())
+        .collect();
+    assert!(
+        matches!(upserts[..], ["CANCELLED", "CANCELLED" | "OK"]),
+        "{rows:?}"
+    );
 }

@@ -20,6 +20,7 @@ use explainme_store::Store;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::audit::Audit;
 use crate::convert::common::{join_error, store_error};
 use crate::pb;
 use crate::pb::explainer_service_server::ExplainerService;
@@ -39,6 +40,8 @@ pub struct Api {
     budget: MemoryBudget,
     /// Cases one UpsertCases stream may carry.
     max_cases_per_stream: usize,
+    /// Where every call is recorded.
+    audit: Arc<Audit>,
 }
 
 impl Api {
@@ -68,7 +71,13 @@ impl Api {
             max_message_bytes,
             budget,
             max_cases_per_stream,
+            audit: Arc::new(Audit::start(data_dir)?),
         })
+    }
+
+    /// The audit trail, for the server's gates to record what they refuse.
+    pub(crate) fn audit(&self) -> Arc<Audit> {
+        Arc::clone(&self.audit)
     }
 
     /// What one request may allocate for external data; the workbench decodes the images
@@ -184,133 +193,173 @@ impl ExplainerService for Api {
         &self,
         request: Request<pb::RegisterModelRequest>,
     ) -> Result<Response<pb::RegisterModelResponse>, Status> {
-        self.respond(models::register(self, request.into_inner()).await)
+        let call = self.audit.begin("RegisterModel", &request);
+        let answer = self.respond(models::register(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn list_models(
         &self,
-        _request: Request<pb::ListModelsRequest>,
+        request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
-        self.respond(models::list(self).await)
+        let call = self.audit.begin("ListModels", &request);
+        let answer = self.respond(models::list(self).await);
+        self.audit.end(call, answer)
     }
 
     async fn describe_model(
         &self,
         request: Request<pb::DescribeModelRequest>,
     ) -> Result<Response<pb::DescribeModelResponse>, Status> {
-        self.respond(models::describe(self, request.into_inner()).await)
+        let call = self.audit.begin("DescribeModel", &request);
+        let answer = self.respond(models::describe(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn predict(
         &self,
         request: Request<pb::PredictRequest>,
     ) -> Result<Response<pb::PredictResponse>, Status> {
-        self.respond(models::predict(self, request.into_inner()).await)
+        let call = self.audit.begin("Predict", &request);
+        let answer = self.respond(models::predict(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn delete_model(
         &self,
         request: Request<pb::DeleteModelRequest>,
     ) -> Result<Response<pb::DeleteModelResponse>, Status> {
-        self.respond(models::delete(self, request.into_inner()).await)
+        let call = self.audit.begin("DeleteModel", &request);
+        let answer = self.respond(models::delete(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn draft_model_card(
         &self,
         request: Request<pb::DraftModelCardRequest>,
     ) -> Result<Response<pb::DraftModelCardResponse>, Status> {
-        self.respond(models::draft_card(self, request.into_inner()).await)
+        let call = self.audit.begin("DraftModelCard", &request);
+        let answer = self.respond(models::draft_card(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn put_feature_schema(
         &self,
         request: Request<pb::PutFeatureSchemaRequest>,
     ) -> Result<Response<pb::PutFeatureSchemaResponse>, Status> {
-        self.respond(schemas::put(self, request.into_inner()).await)
+        let call = self.audit.begin("PutFeatureSchema", &request);
+        let answer = self.respond(schemas::put(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn get_feature_schema(
         &self,
         request: Request<pb::GetFeatureSchemaRequest>,
     ) -> Result<Response<pb::NamedFeatureSchema>, Status> {
-        self.respond(schemas::get(self, request.into_inner()).await)
+        let call = self.audit.begin("GetFeatureSchema", &request);
+        let answer = self.respond(schemas::get(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn list_feature_schemas(
         &self,
         request: Request<pb::ListFeatureSchemasRequest>,
     ) -> Result<Response<pb::ListFeatureSchemasResponse>, Status> {
-        self.respond(schemas::list(self, request.into_inner()).await)
+        let call = self.audit.begin("ListFeatureSchemas", &request);
+        let answer = self.respond(schemas::list(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn upsert_cases(
         &self,
         request: Request<Streaming<pb::UpsertCaseRequest>>,
     ) -> Result<Response<pb::UpsertCasesResponse>, Status> {
-        self.respond(cases::upsert(self, request.into_inner()).await)
+        let call = self.audit.begin("UpsertCases", &request);
+        let answer = self.respond(cases::upsert(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn get_case(
         &self,
         request: Request<pb::GetCaseRequest>,
     ) -> Result<Response<pb::Case>, Status> {
-        self.respond(cases::get(self, request.into_inner()).await)
+        let call = self.audit.begin("GetCase", &request);
+        let answer = self.respond(cases::get(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn list_cases(
         &self,
         request: Request<pb::ListCasesRequest>,
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
-        self.respond(cases::list(self, request.into_inner()).await)
+        let call = self.audit.begin("ListCases", &request);
+        let answer = self.respond(cases::list(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn delete_case(
         &self,
         request: Request<pb::DeleteCaseRequest>,
     ) -> Result<Response<pb::DeleteCaseResponse>, Status> {
-        self.respond(cases::delete(self, request.into_inner()).await)
+        let call = self.audit.begin("DeleteCase", &request);
+        let answer = self.respond(cases::delete(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn set_case_labels(
         &self,
         request: Request<pb::SetCaseLabelsRequest>,
     ) -> Result<Response<pb::SetCaseLabelsResponse>, Status> {
-        self.respond(clinicians::set_labels(self, request.into_inner()).await)
+        let call = self.audit.begin("SetCaseLabels", &request);
+        let answer = self.respond(clinicians::set_labels(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn get_label_history(
         &self,
         request: Request<pb::GetLabelHistoryRequest>,
     ) -> Result<Response<pb::LabelHistory>, Status> {
-        self.respond(clinicians::label_history(self, request.into_inner()).await)
+        let call = self.audit.begin("GetLabelHistory", &request);
+        let answer = self.respond(clinicians::label_history(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn submit_feedback(
         &self,
         request: Request<pb::SubmitFeedbackRequest>,
     ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
-        self.respond(clinicians::submit_feedback(self, request.into_inner()).await)
+        let call = self.audit.begin("SubmitFeedback", &request);
+        let answer =
+            { self.respond(clinicians::submit_feedback(self, request.into_inner()).await) };
+        self.audit.end(call, answer)
     }
 
     async fn list_feedback(
         &self,
         request: Request<pb::ListFeedbackRequest>,
     ) -> Result<Response<pb::ListFeedbackResponse>, Status> {
-        self.respond(clinicians::list_feedback(self, request.into_inner()).await)
+        let call = self.audit.begin("ListFeedback", &request);
+        let answer = self.respond(clinicians::list_feedback(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn judge_candidate(
         &self,
         request: Request<pb::JudgeCandidateRequest>,
     ) -> Result<Response<pb::KnownAssociations>, Status> {
-        self.respond(clinicians::judge_candidate(self, request.into_inner()).await)
+        let call = self.audit.begin("JudgeCandidate", &request);
+        let answer =
+            { self.respond(clinicians::judge_candidate(self, request.into_inner()).await) };
+        self.audit.end(call, answer)
     }
 
     async fn get_known_associations(
         &self,
-        _request: Request<pb::GetKnownAssociationsRequest>,
+        request: Request<pb::GetKnownAssociationsRequest>,
     ) -> Result<Response<pb::KnownAssociations>, Status> {
-        self.respond(clinicians::get_known(self).await)
+        let call = self.audit.begin("GetKnownAssociations", &request);
+        let answer = self.respond(clinicians::get_known(self).await);
+        self.audit.end(call, answer)
     }
 
     type FitExplainerStream = FitProgressStream;
@@ -319,59 +368,74 @@ impl ExplainerService for Api {
         &self,
         request: Request<pb::FitExplainerRequest>,
     ) -> Result<Response<Self::FitExplainerStream>, Status> {
-        Ok(Response::new(
-            explainers::fit(self, request.into_inner())
-                .await
-                .map_err(bounded)?,
-        ))
+        let call = self.audit.begin("FitExplainer", &request);
+        let answer = explainers::fit(self, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(bounded);
+        self.audit.end(call, answer)
     }
 
     async fn get_explainer(
         &self,
         request: Request<pb::GetExplainerRequest>,
     ) -> Result<Response<pb::ExplainerInfo>, Status> {
-        self.respond(explainers::get(self, request.into_inner()).await)
+        let call = self.audit.begin("GetExplainer", &request);
+        let answer = self.respond(explainers::get(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn list_explainers(
         &self,
         request: Request<pb::ListExplainersRequest>,
     ) -> Result<Response<pb::ListExplainersResponse>, Status> {
-        self.respond(explainers::list(self, request.into_inner()).await)
+        let call = self.audit.begin("ListExplainers", &request);
+        let answer = self.respond(explainers::list(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn explain(
         &self,
         request: Request<pb::ExplainRequest>,
     ) -> Result<Response<pb::ExplainResponse>, Status> {
-        self.respond(explainers::explain(self, request.into_inner()).await)
+        let call = self.audit.begin("Explain", &request);
+        let answer = self.respond(explainers::explain(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn explain_series(
         &self,
         request: Request<Streaming<pb::ExplainSeriesRequest>>,
     ) -> Result<Response<pb::ExplainSeriesResponse>, Status> {
-        self.respond(series::explain_series(self, request.into_inner()).await)
+        let call = self.audit.begin("ExplainSeries", &request);
+        let answer = self.respond(series::explain_series(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn get_knowledge_summary(
         &self,
         request: Request<pb::GetKnowledgeSummaryRequest>,
     ) -> Result<Response<pb::KnowledgeSummary>, Status> {
-        self.respond(explainers::knowledge(self, request.into_inner()).await)
+        let call = self.audit.begin("GetKnowledgeSummary", &request);
+        let answer = self.respond(explainers::knowledge(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn render_report(
         &self,
         request: Request<pb::RenderReportRequest>,
     ) -> Result<Response<pb::Document>, Status> {
-        self.respond(explainers::report(self, request.into_inner()).await)
+        let call = self.audit.begin("RenderReport", &request);
+        let answer = self.respond(explainers::report(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 
     async fn export(
         &self,
         request: Request<pb::ExportRequest>,
     ) -> Result<Response<pb::Document>, Status> {
-        self.respond(explainers::export(self, request.into_inner()).await)
+        let call = self.audit.begin("Export", &request);
+        let answer = self.respond(explainers::export(self, request.into_inner()).await);
+        self.audit.end(call, answer)
     }
 }

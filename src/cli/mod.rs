@@ -4,6 +4,7 @@
 //! take `--out`, errors are one line on stderr, progress bars appear only on a terminal.
 //! Shared plumbing for those conventions lives in [`output`]; commands never re-implement it.
 
+pub mod audit;
 pub mod bayes;
 pub mod concepts;
 pub mod demo;
@@ -57,6 +58,8 @@ pub enum Command {
     /// Bearer tokens for `serve --auth`.
     #[command(subcommand)]
     Token(token::Command),
+    /// The audit trail of a data directory: who asked what of which model, and when.
+    Audit(audit::Args),
     /// Inspect ONNX models (layers and shapes).
     #[command(subcommand)]
     Models(models::Command),
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args, budget),
         Command::Serve(args) => serve::run(args, budget),
         Command::Token(command) => token::run(command),
+        Command::Audit(args) => audit::run(args),
         Command::Fit(args) => explainer::fit(args, budget),
         Command::Explain(args) => explainer::explain(args, budget),
         Command::Report(args) => explainer::report(args, budget),

@@ -188,7 +188,10 @@ async fn with_session(
         }
     } else {
         request.extensions_mut().insert(session.clone());
-        next.run(request).await
+        // The service's calls made while serving this page are audited as the reader's.
+        crate::audit::WORKBENCH_READER
+            .scope(session.identity.clone(), next.run(request))
+            .await
     };
     if new {
         response.headers_mut().append(

@@ -226,3 +226,18 @@ pub async fn put_renal_schema(client: &mut ExplainerServiceClient<Channel>) {
         .await
         .unwrap();
 }
+
+/// The audit rows of the store in `data`, once at least `expected` are written (the server
+/// writes them from a thread of its own; stopping it drains that thread).
+#[allow(dead_code)]
+pub async fn audit_rows(data: &Path, expected: usize) -> Vec<explainme_store::AuditRecord> {
+    for _ in 0..100 {
+        let store = explainme_store::Store::open_reader(data).unwrap();
+        let rows = store.audit(0, None, 1000).unwrap();
+        if rows.len() >= expected {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {expected} audit rows after 10 s");
+}

@@ -28,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod audit;
 mod blobs;
 mod cases;
 mod explainers;
@@ -41,6 +42,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+pub use audit::{AuditEntry, AuditRecord};
 pub use blobs::{BlobStore, sha256_hex};
 pub use cases::{CaseRecord, NewCase, StoredImage};
 pub use explainers::{ExplainerRecord, NewExplainer};
@@ -142,6 +144,15 @@ impl Store {
     /// Another connection to the store in `dir` (already [`Store::open`]ed), for reading only:
     /// `PRAGMA query_only` refuses any write, and `&Store` offers none.
     pub fn open_reader(dir: impl AsRef<Path>) -> Result<Store> {
+        let store = Store::open_beside(dir)?;
+        store.conn.pragma_update(None, "query_only", true)?;
+        Ok(store)
+    }
+
+    /// Another connection to the store in `dir` (already [`Store::open`]ed) that may write,
+    /// for work that must not queue behind the main writer's callers (the audit trail);
+    /// SQLite serialises its commits with the writer's (waiting up to the busy timeout).
+    pub fn open_beside(dir: impl AsRef<Path>) -> Result<Store> {
         let dir = dir.as_ref();
         let database = dir.join(DATABASE_FILE);
         if !database.is_file() {
@@ -153,10 +164,11 @@ impl Store {
                 ),
             });
         }
-        let conn = Connection::open(&database)?;
+        let mut conn = Connection::open(&database)?;
+        immediate(&mut conn);
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.pragma_update(None, "query_only", true)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
         Ok(Store {
             conn,
             blobs: BlobStore::open(dir.join(BLOB_DIR))?,
@@ -190,6 +202,7 @@ impl Store {
         }
         private::restrict(&database, 0o600)?;
         let mut conn = Connection::open(&database)?;
+        immediate(&mut conn);
         // Another process holding the write lock (a backup, a second server by mistake) makes
         // a write wait, not fail at once.
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -292,6 +305,14 @@ impl Store {
 }
 
 /// SQL for "now" as RFC 3339 UTC with seconds, so every timestamp has one format.
+/// Transactions take the write lock when they begin (`BEGIN IMMEDIATE`). A deferred one
+/// that reads first and then writes fails at once with `SQLITE_BUSY` when another connection
+/// (the audit writer, a second process) committed in between, since its snapshot is stale;
+/// an immediate one waits for the lock under the busy timeout instead.
+fn immediate(conn: &mut Connection) {
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+}
+
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
 
 #[cfg(test)]

@@ -92,6 +92,24 @@ const MIGRATIONS: &[&str] = &[
          author       TEXT NOT NULL,
          created_at   TEXT NOT NULL
      );",
+    // 4: the audit trail: who asked what of which model, explainer or cases, when, from
+    // where, and how it ended. Append-only; empty text where a call has no such subject.
+    "CREATE TABLE audit (
+         id           INTEGER PRIMARY KEY AUTOINCREMENT,
+         at           TEXT NOT NULL,
+         who          TEXT NOT NULL,
+         role         TEXT NOT NULL,
+         via          TEXT NOT NULL,
+         peer         TEXT NOT NULL,
+         rpc          TEXT NOT NULL,
+         model_id     TEXT NOT NULL,
+         explainer_id TEXT NOT NULL,
+         cohort       TEXT NOT NULL,
+         cases        TEXT NOT NULL,
+         code         TEXT NOT NULL,
+         millis       INTEGER NOT NULL
+     );
+     CREATE INDEX audit_by_time ON audit (at);",
 ];
 
 /// The schema version this build writes.
