@@ -165,3 +165,38 @@ fn a_negative_npy_extent_is_called_negative() {
     let err = npy::decode_tensor(&bytes).unwrap_err();
     assert!(err.to_string().contains("negative extent"), "{err}");
 }
+
+/// Found by `fuzz/run.sh` (target `images`): an RLE Lossless file whose segment runs past its
+/// end makes dicom-transfer-syntax-registry 0.10.1's decoder index out of bounds
+/// (`rle_lossless.rs:119`). The panic is caught around the third-party decoder and the file
+/// is refused as corrupt.
+#[test]
+fn an_rle_segment_running_past_its_end_is_corrupt_not_a_panic() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/rle_segment_overrun.dcm"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let error =
+        decode_image_within(&bytes, Some(Format::Dicom), &MemoryBudget::default()).unwrap_err();
+    assert!(matches!(error, Error::Corrupt { .. }), "{error:?}");
+    assert!(decode_mask_within(&bytes, Some(Format::Dicom), &MemoryBudget::default()).is_err());
+}
+
+/// Found by `fuzz/run.sh` (target `images`, 4.2 GB peak under a 64 MiB budget): an element
+/// claiming 4 GiB inside an item of defined length inside a sequence of defined length. The
+/// structural pass skipped such items whole; dicom-parser reads their elements and zero-fills
+/// each one's claimed length. The pass now walks into sequences of defined length (the
+/// dictionary says which Implicit VR tags are sequences) and refuses the claim.
+#[test]
+fn a_length_claimed_inside_a_defined_length_sequence_is_truncation() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/nested_length_4gib.dcm"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    match decode_image_within(&bytes, Some(Format::Dicom), &MemoryBudget::new(64 << 20)) {
+        Err(Error::Truncated { needed, .. }) => assert!(needed > 4_000_000_000, "{needed}"),
+        other => panic!("{other:?}"),
+    }
+}

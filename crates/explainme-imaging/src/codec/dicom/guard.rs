@@ -12,6 +12,10 @@
 
 use std::io::Read;
 
+use dicom_core::VR;
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+use dicom_dictionary_std::StandardDataDictionary;
+
 use crate::{Error, Format, MemoryBudget, Result};
 
 use super::syntax::TransferSyntax;
@@ -26,6 +30,7 @@ const TRANSFER_SYNTAX: Tag = (0x0002, 0x0010);
 const ITEM: Tag = (0xFFFE, 0xE000);
 const ITEM_END: Tag = (0xFFFE, 0xE00D);
 const SEQUENCE_END: Tag = (0xFFFE, 0xE0DD);
+const PIXEL_DATA: Tag = (0x7FE0, 0x0010);
 
 /// Checks the file's structure and returns its transfer syntax.
 pub(super) fn check(bytes: &[u8], budget: &MemoryBudget) -> Result<TransferSyntax> {
@@ -101,17 +106,15 @@ fn inflate(bytes: &[u8], budget: &MemoryBudget) -> Result<Vec<u8>> {
 
 /// Walks a dataset to its end.
 fn walk(bytes: &[u8], explicit: bool) -> Result<()> {
-    let mut reader = Reader { bytes, pos: 0 };
-    while !reader.at_end() {
-        let element = reader.header(explicit)?;
-        match element.len {
-            Some(len) => {
-                reader.take(len as usize)?;
-            }
-            None => reader.skip_sequence(element.nested_explicit, 1)?,
-        }
-    }
-    Ok(())
+    Reader { bytes, pos: 0 }.elements(explicit, 0)
+}
+
+/// Whether an Implicit VR element is a sequence: the standard dictionary says so, as it tells
+/// dicom-parser (which then parses its value as items, whatever its declared length).
+fn implicit_sequence(tag: Tag) -> bool {
+    StandardDataDictionary
+        .by_tag(dicom_core::Tag(tag.0, tag.1))
+        .is_some_and(|entry| matches!(entry.vr(), VirtualVr::Exact(VR::SQ)))
 }
 
 /// VRs whose explicit encoding has a 16-bit length (PS3.5 table 7.1-2). Every other VR,
@@ -148,6 +151,9 @@ fn short_vr(vr: [u8; 2]) -> bool {
 struct ElementHeader {
     tag: Tag,
     len: Option<u32>,
+    /// A sequence: its value is items of elements, each with a length of its own that
+    /// dicom-parser trusts as it trusts a top-level one, so they are walked too.
+    sequence: bool,
     /// Whether nested items are explicit VR: a UN element of undefined length holds
     /// Implicit VR Little Endian content even in an explicit dataset (PS3.5 6.2.2).
     nested_explicit: bool,
@@ -193,13 +199,16 @@ impl<'a> Reader<'a> {
     fn header(&mut self, explicit: bool) -> Result<ElementHeader> {
         let tag = (self.u16()?, self.u16()?);
         let mut nested_explicit = explicit;
+        let sequence;
         // Item and delimiter tags carry no VR in any transfer syntax.
         let len = if tag.0 == 0xFFFE || !explicit {
+            sequence = tag.0 != 0xFFFE && implicit_sequence(tag);
             self.u32()?
         } else {
             let vr = self.take(2)?;
             let vr = [vr[0], vr[1]];
             nested_explicit = &vr != b"UN";
+            sequence = &vr == b"SQ";
             if short_vr(vr) {
                 u32::from(self.u16()?)
             } else {
@@ -210,13 +219,73 @@ impl<'a> Reader<'a> {
         Ok(ElementHeader {
             tag,
             len: (len != UNDEFINED).then_some(len),
+            sequence,
             nested_explicit,
         })
     }
 
-    /// Skips a sequence (or encapsulated pixel data) of undefined length, up to and
-    /// including its delimiter.
-    fn skip_sequence(&mut self, explicit: bool, depth: usize) -> Result<()> {
+    /// Walks elements to the end of this reader's bytes (a dataset, or an item of defined
+    /// length), at nesting `depth`.
+    fn elements(&mut self, explicit: bool, depth: usize) -> Result<()> {
+        while !self.at_end() {
+            let element = self.header(explicit)?;
+            self.value(&element, depth)?;
+        }
+        Ok(())
+    }
+
+    /// Skips `element`'s value, walking into it when it is a sequence.
+    fn value(&mut self, element: &ElementHeader, depth: usize) -> Result<()> {
+        match element.len {
+            Some(len) => {
+                let value = self.take(len as usize)?;
+                if element.sequence {
+                    Reader {
+                        bytes: value,
+                        pos: 0,
+                    }
+                    .items(element.nested_explicit, depth + 1)?;
+                }
+                Ok(())
+            }
+            None => self.skip_sequence(
+                element.nested_explicit,
+                depth + 1,
+                element.tag == PIXEL_DATA,
+            ),
+        }
+    }
+
+    /// Walks the items of a sequence of defined length (this reader's bytes).
+    fn items(&mut self, explicit: bool, depth: usize) -> Result<()> {
+        if depth > MAX_SEQUENCE_DEPTH {
+            return Err(corrupt(format!(
+                "sequences nested deeper than {MAX_SEQUENCE_DEPTH}"
+            )));
+        }
+        while !self.at_end() {
+            let item = self.header(explicit)?;
+            match (item.tag, item.len) {
+                (ITEM, Some(len)) => Reader {
+                    bytes: self.take(len as usize)?,
+                    pos: 0,
+                }
+                .elements(explicit, depth)?,
+                (ITEM, None) => self.skip_item(explicit, depth)?,
+                (tag, _) => {
+                    return Err(corrupt(format!(
+                        "({:04X},{:04X}) inside a sequence where an item was expected",
+                        tag.0, tag.1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips a sequence of undefined length, up to and including its delimiter, walking
+    /// its items; or encapsulated pixel data (`fragments`), whose items are compressed bytes.
+    fn skip_sequence(&mut self, explicit: bool, depth: usize, fragments: bool) -> Result<()> {
         if depth > MAX_SEQUENCE_DEPTH {
             return Err(corrupt(format!(
                 "sequences nested deeper than {MAX_SEQUENCE_DEPTH}"
@@ -227,7 +296,14 @@ impl<'a> Reader<'a> {
             match (item.tag, item.len) {
                 (SEQUENCE_END, _) => return Ok(()),
                 (ITEM, Some(len)) => {
-                    self.take(len as usize)?;
+                    let item = self.take(len as usize)?;
+                    if !fragments {
+                        Reader {
+                            bytes: item,
+                            pos: 0,
+                        }
+                        .elements(explicit, depth)?;
+                    }
                 }
                 (ITEM, None) => self.skip_item(explicit, depth)?,
                 (tag, _) => {
@@ -244,13 +320,10 @@ impl<'a> Reader<'a> {
     fn skip_item(&mut self, explicit: bool, depth: usize) -> Result<()> {
         loop {
             let element = self.header(explicit)?;
-            match (element.tag, element.len) {
-                (ITEM_END, _) => return Ok(()),
-                (_, Some(len)) => {
-                    self.take(len as usize)?;
-                }
-                (_, None) => self.skip_sequence(element.nested_explicit, depth + 1)?,
+            if element.tag == ITEM_END {
+                return Ok(());
             }
+            self.value(&element, depth)?;
         }
     }
 }
