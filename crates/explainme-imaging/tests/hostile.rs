@@ -200,3 +200,25 @@ fn a_length_claimed_inside_a_defined_length_sequence_is_truncation() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Found by `fuzz/run.sh` (target `images`, 789 MB peak under a 64 MiB budget, from a
+/// 1.7 KB file): SOP Class UID re-typed `UL` with 26 bytes. dicom-parser reads six values
+/// and advances by 26, so it reads the rest of the file out of step with the structural pass
+/// and takes pixel bytes for a 775 MB length. Binary values whose length is no multiple of
+/// their width are now refused by the pass.
+#[test]
+fn a_binary_value_of_a_ragged_length_is_refused_before_parsing() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/ul_of_26_bytes.dcm"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let error =
+        decode_image_within(&bytes, Some(Format::Dicom), &MemoryBudget::new(64 << 20)).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("(0008,0016) holds 26 bytes, not a whole number of 4-byte values"),
+        "{error}"
+    );
+}

@@ -109,12 +109,28 @@ fn walk(bytes: &[u8], explicit: bool) -> Result<()> {
     Reader { bytes, pos: 0 }.elements(explicit, 0)
 }
 
-/// Whether an Implicit VR element is a sequence: the standard dictionary says so, as it tells
-/// dicom-parser (which then parses its value as items, whatever its declared length).
-fn implicit_sequence(tag: Tag) -> bool {
-    StandardDataDictionary
-        .by_tag(dicom_core::Tag(tag.0, tag.1))
-        .is_some_and(|entry| matches!(entry.vr(), VirtualVr::Exact(VR::SQ)))
+/// The VR dicom-parser gives an Implicit VR element: the standard dictionary's, when exact.
+fn implicit_vr(tag: Tag) -> Option<VR> {
+    match StandardDataDictionary
+        .by_tag(dicom_core::Tag(tag.0, tag.1))?
+        .vr()
+    {
+        VirtualVr::Exact(vr) => Some(vr),
+        _ => None,
+    }
+}
+
+/// Bytes per value of the binary VRs. dicom-parser reads `length / width` values of these
+/// but advances by the whole length, so a length that is no multiple of the width leaves it
+/// reading the following headers out of step with this pass (a fuzzed `UL` of 26 bytes made
+/// it take pixel bytes for a 775 MB length).
+fn value_width(vr: VR) -> Option<u32> {
+    match vr {
+        VR::SS | VR::US | VR::OW => Some(2),
+        VR::SL | VR::UL | VR::FL | VR::AT | VR::OF | VR::OL => Some(4),
+        VR::FD | VR::OD | VR::OV | VR::SV | VR::UV => Some(8),
+        _ => None,
+    }
 }
 
 /// VRs whose explicit encoding has a 16-bit length (PS3.5 table 7.1-2). Every other VR,
@@ -199,16 +215,16 @@ impl<'a> Reader<'a> {
     fn header(&mut self, explicit: bool) -> Result<ElementHeader> {
         let tag = (self.u16()?, self.u16()?);
         let mut nested_explicit = explicit;
-        let sequence;
+        let known_vr;
         // Item and delimiter tags carry no VR in any transfer syntax.
         let len = if tag.0 == 0xFFFE || !explicit {
-            sequence = tag.0 != 0xFFFE && implicit_sequence(tag);
+            known_vr = (tag.0 != 0xFFFE).then(|| implicit_vr(tag)).flatten();
             self.u32()?
         } else {
             let vr = self.take(2)?;
             let vr = [vr[0], vr[1]];
             nested_explicit = &vr != b"UN";
-            sequence = &vr == b"SQ";
+            known_vr = VR::from_binary(vr);
             if short_vr(vr) {
                 u32::from(self.u16()?)
             } else {
@@ -216,10 +232,19 @@ impl<'a> Reader<'a> {
                 self.u32()?
             }
         };
+        if let Some(width) = known_vr.and_then(value_width)
+            && len != UNDEFINED
+            && len % width != 0
+        {
+            return Err(corrupt(format!(
+                "({:04X},{:04X}) holds {len} bytes, not a whole number of {width}-byte values",
+                tag.0, tag.1
+            )));
+        }
         Ok(ElementHeader {
             tag,
             len: (len != UNDEFINED).then_some(len),
-            sequence,
+            sequence: known_vr == Some(VR::SQ),
             nested_explicit,
         })
     }
