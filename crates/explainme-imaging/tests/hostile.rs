@@ -222,3 +222,19 @@ fn a_binary_value_of_a_ragged_length_is_refused_before_parsing() {
         "{error}"
     );
 }
+
+/// Found by `fuzz/run.sh` (target `images`, 1.27 GB peak under a 64 MiB budget, from a 6 KB
+/// file): a JPEG 2000 frame whose codestream (SIZ) declares a larger image than the DICOM
+/// header's Rows and Columns, which the budget was checked against; openjp2 allocates what
+/// the codestream says. Such frames are now refused before decoding.
+#[test]
+fn a_codestream_larger_than_its_header_is_refused_before_decoding() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/j2k_larger_than_header.dcm"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let error =
+        decode_image_within(&bytes, Some(Format::Dicom), &MemoryBudget::new(64 << 20)).unwrap_err();
+    assert!(error.to_string().contains("the header says"), "{error}");
+}

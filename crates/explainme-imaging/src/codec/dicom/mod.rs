@@ -26,6 +26,7 @@
 //! voxel count is checked against [`crate::MAX_VOXELS`] and the memory budget before pixel
 //! data is decoded.
 
+mod codestream;
 mod guard;
 pub mod series;
 mod syntax;
@@ -278,6 +279,26 @@ fn pixels(object: &DefaultDicomObject, budget: &MemoryBudget) -> Result<Image> {
                 needed,
                 available,
             });
+        }
+    }
+    // The JPEG and JPEG 2000 decoders allocate what each codestream's own frame header says.
+    if let Some(fragments) = object
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().fragments())
+    {
+        for fragment in fragments {
+            if let Some(frame) = codestream::frame_header(syntax, fragment)?
+                && (frame.columns, frame.rows, frame.components)
+                    != (u32::from(columns), u32::from(rows), 1)
+            {
+                return Err(corrupt(format!(
+                    "pixel data: a {} frame of {}×{} with {} components, the header says                      {columns}×{rows} with 1",
+                    syntax.name(),
+                    frame.columns,
+                    frame.rows,
+                    frame.components
+                )));
+            }
         }
     }
     // The decoders are third-party code fed hostile bytes: a panic in one is this file's
