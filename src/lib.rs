@@ -4,9 +4,12 @@
 //! command lines, maps protocol messages to domain types and wires the crates together.
 
 mod api;
+mod audit;
 pub mod auth;
 pub mod cli;
 mod convert;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod gate;
 mod limits;
 pub mod pb;
