@@ -7,8 +7,11 @@
 //!    errors by code, and the process's resident memory each tenth of the run (it must stop
 //!    growing) with its peak.
 //! 2. **Predict beside a 64 MB upload**: Predict (batch 1) latency for 10 s alone, then for
-//!    as long as one UpsertCases stream of 32 cases × 2 MB (64 MB of 1024×1024 16-bit PNGs)
-//!    takes; p50 / p99 of each, side by side.
+//!    as long as four UpsertCases streams of 32 new cases × 2 MB each (64 MB of 1024×1024
+//!    16-bit PNGs per stream) take, twice: from a client with a connection of its own (another tool of the ward),
+//!    and over the uploader's own HTTP/2 connection (where Predict's frames queue behind the
+//!    upload's on one TCP stream); p50 / p99 of each, side by side. Client and server share
+//!    this process and its two cores, so the uploader's own encoding competes too.
 //!
 //! `cargo bench --bench load` (a plain binary; `LOAD_SECONDS=10` for a quick look).
 
@@ -101,7 +104,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
     runtime.block_on(async move {
-        let channel = support::serve(ServerConfig {
+        let (channel, url) = support::serve_at(ServerConfig {
             // Every client of this run at once, with room to spare: errors here are failures.
             max_concurrent_calls: 4 * (EXPLAINERS + UPLOADERS),
             ..ServerConfig::loopback(dir.path().join("data"))
@@ -251,8 +254,8 @@ fn main() {
             prediction_only: true,
             ..Default::default()
         };
-        let probe = |until: Arc<AtomicBool>| {
-            let mut client = client.clone();
+        let own = ExplainerServiceClient::new(support::connect(&url).await);
+        let probe = |mut client: ExplainerServiceClient<_>, until: Arc<AtomicBool>| {
             let predict = predict.clone();
             tokio::spawn(async move {
                 let mut times = Vec::new();
@@ -266,43 +269,60 @@ fn main() {
             })
         };
         let alone_done = Arc::new(AtomicBool::new(false));
-        let alone = probe(Arc::clone(&alone_done));
+        let alone = probe(own.clone(), Arc::clone(&alone_done));
         tokio::time::sleep(Duration::from_secs(10)).await;
         alone_done.store(true, Ordering::Relaxed);
         let mut alone = alone.await.expect("probe");
-        let big: Vec<pb::UpsertCaseRequest> = (0..32)
-            .map(|i| {
-                let mut case = cases[i].clone();
-                case.case_id = format!("big_{i:02}");
-                case.image = file(noise_png(1024, i as u64));
-                case.masks.clear();
-                pb::UpsertCaseRequest { case: Some(case) }
-            })
-            .collect();
-        let bytes: usize = big
+        // Four uploads of new cases per measurement, so each decodes, hashes and writes.
+        let upload = |round: usize| -> Vec<pb::UpsertCaseRequest> {
+            (0..32)
+                .map(|i| {
+                    let mut case = cases[i].clone();
+                    case.case_id = format!("big_{round}_{i:02}");
+                    case.image = file(noise_png(1024, (100 * round + i) as u64));
+                    case.masks.clear();
+                    pb::UpsertCaseRequest { case: Some(case) }
+                })
+                .collect()
+        };
+        let rounds: Vec<Vec<pb::UpsertCaseRequest>> = (0..8).map(upload).collect();
+        let bytes: usize = rounds[0]
             .iter()
             .map(prost::Message::encoded_len)
             .sum();
-        let beside_done = Arc::new(AtomicBool::new(false));
-        let beside = probe(Arc::clone(&beside_done));
-        let upload_started = Instant::now();
-        client
-            .upsert_cases(tokio_stream::iter(big))
-            .await
-            .expect("64 MB upload");
-        let upload = upload_started.elapsed().as_secs_f64();
-        beside_done.store(true, Ordering::Relaxed);
-        let mut beside = beside.await.expect("probe");
         println!();
         println!("Predict, batch 1, every 20 ms:");
         println!("  {}", summary("alone, 10 s", &mut alone));
-        println!(
-            "  {}",
-            summary(
-                &format!("beside an UpsertCases of {:.1} MB ({upload:.1} s)", bytes as f64 / 1e6),
-                &mut beside
-            )
-        );
+        for (mode, (label, prober)) in [
+            ("its own connection", own.clone()),
+            ("the uploader's connection", client.clone()),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let done = Arc::new(AtomicBool::new(false));
+            let beside = probe(prober, Arc::clone(&done));
+            let upload_started = Instant::now();
+            for round in &rounds[4 * mode..4 * mode + 4] {
+                client
+                    .upsert_cases(tokio_stream::iter(round.clone()))
+                    .await
+                    .expect("64 MB upload");
+            }
+            let upload = upload_started.elapsed().as_secs_f64();
+            done.store(true, Ordering::Relaxed);
+            let mut beside = beside.await.expect("probe");
+            println!(
+                "  {}",
+                summary(
+                    &format!(
+                        "beside 4 UpsertCases of {:.1} MB ({upload:.1} s), {label}",
+                        bytes as f64 / 1e6
+                    ),
+                    &mut beside
+                )
+            );
+        }
     });
     println!("load average after: {}", load_average());
 }

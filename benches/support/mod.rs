@@ -102,10 +102,22 @@ pub async fn register_demo(client: &mut ExplainerServiceClient<Channel>, onnx: V
 /// Binds a server of `config`, serves it on the current runtime until the process ends, and
 /// connects a channel to it.
 pub async fn serve(config: ServerConfig) -> Channel {
+    serve_at(config).await.0
+}
+
+/// [`serve`], also giving the server's URL, for a client that wants a connection of its own.
+#[allow(dead_code)] // only the load bench opens a second connection
+pub async fn serve_at(config: ServerConfig) -> (Channel, String) {
     let bound = server::bind(config).await.expect("server binds");
     let address = bound.local_addr().expect("bound address");
     tokio::spawn(bound.serve(std::future::pending()));
-    Channel::from_shared(format!("http://{address}"))
+    let url = format!("http://{address}");
+    (connect(&url).await, url)
+}
+
+/// A new HTTP/2 connection to the server at `url`.
+pub async fn connect(url: &str) -> Channel {
+    Channel::from_shared(url.to_owned())
         .expect("endpoint")
         .connect()
         .await
