@@ -6,7 +6,6 @@ use tonic::{Status, Streaming};
 
 use super::{Api, paging, stored};
 use crate::convert::cases::{CaseInput, check_labels, encoded_image, labels, summary};
-use crate::convert::common::join_error;
 use crate::pb;
 
 pub async fn upsert(
@@ -46,11 +45,13 @@ pub async fn upsert(
         let stored = async {
             let pb::UpsertCaseRequest { case } = message;
             let case = case.ok_or_else(|| Status::invalid_argument("case is missing"))?;
-            // Decoding (PNG inflate, DICOM, NIfTI) is CPU work: off the async workers.
+            // Decoding (PNG inflate, DICOM, NIfTI) is CPU work: off the async workers, and
+            // below the priority of the calls clinicians wait for.
             let budget = api.budget;
-            let input = tokio::task::spawn_blocking(move || CaseInput::decode(case, &budget))
-                .await
-                .map_err(join_error)??;
+            let input = api
+                .decoding
+                .run(move || CaseInput::decode(case, &budget))
+                .await??;
             let max_message_bytes = api.max_message_bytes;
             api.with_writer(move |store| store_case(store, input, max_message_bytes))
                 .await

@@ -3,6 +3,7 @@
 //! Blocking work (SQLite, ONNX Runtime) runs on tokio's blocking pool so it never stalls
 //! the async executor. One file per service area.
 
+mod background;
 mod cases;
 mod clinicians;
 mod explainers;
@@ -42,6 +43,8 @@ pub struct Api {
     max_cases_per_stream: usize,
     /// Where every call is recorded.
     audit: Arc<Audit>,
+    /// Upload decoding, below the priority of the calls clinicians wait for.
+    decoding: Arc<background::Background>,
 }
 
 impl Api {
@@ -72,6 +75,12 @@ impl Api {
             budget,
             max_cases_per_stream,
             audit: Arc::new(Audit::start(data_dir)?),
+            decoding: Arc::new(background::Background::start().map_err(|source| {
+                explainme_store::Error::Io {
+                    path: data_dir.to_path_buf(),
+                    source,
+                }
+            })?),
         })
     }
 
