@@ -20,7 +20,7 @@ use std::time::Instant;
 use explainme_imaging::{Image, Mask, Shape, Tensor};
 use explainme_onnx::{Layout, Model, ModelCard, Session};
 use explainme_phantom::Phantom;
-use explainme_saliency::{Saliency, Subject, lesion_mass};
+use explainme_saliency::{Fill, Saliency, Subject, lesion_mass};
 
 const UNSEEN_SEED: u64 = 20261201;
 const IMAGES: usize = 4;
@@ -88,6 +88,7 @@ fn run(subject: &Subject, cases: &[(Image, Mask)], method: &str, fast: bool) -> 
         .masks(MASKS)
         .patch(PATCH)
         .stride(STRIDE)
+        .fill(Fill::Median)
         .check()
         .expect("params");
     // Untimed warm-up: Score-CAM starts its layer's session on first use (the peer builds
@@ -191,7 +192,7 @@ fn main() {
         "blur_radius": 5,
         "images": images,
         "masks": masks,
-        "occlusion": {"patch": PATCH, "stride": STRIDE},
+        "occlusion": {"patch": PATCH, "stride": STRIDE, "fill": Fill::Median.name()},
         "rise": {"masks": MASKS, "grid": 8, "keep_probability": 0.5},
         "scorecam": {"layer": layer, "layout": layout},
     });

@@ -55,6 +55,7 @@ fn heatmaps_of_a_phantom_with_figures() {
     };
     for (method, extra) in [
         ("occlusion", vec![]),
+        ("occlusion", vec!["--fill", "ring", "--fast"]),
         ("rise", vec!["--fast", "--masks", "1000"]),
         ("scorecam", vec!["--class", "malignant"]),
     ] {
@@ -129,4 +130,12 @@ fn heatmaps_of_a_phantom_with_figures() {
         assert!(stderr.contains(expected), "{stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
+    let mut args = base("occlusion", &dir.path().join("map.npy"));
+    args.extend(["--fill".into(), "zero".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = explainme(&args);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert!(stderr.contains("unknown fill `zero`"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }

@@ -6,7 +6,7 @@ The bench writes CONFIG.json: the model file, the card's preprocessing, Score-CA
 its channel layout, the method settings, the batch size, and the 64×64 HU images and lesion
 masks as .npy files. This script runs each *full* method on each image with the same
 conventions as explainme-saliency (perturbations in Hounsfield units — blends with a
-blurred baseline, ring-mean occlusion fill — then the card's window per perturbed image, per-voxel normalised RISE, Score-CAM weights = probability increase over the
+blurred baseline, occlusion filled with the image's median or a ring mean — then the card's window per perturbed image, per-voxel normalised RISE, Score-CAM weights = probability increase over the
 baseline, ReLU at layer resolution then bilinear upsampling), batched like the bench, and
 prints one JSON document: per method the forward passes, seconds and lesion mass per image,
 and the batched inference time per image (the floor's unit), all measured in this run.
@@ -96,6 +96,7 @@ def occlusion(scorer, x, base, cls, settings):
     integral = np.zeros((h + 1, w + 1))
     integral[1:, 1:] = np.cumsum(np.cumsum(x.astype(np.float64), 0), 1)
     ring = max(p // 2, 1)
+    median = float(np.median(x)) if settings.get("fill", "median") == "median" else None
     corners = [(y, xx) for y in starts(h, p, s) for xx in starts(w, p, s)]
     total = np.zeros_like(x)
     count = np.zeros_like(x)
@@ -103,7 +104,8 @@ def occlusion(scorer, x, base, cls, settings):
         chunk = corners[b : b + scorer.batch]
         xs = np.repeat(x[None], len(chunk), axis=0)
         for i, (y, xx) in enumerate(chunk):
-            xs[i, y : y + p, xx : xx + p] = ring_fill(integral, (y, xx), (y + p, xx + p), ring, (h, w))
+            fill = median if median is not None else ring_fill(integral, (y, xx), (y + p, xx + p), ring, (h, w))
+            xs[i, y : y + p, xx : xx + p] = fill
         drops = base - scorer.scores(xs, cls)
         for (y, xx), d in zip(chunk, drops):
             total[y : y + p, xx : xx + p] += d

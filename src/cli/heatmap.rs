@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_imaging::{Mask, Shape, Window, resize, resize_nearest};
 use explainme_report::heatmap::{Overlay, Zoom};
-use explainme_saliency::{DEFAULT_STEPS, Faithfulness, Saliency, Subject, faithfulness};
+use explainme_saliency::{DEFAULT_STEPS, Faithfulness, Fill, Saliency, Subject, faithfulness};
 use serde::Serialize;
 
 use super::models::ModelArgs;
@@ -32,6 +32,10 @@ pub struct Args {
     /// Run the method's fast variant.
     #[arg(long)]
     pub fast: bool,
+    /// Occlusion's fill: `median` (the image's dominant tissue) or `ring` (the mean of a
+    /// ring around each patch, which keeps the local tissue level).
+    #[arg(long, default_value = "median")]
+    pub fill: String,
     /// Score-CAM's layer (default: the card's last feature layer).
     #[arg(long)]
     pub layer: Option<String>,
@@ -77,6 +81,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         mask,
         method,
         fast,
+        fill,
         layer,
         class,
         masks,
@@ -84,6 +89,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         out,
         format,
     } = args;
+    let fill = Fill::from_name(&fill).map_err(|e| anyhow::anyhow!("--fill: {e}"))?;
     let picture = map_format(&out)?;
     let (model, card) = model.load(budget)?;
     let class = class
@@ -134,6 +140,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let params = Saliency::params()
         .method(&method)
         .fast(fast)
+        .fill(fill)
         .class(class)
         .layer(layer)
         .masks(masks)

@@ -6,7 +6,7 @@
 //!
 //! | method | what it does | fast variant |
 //! |---|---|---|
-//! | `occlusion` | patches filled from the surrounding tissue; saliency = drop in probability | coarse to fine |
+//! | `occlusion` | patches filled with the image's dominant tissue (or a ring around them); saliency = drop in probability | coarse to fine |
 //! | `rise` | N seeded random smooth masks (ChaCha8), probability-weighted mean | stop when two halves agree |
 //! | `scorecam` | a layer's channels upsampled into masks, weighted by the probability they add | top-k channels |
 //!
@@ -51,7 +51,7 @@ pub use methods::{Explain, Job, METHODS, Method, find as find_method};
 pub use metrics::{
     DEFAULT_STEPS, Faithfulness, faithfulness, lesion_mass, pointing_game, spearman,
 };
-pub use params::{CheckedSaliency, MAX_PASSES, Saliency, SaliencyParams};
+pub use params::{CheckedSaliency, Fill, MAX_PASSES, Saliency, SaliencyParams};
 pub use sanity::{SanityStep, cascading_randomisation};
 pub use subject::{MAX_BATCH, Prepared, Subject};
 

@@ -1,8 +1,9 @@
 //! Faithfulness of a heatmap: does it point where the model looks, and where the lesion is?
 //!
-//! * **Deletion / insertion AUC** (Petsiuk et al. 2018): voxels are replaced by the blurred
-//!   baseline (deletion) or restored from it (insertion) in order of decreasing saliency,
-//!   in `steps` equal steps, and the class probability is recorded after each; the AUC is
+//! * **Deletion / insertion AUC** (Petsiuk et al. 2018): voxels are replaced by the image's
+//!   median (deletion) or restored into its blurred baseline (insertion) in order of
+//!   decreasing saliency — the reference code's constant substrate for deletion and blur for
+//!   insertion — in `steps` equal steps, and the class probability is recorded after each; the AUC is
 //!   the trapezoidal area under that curve over the fraction changed, in `[0, 1]`. A
 //!   faithful map deletes the evidence first (low deletion AUC) and restores it first (high
 //!   insertion AUC). The same curves for a seeded random map are the baseline to beat.
@@ -104,6 +105,7 @@ fn curves(
     let mut order: Vec<usize> = (0..map.len()).collect();
     order.sort_by(|&a, &b| map[b].total_cmp(&map[a]).then(a.cmp(&b)));
     let changed = |t: usize| (t * map.len()).div_ceil(steps);
+    let median = vec![input.median; map.len()];
     // Inputs 0..=steps delete, steps+1..=2·steps+1 insert.
     let scores = score_all(subject, class, 2 * (steps + 1), &|_| {}, |i, out| {
         let (deleting, t) = if i <= steps {
@@ -112,7 +114,7 @@ fn curves(
             (false, i - steps - 1)
         };
         let (start, from) = if deleting {
-            (&input.input, &input.baseline)
+            (&input.input, &median)
         } else {
             (&input.baseline, &input.input)
         };

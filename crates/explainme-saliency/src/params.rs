@@ -21,6 +21,7 @@ impl Saliency {
     /// | `class` | the predicted class | all |
     /// | `seed` | `0` | RISE, random baselines |
     /// | `patch` / `stride` | shortest side / 8, patch / 2 | occlusion |
+    /// | `fill` | [`Fill::Median`] | occlusion |
     /// | `refine_fraction` | `0.2` | fast occlusion |
     /// | `masks` | `4000` | RISE |
     /// | `grid` / `keep_probability` | `8` / `0.5` | RISE |
@@ -35,6 +36,7 @@ impl Saliency {
             seed: 0,
             patch: None,
             stride: None,
+            fill: Fill::Median,
             refine_fraction: 0.2,
             masks: 4000,
             grid: 8,
@@ -56,6 +58,7 @@ pub struct SaliencyParams {
     pub(crate) seed: u64,
     pub(crate) patch: Option<usize>,
     pub(crate) stride: Option<usize>,
+    pub(crate) fill: Fill,
     pub(crate) refine_fraction: f64,
     pub(crate) masks: usize,
     pub(crate) grid: usize,
@@ -64,6 +67,49 @@ pub struct SaliencyParams {
     pub(crate) convergence: f64,
     pub(crate) layer: Option<String>,
     pub(crate) top_k: usize,
+}
+
+/// What an occlusion patch is filled with: the question the map answers.
+///
+/// Both fills stay in the image's own tissue (a zero fill would paint the window's lower
+/// bound, fat, into every patch and measure the reaction to planted fat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The image's median, in Hounsfield units: the tissue that dominates the field of view
+    /// (kidney or perirenal fat on a lesion-centred crop). Asks "what if this patch were
+    /// ordinary tissue?", so the inside of a homogeneous lesion counts as much as its edge.
+    /// Wrong where the dominant tissue is itself the evidence (a fat detector on a volume
+    /// that is mostly perirenal fat): there use [`Fill::Ring`].
+    Median,
+    /// The mean of a ring around the patch (the patch grown by half its side): removes the
+    /// patch's structure but keeps the local tissue level. Asks "what if this patch had no
+    /// detail?", so a homogeneous region larger than the ring shows only at its border.
+    Ring,
+}
+
+impl Fill {
+    /// Every fill with its name, for command lines and configuration.
+    pub const ALL: [(&'static str, Fill); 2] = [("median", Fill::Median), ("ring", Fill::Ring)];
+
+    /// The fill called `name` (`median` or `ring`).
+    pub fn from_name(name: &str) -> Result<Fill> {
+        Fill::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, fill)| fill)
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "fill",
+                problem: format!("unknown fill `{name}`; known: median, ring"),
+            })
+    }
+
+    /// The fill's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fill::Median => "median",
+            Fill::Ring => "ring",
+        }
+    }
 }
 
 /// The most masks or patches a run may ask for: far beyond any published setting (RISE
@@ -99,6 +145,11 @@ impl SaliencyParams {
     /// Occlusion stride, voxels.
     pub fn stride(mut self, stride: usize) -> Self {
         self.stride = Some(stride);
+        self
+    }
+    /// Occlusion: what a patch is filled with.
+    pub fn fill(mut self, fill: Fill) -> Self {
+        self.fill = fill;
         self
     }
     /// Fast occlusion: the share of the remaining patch positions, highest coarse saliency

@@ -14,6 +14,11 @@
 //! recipe for every input channel (three windows for an ImageNet backbone, one for the demo
 //! CNN) straight into the batch, so every method works on one spatial map whatever the
 //! channel count and layout.
+//!
+//! A second stand-in for "no information" is the image's *median*, one constant of the
+//! image's own dominant tissue: occlusion fills patches with it, and the deletion curve
+//! replaces voxels by it, as Petsiuk et al.'s reference code deletes to a constant (zero on
+//! a mean-centred input) and inserts from a blur.
 
 use std::sync::{Arc, Mutex};
 
@@ -47,6 +52,8 @@ pub struct Prepared {
     pub input: Vec<f32>,
     /// The blurred copy that stands for "no information".
     pub baseline: Vec<f32>,
+    /// The image's median (numpy's: the mean of the two middle values for an even count).
+    pub median: f32,
 }
 
 impl Subject {
@@ -126,6 +133,7 @@ impl Subject {
         }
         Ok(Prepared {
             shape,
+            median: median(&input),
             input,
             baseline,
         })
@@ -261,6 +269,17 @@ impl Batch {
                 }
             }
         }
+    }
+}
+
+/// The median of `values`, numpy's; `values` is finite (checked) and not empty (an image).
+fn median(values: &[f32]) -> f32 {
+    let mut values = values.to_vec();
+    let (middle, even) = (values.len() / 2, values.len().is_multiple_of(2));
+    let (below, &mut upper, _) = values.select_nth_unstable_by(middle, f32::total_cmp);
+    match below.iter().copied().max_by(f32::total_cmp) {
+        Some(lower) if even => (lower + upper) / 2.0,
+        _ => upper,
     }
 }
 

@@ -1,14 +1,26 @@
 //! The committed demo CNN (`data/models/renal_cnn.onnx`) on a phantom cohort it never saw
 //! (training used seed 1), through real ONNX Runtime.
 //!
-//! What the issue asks (mean lesion mass ≥ 0.6, pointing game ≥ 0.9) is in
-//! `issue_thresholds`, ignored because these honest methods do not reach it on this CNN:
-//! occlusion gives mass 0.380 and pointing 0.625, Score-CAM 0.347 and 0.792 (24 cases,
-//! seed 20261201; smaller occlusion patches and earlier Score-CAM layers do worse). The
-//! demo CNN reads the lesion *and* its context (the kidney interface, the perirenal fat),
-//! so part of the evidence honestly lies outside the lesion mask. The tests that run assert
-//! what the maps do show: far more mass in the lesion than its area, and deletion / insertion
-//! curves better than a random map's.
+//! Every map explains the positive class, `malignant`: the question the CNN answers, and the
+//! one whose evidence the lesion should hold. (For a single-sigmoid model the map of `benign`
+//! is the negation of the map of `malignant`, so on a case called benign the predicted class's
+//! map puts its positive mass where removing tissue makes the lesion look *more* malignant:
+//! outside it. Explaining the predicted class, occlusion gives mass 0.608 and pointing 0.792.)
+//!
+//! Occlusion reaches the issue's bar (mean lesion mass ≥ 0.6, pointing game ≥ 0.9, deletion
+//! below and insertion above a random map): mass 0.692, pointing 0.917, deletion AUC 0.038
+//! (random map 0.105), insertion AUC 0.844 (random 0.584) on these 24 cases (seed 20261201),
+//! with the default fill, the image's median. With the ring fill it gives 0.37 and
+//! 0.58: inside a homogeneous lesion the ring is lesion too, so only the edge shows.
+//!
+//! Score-CAM does not reach it on this CNN, and `scorecam_thresholds` is ignored: mass 0.326,
+//! pointing 0.792 (deletion 0.104 against 0.105, insertion 0.837 against 0.584). Its map lives at the last feature layer's 8×8 resolution, where even the
+//! lesion mask itself, averaged into 8×8 cells and upsampled the same way, puts only 0.662 of
+//! its mass inside the lesion; and that layer's channels are broad. Neither an earlier layer
+//! (16×16: 0.319; 32×32: 0.334), a constant baseline (the image's median: 0.355), logit or
+//! positive-only weights (0.334, 0.359) changed that; nor did a CNN retrained with concept
+//! heads (0.245, see `data/models/README.md`). The tests that run assert what its maps do show:
+//! far more mass in the lesion than its area, and insertion curves better than a random map's.
 
 use std::path::Path;
 
@@ -62,7 +74,9 @@ struct Means {
 fn survey(method: &str) -> Means {
     let (model, card) = demo();
     let subject = Subject::new(&model, &card, Default::default()).unwrap();
-    let params = Saliency::params().method(method);
+    let params = Saliency::params()
+        .method(method)
+        .class(Some(card.positive_index().unwrap()));
     let cases = cohort();
     let figures: Vec<Faithfulness> = cases
         .iter()
@@ -116,12 +130,17 @@ fn assert_points_at_the_lesion(m: &Means) {
     );
 }
 
+/// The issue's bar: mass ≥ 0.6, pointing ≥ 0.9, both curves better than a random map's.
+fn assert_issue_bar(m: &Means) {
+    assert!(m.mass >= 0.6, "mass {:.3}", m.mass);
+    assert!(m.pointing >= 0.9, "pointing {:.3}", m.pointing);
+    assert!(m.deletion < m.random_deletion, "deletion");
+    assert!(m.insertion > m.random_insertion, "insertion");
+}
+
 #[test]
-fn occlusion_points_at_the_lesion_and_beats_a_random_map() {
-    let m = survey("occlusion");
-    assert_points_at_the_lesion(&m);
-    assert!(m.deletion < m.random_deletion);
-    assert!(m.insertion > m.random_insertion);
+fn occlusion_reaches_the_issue_bar() {
+    assert_issue_bar(&survey("occlusion"));
 }
 
 #[test]
@@ -129,20 +148,12 @@ fn scorecam_points_at_the_lesion_and_beats_a_random_map_on_insertion() {
     let m = survey("scorecam");
     assert_points_at_the_lesion(&m);
     assert!(m.insertion > m.random_insertion);
-    // Deletion: 0.715 against a random map's 0.716 on this cohort; not asserted (see the
-    // module docs and the ignored test).
 }
 
 #[test]
-#[ignore = "not reached by these methods on the demo CNN; see the module docs for the figures"]
-fn issue_thresholds() {
-    for method in ["occlusion", "scorecam"] {
-        let m = survey(method);
-        assert!(m.mass >= 0.6, "{method}: mass {:.3}", m.mass);
-        assert!(m.pointing >= 0.9, "{method}: pointing {:.3}", m.pointing);
-        assert!(m.deletion < m.random_deletion, "{method}: deletion");
-        assert!(m.insertion > m.random_insertion, "{method}: insertion");
-    }
+#[ignore = "not reached by Score-CAM on the demo CNN; see the module docs for the figures"]
+fn scorecam_thresholds() {
+    assert_issue_bar(&survey("scorecam"));
 }
 
 #[test]

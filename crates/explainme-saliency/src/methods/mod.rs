@@ -91,6 +91,10 @@ pub fn find(name: &str) -> Result<&'static Method> {
 }
 
 /// Scores `n` perturbed images, batch by batch: `fill(i, out)` writes image `i` (HU).
+///
+/// The batches are of near-equal size (65 images at a capacity of 64 run as 33 + 32, not
+/// 64 + 1): a lone last image would run at batch-1 latency on one core while the other
+/// idles (ONNX Runtime sessions split a batch across the cores, `explainme_onnx::Session`).
 pub(crate) fn score_all(
     subject: &Subject,
     class: usize,
@@ -100,9 +104,11 @@ pub(crate) fn score_all(
 ) -> Result<Vec<f32>> {
     let mut batch = subject.batch_buffer()?;
     let mut scores = Vec::with_capacity(n);
+    let mut batches_left = n.div_ceil(batch.capacity);
     let mut start = 0;
     while start < n {
-        let cases = (n - start).min(batch.capacity);
+        let cases = (n - start).div_ceil(batches_left);
+        batches_left -= 1;
         for slot in 0..cases {
             fill(start + slot, &mut batch.scratch)?;
             batch.commit(slot);
