@@ -3,7 +3,7 @@
 //! holder), when, from where, which RPC, which model, explainer, cohort and cases, and the
 //! status it ended with. `explainme audit --data-dir D` reads it.
 //!
-//! Handlers call [`Audit::begin`] with the request and [`Audit::end`] with the answer. Rows
+//! Handlers call [`Audit::begin`] with the request and [`Call::end`] with the answer. Rows
 //! go through a channel to one thread that writes them in batches on a connection of its
 //! own, so a call never waits for the audit; the thread drains the channel when the service
 //! stops. A row that cannot be written is logged (with no patient data) and counted.
@@ -30,7 +30,7 @@ pub(crate) struct Audit {
     writer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// A call under way. A call dropped before [`Audit::end`] (past its deadline, or its
+/// A call under way. A call dropped before [`Call::end`] (past its deadline, or its
 /// client went away) is recorded as `CANCELLED`.
 #[derive(Debug)]
 pub(crate) struct Call {
@@ -40,6 +40,18 @@ pub(crate) struct Call {
 }
 
 impl Call {
+    /// Records how the call ended and passes its answer on.
+    pub(crate) fn end<T>(
+        mut self,
+        answer: Result<Response<T>, Status>,
+    ) -> Result<Response<T>, Status> {
+        self.finish(match &answer {
+            Ok(_) => tonic::Code::Ok,
+            Err(status) => status.code(),
+        });
+        answer
+    }
+
     fn finish(&mut self, code: tonic::Code) {
         if let Some(mut entry) = self.entry.take() {
             entry.code = code_name(code).to_owned();
@@ -164,19 +176,6 @@ impl Audit {
             entry.role = identity.role.to_string();
         }
         send(self.sender.as_ref(), entry);
-    }
-
-    /// Records how `call` ended and passes its answer on.
-    pub(crate) fn end<T>(
-        &self,
-        mut call: Call,
-        answer: Result<Response<T>, Status>,
-    ) -> Result<Response<T>, Status> {
-        call.finish(match &answer {
-            Ok(_) => tonic::Code::Ok,
-            Err(status) => status.code(),
-        });
-        answer
     }
 }
 

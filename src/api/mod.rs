@@ -204,7 +204,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::RegisterModelResponse>, Status> {
         let call = self.audit.begin("RegisterModel", &request);
         let answer = self.respond(models::register(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn list_models(
@@ -213,7 +213,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
         let call = self.audit.begin("ListModels", &request);
         let answer = self.respond(models::list(self).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn describe_model(
@@ -222,7 +222,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::DescribeModelResponse>, Status> {
         let call = self.audit.begin("DescribeModel", &request);
         let answer = self.respond(models::describe(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn predict(
@@ -231,7 +231,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::PredictResponse>, Status> {
         let call = self.audit.begin("Predict", &request);
         let answer = self.respond(models::predict(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn delete_model(
@@ -240,7 +240,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::DeleteModelResponse>, Status> {
         let call = self.audit.begin("DeleteModel", &request);
         let answer = self.respond(models::delete(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn draft_model_card(
@@ -249,7 +249,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::DraftModelCardResponse>, Status> {
         let call = self.audit.begin("DraftModelCard", &request);
         let answer = self.respond(models::draft_card(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn put_feature_schema(
@@ -258,7 +258,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::PutFeatureSchemaResponse>, Status> {
         let call = self.audit.begin("PutFeatureSchema", &request);
         let answer = self.respond(schemas::put(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn get_feature_schema(
@@ -267,7 +267,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::NamedFeatureSchema>, Status> {
         let call = self.audit.begin("GetFeatureSchema", &request);
         let answer = self.respond(schemas::get(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn list_feature_schemas(
@@ -276,7 +276,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::ListFeatureSchemasResponse>, Status> {
         let call = self.audit.begin("ListFeatureSchemas", &request);
         let answer = self.respond(schemas::list(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn upsert_cases(
@@ -285,7 +285,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::UpsertCasesResponse>, Status> {
         let call = self.audit.begin("UpsertCases", &request);
         let answer = self.respond(cases::upsert(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn get_case(
@@ -294,7 +294,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::Case>, Status> {
         let call = self.audit.begin("GetCase", &request);
         let answer = self.respond(cases::get(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn list_cases(
@@ -303,7 +303,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::ListCasesResponse>, Status> {
         let call = self.audit.begin("ListCases", &request);
         let answer = self.respond(cases::list(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn delete_case(
@@ -312,7 +312,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::DeleteCaseResponse>, Status> {
         let call = self.audit.begin("DeleteCase", &request);
         let answer = self.respond(cases::delete(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn set_case_labels(
@@ -321,7 +321,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::SetCaseLabelsResponse>, Status> {
         let call = self.audit.begin("SetCaseLabels", &request);
         let answer = self.respond(clinicians::set_labels(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn get_label_history(
@@ -330,7 +330,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::LabelHistory>, Status> {
         let call = self.audit.begin("GetLabelHistory", &request);
         let answer = self.respond(clinicians::label_history(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn submit_feedback(
@@ -340,7 +340,7 @@ impl ExplainerService for Api {
         let call = self.audit.begin("SubmitFeedback", &request);
         let answer =
             { self.respond(clinicians::submit_feedback(self, request.into_inner()).await) };
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn list_feedback(
@@ -349,7 +349,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::ListFeedbackResponse>, Status> {
         let call = self.audit.begin("ListFeedback", &request);
         let answer = self.respond(clinicians::list_feedback(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn judge_candidate(
@@ -359,7 +359,7 @@ impl ExplainerService for Api {
         let call = self.audit.begin("JudgeCandidate", &request);
         let answer =
             { self.respond(clinicians::judge_candidate(self, request.into_inner()).await) };
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn get_known_associations(
@@ -368,7 +368,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::KnownAssociations>, Status> {
         let call = self.audit.begin("GetKnownAssociations", &request);
         let answer = self.respond(clinicians::get_known(self).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     type FitExplainerStream = FitProgressStream;
@@ -382,7 +382,7 @@ impl ExplainerService for Api {
             .await
             .map(Response::new)
             .map_err(bounded);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn get_explainer(
@@ -391,7 +391,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::ExplainerInfo>, Status> {
         let call = self.audit.begin("GetExplainer", &request);
         let answer = self.respond(explainers::get(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn list_explainers(
@@ -400,7 +400,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::ListExplainersResponse>, Status> {
         let call = self.audit.begin("ListExplainers", &request);
         let answer = self.respond(explainers::list(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn explain(
@@ -409,7 +409,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::ExplainResponse>, Status> {
         let call = self.audit.begin("Explain", &request);
         let answer = self.respond(explainers::explain(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn explain_series(
@@ -418,7 +418,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::ExplainSeriesResponse>, Status> {
         let call = self.audit.begin("ExplainSeries", &request);
         let answer = self.respond(series::explain_series(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn get_knowledge_summary(
@@ -427,7 +427,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::KnowledgeSummary>, Status> {
         let call = self.audit.begin("GetKnowledgeSummary", &request);
         let answer = self.respond(explainers::knowledge(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn render_report(
@@ -436,7 +436,7 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::Document>, Status> {
         let call = self.audit.begin("RenderReport", &request);
         let answer = self.respond(explainers::report(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 
     async fn export(
@@ -445,6 +445,6 @@ impl ExplainerService for Api {
     ) -> Result<Response<pb::Document>, Status> {
         let call = self.audit.begin("Export", &request);
         let answer = self.respond(explainers::export(self, request.into_inner()).await);
-        self.audit.end(call, answer)
+        call.end(answer)
     }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use std::io::Write;
+use std::path::Path;
 
 use common::{ct_image, float_image};
 use explainme_imaging::codec::{nifti, npy};
@@ -166,17 +167,21 @@ fn a_negative_npy_extent_is_called_negative() {
     assert!(err.to_string().contains("negative extent"), "{err}");
 }
 
+/// A file `fuzz/run.sh` found, kept under `tests/fixtures/fuzz/`.
+fn fuzz_fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Found by `fuzz/run.sh` (target `images`): an RLE Lossless file whose segment runs past its
 /// end makes dicom-transfer-syntax-registry 0.10.1's decoder index out of bounds
 /// (`rle_lossless.rs:119`). The panic is caught around the third-party decoder and the file
 /// is refused as corrupt.
 #[test]
 fn an_rle_segment_running_past_its_end_is_corrupt_not_a_panic() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/fuzz/rle_segment_overrun.dcm"
-    );
-    let bytes = std::fs::read(path).unwrap();
+    let bytes = fuzz_fixture("rle_segment_overrun.dcm");
     let error =
         decode_image_within(&bytes, Some(Format::Dicom), &MemoryBudget::default()).unwrap_err();
     assert!(matches!(error, Error::Corrupt { .. }), "{error:?}");
@@ -190,11 +195,7 @@ fn an_rle_segment_running_past_its_end_is_corrupt_not_a_panic() {
 /// dictionary says which Implicit VR tags are sequences) and refuses the claim.
 #[test]
 fn a_length_claimed_inside_a_defined_length_sequence_is_truncation() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/fuzz/nested_length_4gib.dcm"
-    );
-    let bytes = std::fs::read(path).unwrap();
+    let bytes = fuzz_fixture("nested_length_4gib.dcm");
     match decode_image_within(&bytes, Some(Format::Dicom), &MemoryBudget::new(64 << 20)) {
         Err(Error::Truncated { needed, .. }) => assert!(needed > 4_000_000_000, "{needed}"),
         other => panic!("{other:?}"),
@@ -208,11 +209,7 @@ fn a_length_claimed_inside_a_defined_length_sequence_is_truncation() {
 /// their width are now refused by the pass.
 #[test]
 fn a_binary_value_of_a_ragged_length_is_refused_before_parsing() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/fuzz/ul_of_26_bytes.dcm"
-    );
-    let bytes = std::fs::read(path).unwrap();
+    let bytes = fuzz_fixture("ul_of_26_bytes.dcm");
     let error =
         decode_image_within(&bytes, Some(Format::Dicom), &MemoryBudget::new(64 << 20)).unwrap_err();
     assert!(
@@ -229,11 +226,7 @@ fn a_binary_value_of_a_ragged_length_is_refused_before_parsing() {
 /// the codestream says. Such frames are now refused before decoding.
 #[test]
 fn a_codestream_larger_than_its_header_is_refused_before_decoding() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/fuzz/j2k_larger_than_header.dcm"
-    );
-    let bytes = std::fs::read(path).unwrap();
+    let bytes = fuzz_fixture("j2k_larger_than_header.dcm");
     let error =
         decode_image_within(&bytes, Some(Format::Dicom), &MemoryBudget::new(64 << 20)).unwrap_err();
     assert!(error.to_string().contains("the header says"), "{error}");
