@@ -12,8 +12,9 @@
 //!    over the uploader's own HTTP/2 connection (where Predict's frames queue behind the
 //!    upload's on one TCP stream), and with the uploader in a process of its own (this binary
 //!    again, with `LOAD_UPLOAD_TO=URL`), so its protobuf encoding does not run on the
-//!    server's async workers; p50 / p99 of each, side by side. Every process shares the two
-//!    cores.
+//!    server's async workers; after each, Predict alone again for as long as the upload took,
+//!    so each p99 is read off a window of about as many calls as its comparison; p50 / p99 of
+//!    each, side by side. Every process shares the two cores.
 //!
 //! `cargo bench --bench load` (a plain binary; `LOAD_SECONDS=10` for a quick look).
 
@@ -273,11 +274,18 @@ fn main() {
                 times
             })
         };
-        let alone_done = Arc::new(AtomicBool::new(false));
-        let alone = probe(own.clone(), Arc::clone(&alone_done));
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        alone_done.store(true, Ordering::Relaxed);
-        let mut alone = alone.await.expect("probe");
+        // Predict alone on its own connection for `seconds`: after each upload, the same
+        // length of time, so the two windows hold about as many calls and p99 means the same.
+        let alone_for = |seconds: f64| {
+            let done = Arc::new(AtomicBool::new(false));
+            let alone = probe(own.clone(), Arc::clone(&done));
+            async move {
+                tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+                done.store(true, Ordering::Relaxed);
+                alone.await.expect("probe")
+            }
+        };
+        let mut alone = alone_for(10.0).await;
         let rounds = upload_rounds(&cases, 0..8);
         let bytes: usize = rounds[0]
             .iter()
@@ -315,6 +323,8 @@ fn main() {
                     &mut beside
                 )
             );
+            let mut after = alone_for(upload).await;
+            println!("  {}", summary(&format!("then alone as long ({upload:.1} s)"), &mut after));
         }
         let (lines, mut read) = tokio::sync::mpsc::unbounded_channel::<String>();
         let mut uploader = std::process::Command::new(std::env::current_exe().expect("this binary"))
@@ -348,6 +358,9 @@ fn main() {
                 &mut beside
             )
         );
+        let upload: f64 = finished.parse().expect("the uploader's seconds");
+        let mut after = alone_for(upload).await;
+        println!("  {}", summary(&format!("then alone as long ({upload:.1} s)"), &mut after));
     });
     println!("load average after: {}", load_average());
 }
