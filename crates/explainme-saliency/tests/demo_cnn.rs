@@ -10,15 +10,16 @@
 //! Occlusion reaches the bar (mean lesion mass ≥ 0.6, pointing game ≥ 0.9, deletion
 //! below and insertion above a random map): mass 0.692, pointing 0.917, deletion AUC 0.038
 //! (random map 0.105), insertion AUC 0.844 (random 0.584) on these 24 cases (seed 20261201),
-//! with the default fill, the image's median. With the ring fill it gives 0.37 and
-//! 0.58: inside a homogeneous lesion the ring is lesion too, so only the edge shows.
+//! with the default fill, the image's median. With the ring fill it gives 0.363 and
+//! 0.542: inside a homogeneous lesion the ring is lesion too, so only the edge shows.
 //!
 //! Score-CAM does not reach it on this CNN, and `scorecam_thresholds` is ignored: mass 0.326,
-//! pointing 0.792 (deletion 0.104 against 0.105, insertion 0.837 against 0.584). Its map lives at the last feature layer's 8×8 resolution, where even the
-//! lesion mask itself, averaged into 8×8 cells and upsampled the same way, puts only 0.662 of
-//! its mass inside the lesion; and that layer's channels are broad. Neither an earlier layer
-//! (16×16: 0.319; 32×32: 0.334), a constant baseline (the image's median: 0.355), logit or
-//! positive-only weights (0.334, 0.359) changed that; nor did a CNN retrained with concept
+//! pointing 0.792 (deletion 0.104 against 0.105, insertion 0.837 against 0.584). Its map lives
+//! at the last feature layer's 8×8 resolution, where even the lesion mask itself, averaged into
+//! 8×8 cells and upsampled the same way, puts only 0.662 of its mass inside the lesion; and
+//! that layer's channels are broad. Neither an earlier layer (16×16: 0.164; 32×32: 0.223; with
+//! the median baseline 0.319 and 0.334), a constant baseline (the image's median: 0.355), logit
+//! or positive-only weights (0.334, 0.359) changed that; nor did a CNN retrained with concept
 //! heads (0.245, see `data/models/README.md`). The tests that run assert what its maps do show:
 //! far more mass in the lesion than its area, and insertion curves better than a random map's.
 
