@@ -99,16 +99,19 @@ impl Fill {
             .map(|&(_, fill)| fill)
             .ok_or_else(|| Error::InvalidParameter {
                 name: "fill",
-                problem: format!("unknown fill `{name}`; known: median, ring"),
+                problem: format!(
+                    "unknown fill `{name}`; known: {}",
+                    Fill::ALL.map(|(n, _)| n).join(", ")
+                ),
             })
     }
 
-    /// The fill's name.
+    /// The fill's name, as [`Fill::ALL`] spells it.
     pub fn name(self) -> &'static str {
-        match self {
-            Fill::Median => "median",
-            Fill::Ring => "ring",
-        }
+        Fill::ALL
+            .iter()
+            .find(|(_, fill)| *fill == self)
+            .map_or("", |(n, _)| n)
     }
 }
 

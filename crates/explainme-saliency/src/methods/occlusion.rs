@@ -163,12 +163,8 @@ fn drops(job: &Job, patches: &Patches, chosen: &[usize]) -> Result<Vec<f32>> {
     let input = job.input;
     let zyx = input.shape.zyx();
     let [nz, ny, nx] = zyx;
-    let integral = Integral::new(&input.input, zyx);
-    let whole_mean = integral.sum([0; 3], zyx).0 / (nz * ny * nx) as f64;
-    let median = match job.params.fill {
-        Fill::Median => Some(input.median),
-        Fill::Ring => None,
-    };
+    // The summed-area table only the ring fill reads.
+    let integral = (job.params.fill == Fill::Ring).then(|| Integral::new(&input.input, zyx));
     let ext = patches.extent;
     let ring = ext.map(|e| if e > 1 { (e / 2).max(1) } else { 0 });
     let scores = score_all(
@@ -179,17 +175,21 @@ fn drops(job: &Job, patches: &Patches, chosen: &[usize]) -> Result<Vec<f32>> {
         |i, out| {
             out.copy_from_slice(&input.input);
             let (lo, hi) = patches.bounds(chosen[i]);
-            let big_lo = [0, 1, 2].map(|a| lo[a].saturating_sub(ring[a]));
-            let big_hi = [0, 1, 2].map(|a| (hi[a] + ring[a]).min(zyx[a]));
-            let fill = median.unwrap_or_else(|| {
-                let (outer, n_outer) = integral.sum(big_lo, big_hi);
-                let (inner, n_inner) = integral.sum(lo, hi);
-                if n_outer > n_inner {
-                    ((outer - inner) / (n_outer - n_inner) as f64) as f32
-                } else {
-                    whole_mean as f32
+            let fill = match &integral {
+                None => input.median,
+                Some(integral) => {
+                    let big_lo = [0, 1, 2].map(|a| lo[a].saturating_sub(ring[a]));
+                    let big_hi = [0, 1, 2].map(|a| (hi[a] + ring[a]).min(zyx[a]));
+                    let (outer, n_outer) = integral.sum(big_lo, big_hi);
+                    let (inner, n_inner) = integral.sum(lo, hi);
+                    if n_outer > n_inner {
+                        ((outer - inner) / (n_outer - n_inner) as f64) as f32
+                    } else {
+                        // No ring (a one-voxel patch, or one spanning the image): the mean.
+                        (integral.sum([0; 3], zyx).0 / (nz * ny * nx) as f64) as f32
+                    }
                 }
-            });
+            };
             for z in lo[0]..hi[0] {
                 for y in lo[1]..hi[1] {
                     let row = (z * ny + y) * nx;
