@@ -45,8 +45,8 @@ pub async fn upsert(
         let stored = async {
             let pb::UpsertCaseRequest { case } = message;
             let case = case.ok_or_else(|| Status::invalid_argument("case is missing"))?;
-            // Decoding (PNG inflate, DICOM, NIfTI) is CPU work: off the async workers, and
-            // below the priority of the calls clinicians wait for.
+            // Decoding (PNG inflate, DICOM, NIfTI) and hashing the image are CPU work: off
+            // the async workers, and below the priority of the calls clinicians wait for.
             let budget = api.budget;
             let input = api
                 .decoding
@@ -105,6 +105,7 @@ fn store_case(
         case_id: &case.case_id,
         schema: &case.schema,
         image: (&case.image.bytes, case.image.format),
+        image_sha256: Some(&case.image_sha256),
         labels: &case.labels,
         masks: &masks,
     }))

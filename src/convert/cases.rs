@@ -34,6 +34,8 @@ pub struct CaseInput {
     pub case_id: String,
     pub schema: String,
     pub image: EncodedFile,
+    /// The image file's SHA-256 hex, computed with the decoding (off the writer thread).
+    pub image_sha256: String,
     pub labels: BTreeMap<String, String>,
     pub masks: Vec<(String, EncodedFile)>,
 }
@@ -78,6 +80,7 @@ impl CaseInput {
             cohort,
             case_id,
             schema,
+            image_sha256: explainme_store::sha256_hex(&image.bytes),
             image,
             labels: by_feature,
             masks: mask_files,

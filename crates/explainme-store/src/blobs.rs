@@ -46,7 +46,19 @@ impl BlobStore {
 
     /// Stores `bytes` unless a blob with the same content exists; returns its SHA-256 hex.
     pub fn put(&self, bytes: &[u8]) -> Result<String> {
-        let sha = sha256_hex(bytes);
+        self.put_hashed(bytes, sha256_hex(bytes))
+    }
+
+    /// As [`BlobStore::put`], with `sha` = [`sha256_hex`]`(bytes)` computed by the caller,
+    /// where hashing costs less: the server hashes an upload on its idle-priority decoding
+    /// threads, not under the store's writer lock. A wrong `sha` fails debug builds here,
+    /// and any build at the first read (which re-hashes) as a damaged blob.
+    pub fn put_hashed(&self, bytes: &[u8], sha: String) -> Result<String> {
+        debug_assert_eq!(
+            sha,
+            sha256_hex(bytes),
+            "put_hashed: the digest is not the bytes'"
+        );
         let path = self.path_of(&sha)?;
         if path.is_file() && self.get(&sha).is_ok() {
             return Ok(sha);

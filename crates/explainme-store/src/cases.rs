@@ -17,6 +17,9 @@ pub struct NewCase<'a> {
     pub schema: &'a str,
     /// The image bytes and the caller's name for their format.
     pub image: (&'a [u8], &'a str),
+    /// The image's [`sha256_hex`](crate::sha256_hex), where the caller hashed it already
+    /// (see [`BlobStore::put_hashed`](crate::BlobStore::put_hashed)); `None` hashes here.
+    pub image_sha256: Option<&'a str>,
     /// Feature name → raw value (a state, or a number as text).
     pub labels: &'a BTreeMap<String, String>,
     /// Concept → mask bytes and their format.
@@ -55,7 +58,10 @@ impl Store {
     /// Inserts a case or replaces the one with the same (cohort, case id); `true` when new.
     /// Blobs the replaced case no longer needs are deleted.
     pub fn upsert_case(&mut self, case: &NewCase<'_>) -> Result<bool> {
-        let image_sha = self.blobs.put(case.image.0)?;
+        let image_sha = match case.image_sha256 {
+            Some(sha) => self.blobs.put_hashed(case.image.0, sha.to_owned())?,
+            None => self.blobs.put(case.image.0)?,
+        };
         let mut masks = Vec::with_capacity(case.masks.len());
         for (concept, bytes, format) in case.masks {
             masks.push((*concept, self.blobs.put(bytes)?, *format));
@@ -292,6 +298,7 @@ mod tests {
             case_id: "c001",
             schema: "renal",
             image: (b"image-1", "npy"),
+            image_sha256: None,
             labels: &fat,
             masks: &[("lesion", b"mask-1", "png16")],
         };
@@ -310,6 +317,7 @@ mod tests {
 
         let replaced = NewCase {
             image: (b"image-2", "npy"),
+            image_sha256: None,
             masks: &[],
             ..case
         };
@@ -336,11 +344,14 @@ mod tests {
         let (_dir, mut store) = store_with_schema();
         let none = BTreeMap::new();
         for id in ["c3", "c1", "c2", "c4", "c5"] {
+            // Hashed by the caller, as the server does: stored under the same name.
+            let sha = crate::sha256_hex(id.as_bytes());
             let case = NewCase {
                 cohort: "demo",
                 case_id: id,
                 schema: "renal",
                 image: (id.as_bytes(), "npy"),
+                image_sha256: Some(&sha),
                 labels: &none,
                 masks: &[],
             };
@@ -376,6 +387,7 @@ mod tests {
             case_id: "c1",
             schema: "missing",
             image: (b"x", "npy"),
+            image_sha256: None,
             labels: &none,
             masks: &[],
         };

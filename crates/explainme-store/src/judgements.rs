@@ -302,6 +302,7 @@ mod tests {
                 case_id: "case_1",
                 schema: "renal",
                 image: (b"image", "png16"),
+                image_sha256: None,
                 labels: &labels,
                 masks: &[],
             })
@@ -353,6 +354,7 @@ mod tests {
                 case_id: "case_1",
                 schema: "renal",
                 image: (b"image", "png16"),
+                image_sha256: None,
                 labels: &uploaded,
                 masks: &[],
             })
