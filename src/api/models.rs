@@ -1,6 +1,7 @@
 //! Models: register (validated by loading through ONNX Runtime), list, describe, predict,
 //! delete. ONNX Runtime sessions are cached per (model, layers) so Predict does not rebuild
-//! one per call.
+//! one per call; a cached session answers without a store read, so DeleteModel forgets a
+//! model's sessions, and a session whose build overlapped a delete is never cached.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,9 @@ pub struct SessionCache {
 /// which cost a graph parse and a trial run (a registered model never changes under its id).
 #[derive(Debug, Default)]
 struct Entries {
+    /// How many times a model was forgotten: a session built from a store read made before
+    /// the count changed may be of a model deleted since, and is not cached.
+    forgotten: u64,
     sessions: HashMap<SessionKey, Arc<Session>>,
     order: VecDeque<SessionKey>,
     descriptions: HashMap<String, pb::DescribeModelResponse>,
@@ -46,8 +50,18 @@ impl SessionCache {
         self.lock().sessions.get(key).cloned()
     }
 
-    fn insert(&self, key: SessionKey, session: Arc<Session>) {
+    /// The count to pass to [`SessionCache::insert`]: read it before the store read that
+    /// proves the model exists.
+    fn forgotten(&self) -> u64 {
+        self.lock().forgotten
+    }
+
+    /// Caches `session` unless a model was forgotten since `forgotten` was read.
+    fn insert(&self, key: SessionKey, session: Arc<Session>, forgotten: u64) {
         let mut entries = self.lock();
+        if entries.forgotten != forgotten {
+            return;
+        }
         if entries.sessions.insert(key.clone(), session).is_none() {
             entries.order.push_back(key);
         }
@@ -60,6 +74,7 @@ impl SessionCache {
 
     fn forget_model(&self, model_id: &str) {
         let mut entries = self.lock();
+        entries.forgotten += 1;
         entries.sessions.retain(|(id, _), _| id != model_id);
         entries.order.retain(|(id, _)| id != model_id);
         entries.descriptions.remove(model_id);
@@ -131,6 +146,7 @@ pub async fn register(
         card,
     } = registration;
     let card_json = card.to_json();
+    let forgotten = api.sessions.forgotten();
     let (record, created) = api
         .with_writer(move |store| {
             stored(store.register_model(&NewModel {
@@ -145,6 +161,7 @@ pub async fn register(
     api.sessions.insert(
         (record.id.clone(), LayerChoice::CardDefaults),
         Arc::new(session),
+        forgotten,
     );
     Ok(pb::RegisterModelResponse {
         model: Some(record.into()),
@@ -243,14 +260,10 @@ pub async fn delete(
     Ok(pb::DeleteModelResponse {})
 }
 
-/// The cached session for (model, layers), built on first use.
+/// The cached session for (model, layers), built on first use. A cached session answers
+/// without reading the store (DeleteModel forgets it), so a Predict takes one hop to the
+/// blocking pool, not two.
 async fn session(api: &Api, model_id: String, layers: LayerChoice) -> Result<Arc<Session>, Status> {
-    // The model is looked up on every call, cached session or not, so a model deleted while
-    // a session for it was being built answers NOT_FOUND rather than predicting.
-    let id = model_id.clone();
-    let record = api
-        .with_store(move |store| stored(store.model(&id))?.ok_or_else(|| not_found(&id)))
-        .await?;
     let key = (model_id, layers);
     if let Some(session) = api.sessions.get(&key) {
         return Ok(session);
@@ -260,6 +273,11 @@ async fn session(api: &Api, model_id: String, layers: LayerChoice) -> Result<Arc
     if let Some(session) = api.sessions.get(&key) {
         return Ok(session);
     }
+    let forgotten = api.sessions.forgotten();
+    let id = key.0.clone();
+    let record = api
+        .with_store(move |store| stored(store.model(&id))?.ok_or_else(|| not_found(&id)))
+        .await?;
     let blob = record.clone();
     let onnx = api
         .with_store(move |store| stored(store.model_onnx(&blob)))
@@ -277,7 +295,7 @@ async fn session(api: &Api, model_id: String, layers: LayerChoice) -> Result<Arc
         Ok(Arc::new(session))
     })
     .await?;
-    api.sessions.insert(key, Arc::clone(&session));
+    api.sessions.insert(key, Arc::clone(&session), forgotten);
     Ok(session)
 }
 
