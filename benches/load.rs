@@ -6,15 +6,17 @@
 //!    re-uploading batches of 8 cases. Reported: calls, throughput, p50 / p99 latency,
 //!    errors by code, and the process's resident memory each tenth of the run (it must stop
 //!    growing) with its peak.
-//! 2. **Predict beside a 64 MB upload**: Predict (batch 1) latency for 10 s alone, then for
-//!    as long as four UpsertCases streams of 32 new cases × 2 MB each (64 MB of 1024×1024
-//!    16-bit PNGs per stream) take, twice: from a client with a connection of its own (another tool of the ward),
-//!    over the uploader's own HTTP/2 connection (where Predict's frames queue behind the
-//!    upload's on one TCP stream), and with the uploader in a process of its own (this binary
-//!    again, with `LOAD_UPLOAD_TO=URL`), so its protobuf encoding does not run on the
-//!    server's async workers; after each, Predict alone again for as long as the upload took,
-//!    so each p99 is read off a window of about as many calls as its comparison; p50 / p99 of
-//!    each, side by side. Every process shares the two cores.
+//! 2. **Predict beside a 64 MB upload**: Predict (batch 1) latency every 20 ms, for 10 s
+//!    alone, then for as long as four UpsertCases streams of 32 new cases × 2 MB each (64 MB
+//!    of 1024×1024 16-bit PNGs per stream) take: from a client with a connection of its own
+//!    (another tool of the ward), over the uploader's own HTTP/2 connection (where Predict's
+//!    frames queue behind the upload's on one TCP stream), and with the uploader in a process
+//!    of its own (this binary again, with `LOAD_UPLOAD_TO=URL`), so its protobuf encoding does
+//!    not run on the server's async workers. After each upload, Predict alone again for as
+//!    long as it took, so both sides hold about as many calls. The last comparison runs
+//!    `LOAD_REPEATS` times (default 8), alone after the upload and before it by turns, and
+//!    pools its windows: one window of ~100 calls reads its p99 off its slowest call or two. p50 / p99 of each, side by side. Every process
+//!    shares the two cores.
 //!
 //! `cargo bench --bench load` (a plain binary; `LOAD_SECONDS=10` for a quick look).
 
@@ -63,6 +65,27 @@ fn summary(label: &str, times: &mut [f64]) -> String {
         1e3 * percentile(times, 0.5),
         1e3 * percentile(times, 0.99),
         1e3 * times[times.len() - 1]
+    )
+}
+
+/// The difference between the `q` quantiles of two sorted samples, with a 95% percentile
+/// bootstrap interval (2,000 resamples of each): an interval holding 0 means this run cannot
+/// tell the two apart at that quantile.
+fn difference_interval(a: &[f64], b: &[f64], q: f64) -> (f64, f64, f64) {
+    let mut random = Random::new(SEED, 300);
+    let mut resample = |sample: &[f64]| {
+        let mut drawn: Vec<f64> = (0..sample.len())
+            .map(|_| sample[random.below(sample.len())])
+            .collect();
+        drawn.sort_by(f64::total_cmp);
+        percentile(&drawn, q)
+    };
+    let mut differences: Vec<f64> = (0..2000).map(|_| resample(a) - resample(b)).collect();
+    differences.sort_by(f64::total_cmp);
+    (
+        percentile(a, q) - percentile(b, q),
+        percentile(&differences, 0.025),
+        percentile(&differences, 0.975),
     )
 }
 
@@ -326,12 +349,22 @@ fn main() {
             let mut after = alone_for(upload).await;
             println!("  {}", summary(&format!("then alone as long ({upload:.1} s)"), &mut after));
         }
+        // From another process, `repeats` times, each upload followed by Predict alone for as
+        // long: one window of ~100 calls reads p99 off its one or two slowest calls, so the
+        // windows are pooled (about as many calls on each side) and each window's p99 shown.
+        let repeats: usize = std::env::var("LOAD_REPEATS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(8);
         let (lines, mut read) = tokio::sync::mpsc::unbounded_channel::<String>();
         let mut uploader = std::process::Command::new(std::env::current_exe().expect("this binary"))
             .env("LOAD_UPLOAD_TO", &url)
+            .env("LOAD_REPEATS", repeats.to_string())
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("uploader process");
+        let mut go = uploader.stdin.take().expect("uploader's stdin");
         let stdout = uploader.stdout.take().expect("uploader's stdout");
         std::thread::spawn(move || {
             for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
@@ -342,25 +375,54 @@ fn main() {
             }
         });
         assert_eq!(read.recv().await.as_deref(), Some("ready"), "uploader starts");
-        let done = Arc::new(AtomicBool::new(false));
-        let beside = probe(own.clone(), Arc::clone(&done));
-        let finished = read.recv().await.expect("uploader finishes");
-        done.store(true, Ordering::Relaxed);
-        let mut beside = beside.await.expect("probe");
+        let (mut beside_all, mut alone_all) = (Vec::new(), Vec::new());
+        let mut windows = Vec::new();
+        // Pairs in the order beside-alone, alone-beside, … (ABBA), so what an upload leaves
+        // behind (its last commits, freed buffers) falls on each side as often; an alone
+        // window that comes first lasts as long as the previous upload.
+        let mut upload = 0.0;
+        for repeat in 0..repeats {
+            let alone_first = repeat % 2 == 1;
+            let mut after = if alone_first { alone_for(upload).await } else { Vec::new() };
+            let done = Arc::new(AtomicBool::new(false));
+            let beside = probe(own.clone(), Arc::clone(&done));
+            std::io::Write::write_all(&mut go, b"go\n").expect("start the uploader");
+            let finished = read.recv().await.expect("uploader finishes");
+            done.store(true, Ordering::Relaxed);
+            let mut beside = beside.await.expect("probe");
+            upload = finished.parse().expect("the uploader's seconds");
+            if !alone_first {
+                after = alone_for(upload).await;
+            }
+            beside.sort_by(f64::total_cmp);
+            after.sort_by(f64::total_cmp);
+            windows.push(format!(
+                "{upload:.1} s: {:.1} / {:.1}",
+                1e3 * percentile(&beside, 0.99),
+                1e3 * percentile(&after, 0.99)
+            ));
+            beside_all.extend(beside);
+            alone_all.extend(after);
+        }
+        drop(go);
         assert!(uploader.wait().expect("uploader exits").success());
         println!(
-            "  {}",
-            summary(
-                &format!(
-                    "beside 4 UpsertCases of {:.1} MB ({finished} s), from another process (nice 19)",
-                    bytes as f64 / 1e6
-                ),
-                &mut beside
-            )
+            "  from another process (nice 19), {repeats} × (4 UpsertCases of {:.1} MB, then alone as long):",
+            bytes as f64 / 1e6
         );
-        let upload: f64 = finished.parse().expect("the uploader's seconds");
-        let mut after = alone_for(upload).await;
-        println!("  {}", summary(&format!("then alone as long ({upload:.1} s)"), &mut after));
+        println!("    {}", summary("beside, pooled", &mut beside_all));
+        println!("    {}", summary("alone, pooled", &mut alone_all));
+        println!("    p99 beside / alone by window (ms): {}", windows.join("; "));
+        for q in [0.5, 0.99] {
+            let (difference, low, high) = difference_interval(&beside_all, &alone_all, q);
+            println!(
+                "    p{:.0} beside − alone: {:+.2} ms (95% bootstrap interval {:+.2} … {:+.2} ms)",
+                100.0 * q,
+                1e3 * difference,
+                1e3 * low,
+                1e3 * high
+            );
+        }
     });
     println!("load average after: {}", load_average());
 }
@@ -386,14 +448,19 @@ fn upload_rounds(
         .collect()
 }
 
-/// The uploader process of part 2: four uploads to `url`, saying `ready` before the first
-/// and the seconds they took after the last. It stands for another machine of the ward, so
-/// it runs at the lowest priority (`nice` 19): it still takes any core the server leaves
-/// idle, but no longer competes with the server as an equal.
+/// The uploader process of part 2: `LOAD_REPEATS` times, four uploads to `url` when a line
+/// arrives on its stdin, saying `ready` before the first and the seconds each took after it.
+/// It stands for another machine of the ward, so it runs at the lowest priority (`nice`
+/// 19): it still takes any core the server leaves idle, but no longer competes with the
+/// server as an equal. Its images are made before `ready`, so no window times their making.
 fn upload_to(url: &str) {
     // SAFETY: setpriority only reads its arguments; it applies to this thread, and the
-    // runtime's threads started below inherit it.
+    // threads started below inherit it.
     unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    let repeats: usize = std::env::var("LOAD_REPEATS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let dir = tempfile::tempdir().expect("temporary folder");
     explainme_phantom::Phantom::params()
         .cases(32)
@@ -401,7 +468,16 @@ fn upload_to(url: &str) {
         .write(&dir.path().join("cohort"), || {})
         .expect("phantoms");
     let cohort = Cohort::open(dir.path().join("cohort")).expect("cohort");
-    let rounds = upload_rounds(&wire_cases(&cohort, "load"), 8..12);
+    let cases = wire_cases(&cohort, "load");
+    // Rounds 8 and up, apart from the in-process uploads' 0..8; two threads make them.
+    let (first, last) = (8 + 2 * repeats, 8 + 4 * repeats);
+    let halves: Vec<Vec<Vec<pb::UpsertCaseRequest>>> = std::thread::scope(|scope| {
+        let cases = &cases;
+        let early = scope.spawn(move || upload_rounds(cases, 8..first));
+        let late = upload_rounds(cases, first..last);
+        vec![early.join().expect("images"), late]
+    });
+    let rounds: Vec<_> = halves.into_iter().flatten().collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -410,13 +486,19 @@ fn upload_to(url: &str) {
         let mut client = ExplainerServiceClient::new(support::connect(url).await)
             .max_encoding_message_size(usize::MAX);
         println!("ready");
-        let started = Instant::now();
-        for round in rounds {
-            client
-                .upsert_cases(tokio_stream::iter(round))
-                .await
-                .expect("64 MB upload");
+        let mut go = std::io::stdin().lines();
+        for four in rounds.chunks(4) {
+            if go.next().is_none() {
+                break;
+            }
+            let started = Instant::now();
+            for round in four {
+                client
+                    .upsert_cases(tokio_stream::iter(round.clone()))
+                    .await
+                    .expect("64 MB upload");
+            }
+            println!("{:.1}", started.elapsed().as_secs_f64());
         }
-        println!("{:.1}", started.elapsed().as_secs_f64());
     });
 }
