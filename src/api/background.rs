@@ -3,26 +3,24 @@
 //! clinician (Predict, Explain) leave them idle. `cargo bench --bench load` measures it
 //! (README).
 //!
-//! One thread per core, each under Linux's `SCHED_IDLE` policy (applied to the calling
-//! thread only): the scheduler runs it only when no normal thread is runnable, and a waking
-//! normal thread preempts it at once. `nice` 10, tried first, still left the decoders a
-//! share of each core, and Predict's p99 beside four 64 MB uploads tripled (2.5 → 7.5 ms).
-//! Where `SCHED_IDLE` is refused, the thread falls back to `nice` 10; elsewhere than Linux it
-//! runs at normal priority. Under a load that keeps both cores busy, uploads wait: that is
-//! the point. Only the decoding runs here: the store write that follows keeps normal
-//! priority, since it holds the writer lock that label edits wait for.
+//! A rayon pool of one thread per core, each put under Linux's `SCHED_IDLE` policy by the
+//! pool's start handler (the policy applies to the calling thread only): the scheduler runs
+//! such a thread only when no normal thread is runnable, and a waking normal thread preempts
+//! it at once. `nice` 10, tried first, still left the decoders a share of each core, and
+//! Predict's p99 beside four 64 MB uploads tripled (2.5 → 7.5 ms). Where `SCHED_IDLE` is
+//! refused, the thread falls back to `nice` 10; elsewhere than Linux it runs at normal
+//! priority. Under a load that keeps both cores busy, uploads wait: that is the point. The
+//! decoding and the hashing of the image run here; the store write that follows keeps
+//! normal priority, since it holds the writer lock that label edits wait for.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, mpsc};
 
 use tonic::Status;
-
-type Job = Box<dyn FnOnce() + Send>;
 
 /// See the module docs.
 #[derive(Debug)]
 pub(crate) struct Background {
-    jobs: mpsc::Sender<Job>,
+    pool: rayon::ThreadPool,
 }
 
 /// The `nice` value of the decoding threads where `SCHED_IDLE` is refused.
@@ -30,28 +28,13 @@ const NICE: i32 = 10;
 
 impl Background {
     pub(crate) fn start() -> std::io::Result<Background> {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
-        for i in 0..std::thread::available_parallelism().map_or(1, usize::from) {
-            let queue = Arc::clone(&queue);
-            std::thread::Builder::new()
-                .name(format!("explainme-decode-{i}"))
-                .spawn(move || {
-                    lower_priority();
-                    loop {
-                        let job = match queue.lock() {
-                            Ok(queue) => queue.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            // The service is gone.
-                            Err(_) => return,
-                        }
-                    }
-                })?;
-        }
-        Ok(Background { jobs })
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(std::thread::available_parallelism().map_or(1, usize::from))
+            .thread_name(|i| format!("explainme-decode-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(Background { pool })
     }
 
     /// Runs `work` on a decoding thread and waits for it without blocking the async workers.
@@ -60,12 +43,11 @@ impl Background {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Status> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
+        // Caught here, so a panicking decoder answers this call instead of aborting the
+        // process (rayon's default for a panic in a spawned job).
+        self.pool.spawn(move || {
             let _ = answer.send(std::panic::catch_unwind(AssertUnwindSafe(work)));
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| Status::internal("the decoding threads have stopped"))?;
         match answered.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(_)) => Err(Status::internal("decoding panicked")),
