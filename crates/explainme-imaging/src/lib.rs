@@ -72,7 +72,7 @@ pub use codec::{
 pub use error::{Error, Result};
 pub use explainme_budget::MemoryBudget;
 pub use grid::{Grid, Image, Mask, Shape, Spacing, Tensor};
-pub use resample::{crop_around, resize, resize_nearest, shape_at_spacing};
+pub use resample::{Resizer, crop_around, resize, resize_nearest, shape_at_spacing};
 pub use window::Window;
 
 /// The most voxels any decoder allocates for one image: 2^28 (1 GiB of `f32`), far above a

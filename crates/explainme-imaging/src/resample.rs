@@ -15,11 +15,12 @@
 
 use crate::{Error, Grid, Image, Result, Shape, Spacing};
 
-fn check_target<T>(grid: &Grid<T>, target: Shape) -> Result<()> {
-    if target.dims() != grid.dims() {
+/// `target` has `from`'s number of axes and a voxel count within bounds.
+fn check_target(from: Shape, target: Shape) -> Result<()> {
+    if target.dims() != from.dims() {
         return Err(Error::InvalidParameter(format!(
             "cannot resize a {}D grid to the {}D shape {:?}",
-            grid.dims(),
+            from.dims(),
             target.dims(),
             target.as_slice()
         )));
@@ -94,38 +95,122 @@ fn nearest_taps(n_in: usize, n_out: usize) -> Vec<usize> {
 /// Resizes an image to `target` (same number of axes) by bilinear / trilinear
 /// interpolation.
 pub fn resize(image: &Image, target: Shape) -> Result<Image> {
-    check_target(image, target)?;
-    let [sz, sy, sx] = image.shape().zyx();
-    let [tz, ty, tx] = target.zyx();
-    let (zs, ys, xs) = (
-        linear_taps(sz, tz),
-        linear_taps(sy, ty),
-        linear_taps(sx, tx),
-    );
-    let v = image.voxels();
-    let at = |z: usize, y: usize, x: usize| v[(z * sy + y) * sx + x];
-    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    let out = Grid::from_fn(target, |z, y, x| {
-        let ((z0, z1, wz), (y0, y1, wy), (x0, x1, wx)) = (zs[z], ys[y], xs[x]);
-        let plane = |z: usize| {
-            lerp(
-                lerp(at(z, y0, x0), at(z, y0, x1), wx),
-                lerp(at(z, y1, x0), at(z, y1, x1), wx),
-                wy,
-            )
-        };
-        if wz == 0.0 {
-            plane(z0)
-        } else {
-            lerp(plane(z0), plane(z1), wz)
+    let mut resizer = Resizer::new(image.shape(), target)?;
+    let mut out = vec![0.0; target.checked_count()?];
+    resizer.resize_into(image.voxels(), &mut out);
+    Ok(Image::new(target, out)?.with_spacing(scaled_spacing(
+        image.shape(),
+        target,
+        image.spacing(),
+    )))
+}
+
+/// [`resize`] for many grids of one shape, with the taps computed once and the
+/// intermediate rows kept: Score-CAM upsamples each of a layer's channels to the input.
+/// Separable (along x, then y, then z), with the same arithmetic as
+/// `lerp(lerp(lerp(…, wx), …, wy), …, wz)`, so its values are [`resize`]'s bit for bit.
+/// [`Resizer::cropped`] resizes to a larger grid and keeps a window of it, moved by
+/// [`Resizer::set_offset`]: RISE's randomly shifted masks.
+#[derive(Debug, Clone)]
+pub struct Resizer {
+    from: [usize; 3],
+    /// The upsampled extent the taps cover.
+    upsampled: [usize; 3],
+    /// The window kept, and where it starts in the upsampled grid.
+    to: [usize; 3],
+    offset: [usize; 3],
+    taps: [Vec<(usize, usize, f32)>; 3],
+    along_x: Vec<f32>,
+    along_y: Vec<f32>,
+}
+
+impl Resizer {
+    /// A resizer from grids of `from` to grids of `target` (same number of axes).
+    pub fn new(from: Shape, target: Shape) -> Result<Resizer> {
+        Resizer::cropped(from, target, target)
+    }
+
+    /// A resizer from grids of `from` to `upsampled`, keeping the `target` window that
+    /// starts at the offset (0 until [`Resizer::set_offset`]); `target` fits in `upsampled`.
+    pub fn cropped(from: Shape, upsampled: Shape, target: Shape) -> Result<Resizer> {
+        check_target(from, upsampled)?;
+        check_target(from, target)?;
+        let (from, up, to) = (from.zyx(), upsampled.zyx(), target.zyx());
+        if (0..3).any(|a| to[a] > up[a]) {
+            return Err(Error::InvalidParameter(format!(
+                "a {to:?} window does not fit in the {up:?} grid"
+            )));
         }
-    })?;
-    Ok(out.with_spacing(scaled_spacing(image.shape(), target, image.spacing())))
+        Ok(Resizer {
+            from,
+            upsampled: up,
+            to,
+            offset: [0; 3],
+            taps: [0, 1, 2].map(|a| linear_taps(from[a], up[a])),
+            along_x: Vec::new(),
+            along_y: Vec::new(),
+        })
+    }
+
+    /// Moves the kept window to start at `offset` (z, y, x) in the upsampled grid.
+    ///
+    /// # Panics
+    /// If the window would reach past the upsampled grid.
+    pub fn set_offset(&mut self, offset: [usize; 3]) {
+        assert!(
+            (0..3).all(|a| offset[a] + self.to[a] <= self.upsampled[a]),
+            "set_offset: {offset:?} moves the window past the grid"
+        );
+        self.offset = offset;
+    }
+
+    /// Writes `values` (a grid of the `from` shape, row-major z, y, x) resized into `out`
+    /// (the target's voxel count).
+    ///
+    /// # Panics
+    /// If `values` or `out` has another length than its shape's voxel count.
+    pub fn resize_into(&mut self, values: &[f32], out: &mut [f32]) {
+        let [sz, sy, sx] = self.from;
+        let [tz, ty, tx] = self.to;
+        assert_eq!(values.len(), sz * sy * sx, "resize_into: input length");
+        assert_eq!(out.len(), tz * ty * tx, "resize_into: output length");
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        let [zs, ys, xs] = [0, 1, 2].map(|a| &self.taps[a][self.offset[a]..][..self.to[a]]);
+        // x: [sz][sy][tx]
+        self.along_x.clear();
+        for row in values.chunks_exact(sx) {
+            self.along_x
+                .extend(xs.iter().map(|&(a, b, w)| lerp(row[a], row[b], w)));
+        }
+        // y: [sz][ty][tx]
+        self.along_y.clear();
+        for plane in self.along_x.chunks_exact(sy * tx) {
+            for &(a, b, w) in ys.iter() {
+                let (ra, rb) = (&plane[a * tx..(a + 1) * tx], &plane[b * tx..(b + 1) * tx]);
+                self.along_y
+                    .extend(ra.iter().zip(rb).map(|(&p, &q)| lerp(p, q, w)));
+            }
+        }
+        // z: [tz][ty][tx]; a zero weight takes the first plane as it is (2D, and exact
+        // z positions), so a NaN in the other does not spread.
+        let plane = ty * tx;
+        for (out, &(a, b, w)) in out.chunks_exact_mut(plane).zip(zs.iter()) {
+            let pa = &self.along_y[a * plane..(a + 1) * plane];
+            if w == 0.0 {
+                out.copy_from_slice(pa);
+            } else {
+                let pb = &self.along_y[b * plane..(b + 1) * plane];
+                for ((o, &p), &q) in out.iter_mut().zip(pa).zip(pb) {
+                    *o = lerp(p, q, w);
+                }
+            }
+        }
+    }
 }
 
 /// Resizes any grid (masks in particular) to `target` by taking the nearest voxel.
 pub fn resize_nearest<T: Clone>(grid: &Grid<T>, target: Shape) -> Result<Grid<T>> {
-    check_target(grid, target)?;
+    check_target(grid.shape(), target)?;
     let [sz, sy, sx] = grid.shape().zyx();
     let [tz, ty, tx] = target.zyx();
     let (zs, ys, xs) = (
