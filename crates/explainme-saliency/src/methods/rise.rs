@@ -28,6 +28,8 @@
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
+use explainme_imaging::{Resizer, Shape};
+
 use super::{Job, Method};
 use crate::metrics::spearman;
 use crate::{Result, SaliencyParams, Subject};
@@ -45,61 +47,56 @@ fn planned_passes(params: &SaliencyParams, _: &Subject) -> usize {
     params.masks
 }
 
-/// Per axis and per output voxel: the two grid taps and the second's weight, for a shift.
-type Taps = Vec<(usize, usize, f32)>;
-
 /// Draws masks of one image grid.
 struct MaskMaker {
     rng: ChaCha8Rng,
-    zyx: [usize; 3],
     grid: [usize; 3],
     cell: [usize; 3],
     keep: f64,
     cells: Vec<f32>,
-    tmp_x: Vec<f32>,
-    tmp_y: Vec<f32>,
+    /// From the cell grid to `(grid + 1) · cell` voxels per axis, keeping the image's
+    /// extent at each mask's shift.
+    upsample: Resizer,
 }
 
 impl MaskMaker {
-    fn new(params: &SaliencyParams, zyx: [usize; 3]) -> MaskMaker {
+    fn new(params: &SaliencyParams, shape: Shape) -> Result<MaskMaker> {
+        let zyx = shape.zyx();
         let grid = zyx.map(|n| if n > 1 { params.grid.min(n) } else { 1 });
         let cell = [0, 1, 2].map(|a| zyx[a].div_ceil(grid[a]));
-        MaskMaker {
+        // One cell along an axis (a 2D image's z, or `grid` 1) is constant: no shift there.
+        let up = [0, 1, 2].map(|a| {
+            if grid[a] > 1 {
+                (grid[a] + 1) * cell[a]
+            } else {
+                zyx[a]
+            }
+        });
+        let (grid_shape, up_shape) = if shape.dims() == 2 {
+            (Shape::d2(grid[1], grid[2]), Shape::d2(up[1], up[2]))
+        } else {
+            (
+                Shape::d3(grid[0], grid[1], grid[2]),
+                Shape::d3(up[0], up[1], up[2]),
+            )
+        };
+        Ok(MaskMaker {
             rng: ChaCha8Rng::seed_from_u64(params.seed),
-            zyx,
             grid,
             cell,
             keep: params.keep_probability,
             cells: Vec::new(),
-            tmp_x: Vec::new(),
-            tmp_y: Vec::new(),
-        }
+            upsample: Resizer::cropped(grid_shape, up_shape, shape)?,
+        })
     }
 
     fn uniform(&mut self) -> f64 {
         (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// Taps along one axis of `n` voxels over `g` cells with `cell`-voxel cells, shifted.
-    fn taps(n: usize, g: usize, cell: usize, shift: usize) -> Taps {
-        if g == 1 {
-            return vec![(0, 0, 0.0); n];
-        }
-        let up = (g + 1) * cell;
-        let scale = g as f64 / up as f64;
-        (0..n)
-            .map(|i| {
-                let src = (((i + shift) as f64 + 0.5) * scale - 0.5).clamp(0.0, (g - 1) as f64);
-                let i0 = src.floor() as usize;
-                (i0, (i0 + 1).min(g - 1), (src - i0 as f64) as f32)
-            })
-            .collect()
-    }
-
-    /// Writes the next mask into `out` (separable: along x, then y, then z).
+    /// Writes the next mask into `out`.
     fn next(&mut self, out: &mut [f32]) {
         let [gz, gy, gx] = self.grid;
-        let [nz, ny, nx] = self.zyx;
         self.cells.clear();
         for _ in 0..gz * gy * gx {
             let kept = self.uniform() < self.keep;
@@ -112,36 +109,8 @@ impl MaskMaker {
                 0
             }
         });
-        let tz = Self::taps(nz, gz, self.cell[0], shift[0]);
-        let ty = Self::taps(ny, gy, self.cell[1], shift[1]);
-        let tx = Self::taps(nx, gx, self.cell[2], shift[2]);
-        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-        // x: [gz][gy][nx]
-        self.tmp_x.clear();
-        for row in self.cells.chunks_exact(gx) {
-            self.tmp_x
-                .extend(tx.iter().map(|&(a, b, w)| lerp(row[a], row[b], w)));
-        }
-        // y: [gz][ny][nx]
-        self.tmp_y.clear();
-        for plane in self.tmp_x.chunks_exact(gy * nx) {
-            for &(a, b, w) in &ty {
-                let (ra, rb) = (&plane[a * nx..(a + 1) * nx], &plane[b * nx..(b + 1) * nx]);
-                self.tmp_y
-                    .extend(ra.iter().zip(rb).map(|(&p, &q)| lerp(p, q, w)));
-            }
-        }
-        // z: [nz][ny][nx]
-        let plane = ny * nx;
-        for (z, &(a, b, w)) in tz.iter().enumerate() {
-            let (pa, pb) = (
-                &self.tmp_y[a * plane..(a + 1) * plane],
-                &self.tmp_y[b * plane..(b + 1) * plane],
-            );
-            for ((o, &p), &q) in out[z * plane..(z + 1) * plane].iter_mut().zip(pa).zip(pb) {
-                *o = lerp(p, q, w);
-            }
-        }
+        self.upsample.set_offset(shift);
+        self.upsample.resize_into(&self.cells, out);
     }
 }
 
@@ -220,7 +189,7 @@ fn accumulate(
 }
 
 fn setup(job: &Job) -> Result<(MaskMaker, Vec<f32>, crate::subject::Batch)> {
-    let maker = MaskMaker::new(job.params, job.input.shape.zyx());
+    let maker = MaskMaker::new(job.params, job.input.shape)?;
     let batch = job.subject.batch_buffer()?;
     let masks = vec![0.0f32; batch.capacity * job.input.input.len()];
     Ok((maker, masks, batch))

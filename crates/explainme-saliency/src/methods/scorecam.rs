@@ -1,7 +1,7 @@
 //! Score-CAM (Wang et al., CVPR-W 2020), following pytorch-grad-cam's `ScoreCAM`.
 //!
 //! The unperturbed pass also reads the chosen layer's activations `A_k` (default: the
-//! card's last feature layer). Each channel is upsampled to the input grid (`explainme_imaging::resize`,
+//! card's last feature layer). Each channel is upsampled to the input grid (`explainme_imaging::Resizer`,
 //! bilinear / trilinear, as pytorch-grad-cam's `interpolate(mode="bilinear")`), normalised
 //! to `[0, 1]` by its own minimum and maximum, and used as a mask: the masked input blends
 //! the image with its blurred baseline (`b + H_k · (x − b)`; pytorch-grad-cam multiplies the
@@ -19,7 +19,7 @@
 //! map) is dropped, and the map loses its contribution; the passes fall from `C + 2` to
 //! `top_k + 2`.
 
-use explainme_imaging::{Image, Shape, resize};
+use explainme_imaging::{Image, Resizer, Shape, resize};
 use explainme_onnx::Layout;
 
 use super::{Job, Method, score_all};
@@ -108,7 +108,10 @@ fn run(job: &Job, top_k: Option<usize>) -> Result<(Vec<f32>, usize)> {
         order.sort_by(|&a, &b| mean(b).total_cmp(&mean(a)).then(a.cmp(&b)));
         order.truncate(k);
     }
-    // Input 0 is the all-baseline input; input i > 0 is channel order[i - 1].
+    // Input 0 is the all-baseline input; input i > 0 is channel order[i - 1]. One resizer
+    // and one mask buffer serve every channel.
+    let mut resizer = Resizer::new(channels.shape, target)?;
+    let mut mask = vec![0.0f32; target.as_slice().iter().product()];
     let scores = score_all(
         job.subject,
         job.class,
@@ -119,8 +122,7 @@ fn run(job: &Job, top_k: Option<usize>) -> Result<(Vec<f32>, usize)> {
                 out.copy_from_slice(&job.input.baseline);
                 return Ok(());
             }
-            let low = Image::new(channels.shape, channels.maps[order[i - 1]].clone())?;
-            let mut mask = resize(&low, target)?.into_voxels();
+            resizer.resize_into(&channels.maps[order[i - 1]], &mut mask);
             let (lo, hi) = min_max(&mask);
             let span = (hi - lo).max(f32::MIN_POSITIVE);
             mask.iter_mut().for_each(|m| *m = (*m - lo) / span);
