@@ -274,14 +274,7 @@ async fn session(api: &Api, model_id: String, layers: LayerChoice) -> Result<Arc
         return Ok(session);
     }
     let forgotten = api.sessions.forgotten();
-    let id = key.0.clone();
-    let record = api
-        .with_store(move |store| stored(store.model(&id))?.ok_or_else(|| not_found(&id)))
-        .await?;
-    let blob = record.clone();
-    let onnx = api
-        .with_store(move |store| stored(store.model_onnx(&blob)))
-        .await?;
+    let (record, onnx) = load(api, key.0.clone()).await?;
     let layers = key.1.clone();
     let session = blocking(move || {
         let card =
