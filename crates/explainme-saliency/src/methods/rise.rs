@@ -72,14 +72,11 @@ impl MaskMaker {
                 zyx[a]
             }
         });
-        let (grid_shape, up_shape) = if shape.dims() == 2 {
-            (Shape::d2(grid[1], grid[2]), Shape::d2(up[1], up[2]))
-        } else {
-            (
-                Shape::d3(grid[0], grid[1], grid[2]),
-                Shape::d3(up[0], up[1], up[2]),
-            )
-        };
+        let axes = 3 - shape.dims();
+        let (grid_shape, up_shape) = (
+            Shape::from_slice(&grid[axes..])?,
+            Shape::from_slice(&up[axes..])?,
+        );
         Ok(MaskMaker {
             rng: ChaCha8Rng::seed_from_u64(params.seed),
             grid,
