@@ -15,8 +15,8 @@
 //!    not run on the server's async workers. After each upload, Predict alone again for as
 //!    long as it took, so both sides hold about as many calls. The last comparison runs
 //!    `LOAD_REPEATS` times (default 8), alone after the upload and before it by turns, and
-//!    pools its windows: one window of ~100 calls reads its p99 off its slowest call or two. p50 / p99 of each, side by side. Every process
-//!    shares the two cores.
+//!    pools its windows: one window of ~100 calls reads its p99 off its slowest call or two.
+//!    p50 / p99 of each, side by side. Every process shares the two cores.
 //!
 //! `cargo bench --bench load` (a plain binary; `LOAD_SECONDS=10` for a quick look).
 
@@ -68,6 +68,20 @@ fn summary(label: &str, times: &mut [f64]) -> String {
     )
 }
 
+/// The number in the environment variable `name`, else `default`.
+fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// How many upload windows part 2 pools (`LOAD_REPEATS`); the uploader process is told the
+/// same number.
+fn repeats() -> usize {
+    setting("LOAD_REPEATS", 8)
+}
+
 /// The difference between the `q` quantiles of two sorted samples, with a 95% percentile
 /// bootstrap interval (2,000 resamples of each): an interval holding 0 means this run cannot
 /// tell the two apart at that quantile.
@@ -115,10 +129,7 @@ fn main() {
     if let Ok(url) = std::env::var("LOAD_UPLOAD_TO") {
         return upload_to(&url);
     }
-    let seconds: u64 = std::env::var("LOAD_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+    let seconds: u64 = setting("LOAD_SECONDS", 60);
     println!("load average before: {}", load_average());
     let dir = tempfile::tempdir().expect("temporary folder");
     explainme_phantom::Phantom::params()
@@ -352,10 +363,7 @@ fn main() {
         // From another process, `repeats` times, each upload followed by Predict alone for as
         // long: one window of ~100 calls reads p99 off its one or two slowest calls, so the
         // windows are pooled (about as many calls on each side) and each window's p99 shown.
-        let repeats: usize = std::env::var("LOAD_REPEATS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(8);
+        let repeats = repeats();
         let (lines, mut read) = tokio::sync::mpsc::unbounded_channel::<String>();
         let mut uploader = std::process::Command::new(std::env::current_exe().expect("this binary"))
             .env("LOAD_UPLOAD_TO", &url)
@@ -457,10 +465,7 @@ fn upload_to(url: &str) {
     // SAFETY: setpriority only reads its arguments; it applies to this thread, and the
     // threads started below inherit it.
     unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
-    let repeats: usize = std::env::var("LOAD_REPEATS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let repeats = repeats();
     let dir = tempfile::tempdir().expect("temporary folder");
     explainme_phantom::Phantom::params()
         .cases(32)
@@ -477,7 +482,7 @@ fn upload_to(url: &str) {
         let late = upload_rounds(cases, first..last);
         vec![early.join().expect("images"), late]
     });
-    let rounds: Vec<_> = halves.into_iter().flatten().collect();
+    let mut rounds = halves.into_iter().flatten();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -487,14 +492,14 @@ fn upload_to(url: &str) {
             .max_encoding_message_size(usize::MAX);
         println!("ready");
         let mut go = std::io::stdin().lines();
-        for four in rounds.chunks(4) {
+        for _ in 0..repeats {
             if go.next().is_none() {
                 break;
             }
             let started = Instant::now();
-            for round in four {
+            for round in rounds.by_ref().take(4) {
                 client
-                    .upsert_cases(tokio_stream::iter(round.clone()))
+                    .upsert_cases(tokio_stream::iter(round))
                     .await
                     .expect("64 MB upload");
             }
