@@ -10,8 +10,9 @@
 //! Predict's p99 beside four 64 MB uploads tripled (2.5 → 7.5 ms). Where `SCHED_IDLE` is
 //! refused, the thread falls back to `nice` 10; elsewhere than Linux it runs at normal
 //! priority. Under a load that keeps both cores busy, uploads wait: that is the point. The
-//! decoding and the hashing of the image run here; the store write that follows keeps
-//! normal priority, since it holds the writer lock that label edits wait for.
+//! decoding, the hashing of the image and the writing of its blob run here, holding no
+//! lock (`explainme_store::BlobStore::stage`); the row commit that follows keeps normal
+//! priority, since it holds the writer lock that label edits wait for.
 
 use std::panic::AssertUnwindSafe;
 

@@ -1,7 +1,7 @@
 //! Cases: streamed upsert, get, paged list, delete.
 
 use explainme_cohort::FeatureSchema;
-use explainme_store::{NewCase, Store};
+use explainme_store::{NewCase, StagedBlob, Store};
 use tonic::{Status, Streaming};
 
 use super::{Api, paging, stored};
@@ -45,15 +45,22 @@ pub async fn upsert(
         let stored = async {
             let pb::UpsertCaseRequest { case } = message;
             let case = case.ok_or_else(|| Status::invalid_argument("case is missing"))?;
-            // Decoding (PNG inflate, DICOM, NIfTI) and hashing the image are CPU work: off
-            // the async workers, and below the priority of the calls clinicians wait for.
+            // Decoding (PNG inflate, DICOM, NIfTI), hashing the image and writing its blob
+            // are CPU and disk work: off the async workers and the writer lock, and below
+            // the priority of the calls clinicians wait for. The writer commits the rows.
             let budget = api.budget;
-            let input = api
+            let blobs = api.blobs.clone();
+            let (input, image) = api
                 .decoding
-                .run(move || CaseInput::decode(case, &budget))
+                .run(move || {
+                    let input = CaseInput::decode(case, &budget)?;
+                    let image =
+                        stored(blobs.stage(&input.image.bytes, input.image_sha256.clone()))?;
+                    Ok::<_, Status>((input, image))
+                })
                 .await??;
             let max_message_bytes = api.max_message_bytes;
-            api.with_writer(move |store| store_case(store, input, max_message_bytes))
+            api.with_writer(move |store| store_case(store, input, image, max_message_bytes))
                 .await
         };
         match stored.await {
@@ -71,11 +78,30 @@ pub async fn upsert(
     Ok(response)
 }
 
-/// Checks the case against its schema and its cohort, and that GetCase can answer it within
-/// `max_message_bytes`, then stores it; `true` when new.
+/// Stores the case whose image is staged as `image` (see [`checked_store`]); a case
+/// refused or not written gives its staged image up. (An upload cancelled between staging
+/// and here leaves the blob to the next start's collection of unnamed blobs.)
 fn store_case(
     store: &mut Store,
+    case: CaseInput,
+    image: StagedBlob,
+    max_message_bytes: usize,
+) -> Result<bool, Status> {
+    let answer = checked_store(store, case, &image, max_message_bytes);
+    if answer.is_err()
+        && let Err(error) = store.discard(image)
+    {
+        tracing::warn!(%error, "cannot remove the image of a case not stored");
+    }
+    answer
+}
+
+/// Checks the case against its schema and its cohort, and that GetCase can answer it within
+/// `max_message_bytes`, then stores it; `true` when new.
+fn checked_store(
+    store: &mut Store,
     mut case: CaseInput,
+    image: &StagedBlob,
     max_message_bytes: usize,
 ) -> Result<bool, Status> {
     let schema = schema(store, &case.schema)?;
@@ -105,7 +131,7 @@ fn store_case(
         case_id: &case.case_id,
         schema: &case.schema,
         image: (&case.image.bytes, case.image.format),
-        image_sha256: Some(&case.image_sha256),
+        image_staged: Some(image),
         labels: &case.labels,
         masks: &masks,
     }))

@@ -31,6 +31,8 @@ use crate::pb::explainer_service_server::ExplainerService;
 pub struct Api {
     /// The one connection that writes.
     store: Arc<Mutex<Store>>,
+    /// The writer's blob directory (sharing its pins), where uploads stage their images.
+    blobs: explainme_store::BlobStore,
     /// Idle read-only connections: reads never wait for a write or for each other.
     readers: Arc<Readers>,
     sessions: Arc<models::SessionCache>,
@@ -64,6 +66,7 @@ impl Api {
             );
         }
         Ok(Api {
+            blobs: store.blobs().clone(),
             store: Arc::new(Mutex::new(store)),
             readers: Arc::new(Readers {
                 dir: data_dir.to_path_buf(),

@@ -9,11 +9,19 @@
 //! whose file exists but is damaged writes it again, so a re-upload repairs it. Files are
 //! readable by the service's user only (0600, directories 0700), and dropped from the page
 //! cache once synced (see `drop_cached`). This module knows nothing of what the bytes mean.
+//!
+//! A blob may also be written ahead of the row that will name it ([`BlobStore::stage`]), off
+//! the store's writer lock: the [`StagedBlob`] it returns pins the blob, and
+//! [`BlobStore::remove`] leaves a pinned blob alone, so a concurrent release of the same
+//! content (a replaced case whose image it was) cannot delete it between its write and its
+//! row's commit.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
 
@@ -51,10 +59,49 @@ fn drop_cached(file: &fs::File) {
     let _ = file;
 }
 
-/// A directory of content-addressed files.
+/// Digest → how many [`StagedBlob`]s hold it.
+type Pins = Arc<Mutex<HashMap<String, usize>>>;
+
+/// Locks the pins; a panic elsewhere while holding them left a plain map, still usable.
+fn lock(pins: &Pins) -> MutexGuard<'_, HashMap<String, usize>> {
+    pins.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A directory of content-addressed files. Clones share their pins; another `BlobStore`
+/// opened on the same directory does not, so stage and remove through one value and its
+/// clones.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    pins: Pins,
+}
+
+/// A blob written by [`BlobStore::stage`] and kept from [`BlobStore::remove`] until this is
+/// dropped: by then the row naming it has committed, or the write was given up (see
+/// `Store::discard`).
+#[derive(Debug)]
+pub struct StagedBlob {
+    sha: String,
+    pins: Pins,
+}
+
+impl StagedBlob {
+    /// The blob's SHA-256 hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha
+    }
+}
+
+impl Drop for StagedBlob {
+    fn drop(&mut self) {
+        let mut pins = lock(&self.pins);
+        if let Some(count) = pins.get_mut(&self.sha) {
+            *count -= 1;
+            if *count == 0 {
+                pins.remove(&self.sha);
+            }
+        }
+    }
 }
 
 impl BlobStore {
@@ -62,7 +109,10 @@ impl BlobStore {
     pub fn open(root: impl Into<PathBuf>) -> Result<BlobStore> {
         let root = root.into();
         crate::private::create_dir(&root)?;
-        Ok(BlobStore { root })
+        Ok(BlobStore {
+            root,
+            pins: Pins::default(),
+        })
     }
 
     /// Stores `bytes` unless a blob with the same content exists; returns its SHA-256 hex.
@@ -70,11 +120,26 @@ impl BlobStore {
         self.put_hashed(bytes, sha256_hex(bytes))
     }
 
-    /// As [`BlobStore::put`], with `sha` = [`sha256_hex`]`(bytes)` computed by the caller,
-    /// where hashing costs less: the server hashes an upload on its idle-priority decoding
-    /// threads, not under the store's writer lock. A wrong `sha` fails debug builds here,
-    /// and any build at the first read (which re-hashes) as a damaged blob.
-    pub fn put_hashed(&self, bytes: &[u8], sha: String) -> Result<String> {
+    /// Stores `bytes` as [`BlobStore::put`] does, ahead of the row that will name it, and
+    /// pins it until the returned [`StagedBlob`] is dropped. `sha` is
+    /// [`sha256_hex`]`(bytes)`, computed by the caller where hashing costs less: the server
+    /// hashes and stages an upload's image on its idle-priority decoding threads, so the
+    /// store's writer only commits rows. A wrong `sha` fails debug builds here, and any build
+    /// at the first read (which re-hashes) as a damaged blob.
+    pub fn stage(&self, bytes: &[u8], sha: String) -> Result<StagedBlob> {
+        // Pinned before the file is looked at: a `remove` either ran before (and the write
+        // below finds no file) or sees the pin.
+        *lock(&self.pins).entry(sha.clone()).or_default() += 1;
+        let staged = StagedBlob {
+            sha,
+            pins: Arc::clone(&self.pins),
+        };
+        self.put_hashed(bytes, staged.sha.clone())?;
+        Ok(staged)
+    }
+
+    /// [`BlobStore::put`] with the digest already computed.
+    fn put_hashed(&self, bytes: &[u8], sha: String) -> Result<String> {
         debug_assert_eq!(
             sha,
             sha256_hex(bytes),
@@ -164,9 +229,16 @@ impl BlobStore {
         Ok(bytes)
     }
 
-    /// Deletes a blob; a blob that is already gone is not an error.
+    /// Deletes a blob, unless a [`StagedBlob`] pins it; a blob that is already gone is not an
+    /// error.
     pub fn remove(&self, sha: &str) -> Result<()> {
         let path = self.path_of(sha)?;
+        // Held across the deletion, so a `stage` of the same content waits for it and then
+        // writes the file again.
+        let pins = lock(&self.pins);
+        if pins.contains_key(sha) {
+            return Ok(());
+        }
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -241,6 +313,27 @@ mod tests {
             1,
             "no temporary files remain: {leftovers:?}"
         );
+    }
+
+    #[test]
+    fn a_staged_blob_outlives_a_remove_until_it_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let bytes = b"uploaded image";
+        let first = blobs.stage(bytes, sha256_hex(bytes)).unwrap();
+        let second = blobs.clone().stage(bytes, sha256_hex(bytes)).unwrap();
+        let sha = first.sha256().to_owned();
+        blobs.remove(&sha).unwrap();
+        assert_eq!(blobs.get(&sha).unwrap(), bytes, "pinned twice");
+        drop(first);
+        blobs.remove(&sha).unwrap();
+        assert_eq!(blobs.get(&sha).unwrap(), bytes, "still pinned once");
+        drop(second);
+        blobs.remove(&sha).unwrap();
+        assert!(blobs.get(&sha).is_err(), "unpinned, removed");
+        // Staged again after its removal, the file is written anew.
+        let again = blobs.stage(bytes, sha256_hex(bytes)).unwrap();
+        assert_eq!(blobs.get(again.sha256()).unwrap(), bytes);
     }
 
     #[test]

@@ -17,9 +17,11 @@ pub struct NewCase<'a> {
     pub schema: &'a str,
     /// The image bytes and the caller's name for their format.
     pub image: (&'a [u8], &'a str),
-    /// The image's [`sha256_hex`](crate::sha256_hex), where the caller hashed it already
-    /// (see [`BlobStore::put_hashed`](crate::BlobStore::put_hashed)); `None` hashes here.
-    pub image_sha256: Option<&'a str>,
+    /// The image, where the caller wrote it already with
+    /// [`BlobStore::stage`](crate::BlobStore::stage) on [`Store::blobs`]; `None` writes
+    /// `image`'s bytes here. A staged image of a case that fails to store is the caller's to
+    /// [`Store::discard`].
+    pub image_staged: Option<&'a crate::StagedBlob>,
     /// Feature name → raw value (a state, or a number as text).
     pub labels: &'a BTreeMap<String, String>,
     /// Concept → mask bytes and their format.
@@ -58,8 +60,8 @@ impl Store {
     /// Inserts a case or replaces the one with the same (cohort, case id); `true` when new.
     /// Blobs the replaced case no longer needs are deleted.
     pub fn upsert_case(&mut self, case: &NewCase<'_>) -> Result<bool> {
-        let image_sha = match case.image_sha256 {
-            Some(sha) => self.blobs.put_hashed(case.image.0, sha.to_owned())?,
+        let image_sha = match case.image_staged {
+            Some(staged) => staged.sha256().to_owned(),
             None => self.blobs.put(case.image.0)?,
         };
         let mut masks = Vec::with_capacity(case.masks.len());
@@ -298,7 +300,7 @@ mod tests {
             case_id: "c001",
             schema: "renal",
             image: (b"image-1", "npy"),
-            image_sha256: None,
+            image_staged: None,
             labels: &fat,
             masks: &[("lesion", b"mask-1", "png16")],
         };
@@ -317,7 +319,7 @@ mod tests {
 
         let replaced = NewCase {
             image: (b"image-2", "npy"),
-            image_sha256: None,
+            image_staged: None,
             masks: &[],
             ..case
         };
@@ -340,18 +342,64 @@ mod tests {
     }
 
     #[test]
+    fn a_staged_image_survives_the_release_of_the_same_content_and_a_discard_removes_it() {
+        let (_dir, mut store) = store_with_schema();
+        let none = BTreeMap::new();
+        let case = |id, image: &'static [u8], staged| NewCase {
+            cohort: "demo",
+            case_id: id,
+            schema: "renal",
+            image: (image, "npy"),
+            image_staged: staged,
+            labels: &none,
+            masks: &[],
+        };
+        store.upsert_case(&case("a", b"scan", None)).unwrap();
+        // Case b's upload staged the same image off the writer; case a is then replaced,
+        // which releases that image while b's row is not yet written.
+        let staged = store
+            .blobs()
+            .stage(b"scan", crate::sha256_hex(b"scan"))
+            .unwrap();
+        store.upsert_case(&case("a", b"other", None)).unwrap();
+        store
+            .upsert_case(&case("b", b"scan", Some(&staged)))
+            .unwrap();
+        drop(staged);
+        let b = store.case("demo", "b").unwrap().unwrap();
+        assert_eq!(store.image_bytes(&b.image).unwrap(), b"scan");
+        assert_eq!(store.check().unwrap(), Vec::<String>::new());
+
+        // A refused upload's staged image goes; one a stored case names stays.
+        let refused = store
+            .blobs()
+            .stage(b"refused", crate::sha256_hex(b"refused"))
+            .unwrap();
+        let sha = refused.sha256().to_owned();
+        store.discard(refused).unwrap();
+        assert!(store.blobs().get(&sha).is_err());
+        let again = store
+            .blobs()
+            .stage(b"scan", crate::sha256_hex(b"scan"))
+            .unwrap();
+        store.discard(again).unwrap();
+        assert_eq!(store.image_bytes(&b.image).unwrap(), b"scan");
+    }
+
+    #[test]
     fn pages_follow_case_ids() {
         let (_dir, mut store) = store_with_schema();
         let none = BTreeMap::new();
         for id in ["c3", "c1", "c2", "c4", "c5"] {
-            // Hashed by the caller, as the server does: stored under the same name.
+            // Hashed and staged by the caller, as the server does: stored under that name.
             let sha = crate::sha256_hex(id.as_bytes());
+            let staged = store.blobs().stage(id.as_bytes(), sha).unwrap();
             let case = NewCase {
                 cohort: "demo",
                 case_id: id,
                 schema: "renal",
                 image: (id.as_bytes(), "npy"),
-                image_sha256: Some(&sha),
+                image_staged: Some(&staged),
                 labels: &none,
                 masks: &[],
             };
@@ -387,7 +435,7 @@ mod tests {
             case_id: "c1",
             schema: "missing",
             image: (b"x", "npy"),
-            image_sha256: None,
+            image_staged: None,
             labels: &none,
             masks: &[],
         };

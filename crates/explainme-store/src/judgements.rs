@@ -302,7 +302,7 @@ mod tests {
                 case_id: "case_1",
                 schema: "renal",
                 image: (b"image", "png16"),
-                image_sha256: None,
+                image_staged: None,
                 labels: &labels,
                 masks: &[],
             })
@@ -354,7 +354,7 @@ mod tests {
                 case_id: "case_1",
                 schema: "renal",
                 image: (b"image", "png16"),
-                image_sha256: None,
+                image_staged: None,
                 labels: &uploaded,
                 masks: &[],
             })

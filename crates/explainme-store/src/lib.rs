@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use audit::{AuditEntry, AuditRecord};
-pub use blobs::{BlobStore, sha256_hex};
+pub use blobs::{BlobStore, StagedBlob, sha256_hex};
 pub use cases::{CaseRecord, NewCase, StoredImage};
 pub use explainers::{ExplainerRecord, NewExplainer};
 pub use judgements::{FeedbackRecord, KnownRecord, LabelVersion, NewFeedback};
@@ -292,6 +292,21 @@ impl Store {
             [sha],
             |row| row.get(0),
         )?)
+    }
+
+    /// The blob directory, for [`BlobStore::stage`] off the writer: stage through this value
+    /// (or a clone), whose pins this store's deletions respect.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// Gives up a staged blob whose row will not be written (the case was refused, or its
+    /// write failed): unpins it and deletes it unless a row names it or another stage still
+    /// pins it.
+    pub fn discard(&mut self, staged: StagedBlob) -> Result<()> {
+        let sha = staged.sha256().to_owned();
+        drop(staged);
+        self.release_blob(&sha)
     }
 
     /// Deletes a blob once no model, case or mask refers to it any more.
