@@ -9,8 +9,9 @@
 //! 2. **Predict beside a 64 MB upload**: Predict (batch 1) latency every 20 ms, for 10 s
 //!    alone, then for as long as four UpsertCases streams of 32 new cases × 2 MB each (64 MB
 //!    of 1024×1024 16-bit PNGs per stream) take: from a client with a connection of its own
-//!    (another tool of the ward), over the uploader's own HTTP/2 connection (where Predict's
-//!    frames queue behind the upload's on one TCP stream), and with the uploader in a process
+//!    (another tool of the ward), over the uploader's own HTTP/2 connection (one channel for
+//!    everything, as most clients open; its calls share the connection's flow-control
+//!    window with the upload), and with the uploader in a process
 //!    of its own (this binary again, with `LOAD_UPLOAD_TO=URL`), so its protobuf encoding does
 //!    not run on the server's async workers. After each upload, Predict alone again for as
 //!    long as it took, so both sides hold about as many calls. The last comparison runs
