@@ -40,6 +40,10 @@ pub struct FitArgs {
     /// Saliency method of the heatmaps: occlusion, rise or scorecam.
     #[arg(long, default_value = "occlusion")]
     pub saliency: String,
+    /// Occlusion's fill: `median` (the image's dominant tissue) or `ring` (the mean of a
+    /// ring around each patch, which keeps the local tissue level).
+    #[arg(long, default_value = "median")]
+    pub fill: String,
     /// Label permutations of each concept probe's held-out test.
     #[arg(long, default_value_t = 200)]
     pub permutations: usize,
@@ -79,6 +83,7 @@ pub fn fit(args: FitArgs, budget: MemoryBudget) -> anyhow::Result<()> {
         .seed(args.seed)
         .concept_layers(args.layers)
         .saliency(&args.saliency)
+        .saliency_fill(&args.fill)
         .permutations(args.permutations);
     let explainer = fit_with_progress(&params, &model, &card, &cohort, budget)?;
     write_to(Some(&args.out), &explainer.to_bytes())?;

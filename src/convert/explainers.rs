@@ -74,6 +74,17 @@ pub fn params(value: Option<pb::ExplainerParams>) -> Result<ExplainerParams, Sta
     if p.concept_permutations != 0 {
         params.permutations = p.concept_permutations as usize;
     }
+    params.saliency_fill = match pb::OcclusionFill::try_from(p.occlusion_fill) {
+        Ok(pb::OcclusionFill::Ring) => "ring",
+        Ok(_) => "median",
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "params.occlusion_fill: unknown value {}",
+                p.occlusion_fill
+            )));
+        }
+    }
+    .into();
     params
         .check()
         .map_err(|e| Status::invalid_argument(format!("params: {e}")))?;
@@ -104,6 +115,12 @@ fn params_to_wire(p: &ExplainerParams) -> pb::ExplainerParams {
         }
         .into(),
         concept_permutations: p.permutations as u32,
+        occlusion_fill: if p.saliency_fill == "ring" {
+            pb::OcclusionFill::Ring
+        } else {
+            pb::OcclusionFill::Median
+        }
+        .into(),
     }
 }
 
@@ -317,5 +334,34 @@ pub fn summary(record: &ExplainerRecord, s: &KnowledgeSummary) -> pb::KnowledgeS
         summary_json: serde_json::to_string(s).unwrap_or_default(),
         // Filled by the caller, which holds the store.
         feedback: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_occlusion_fill_crosses_the_wire_both_ways() {
+        let wire = pb::ExplainerParams {
+            occlusion_fill: pb::OcclusionFill::Ring.into(),
+            ..Default::default()
+        };
+        let ring = params(Some(wire)).unwrap();
+        assert_eq!(ring.saliency_fill, "ring");
+        assert_eq!(
+            params_to_wire(&ring).occlusion_fill(),
+            pb::OcclusionFill::Ring
+        );
+        let unset = params(Some(pb::ExplainerParams::default())).unwrap();
+        assert_eq!(unset.saliency_fill, "median");
+        let unknown = pb::ExplainerParams {
+            occlusion_fill: 7,
+            ..Default::default()
+        };
+        assert_eq!(
+            params(Some(unknown)).unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
     }
 }

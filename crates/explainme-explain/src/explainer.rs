@@ -87,6 +87,10 @@ pub struct ExplainerParams {
     pub network: NetworkParams,
     /// Saliency method of the heatmaps (a name of `explainme_saliency::METHODS`).
     pub saliency: String,
+    /// Occlusion's fill (a name of `explainme_saliency::Fill::ALL`, default `median`).
+    /// Absent from explainers stored before it existed, which were fitted with the median.
+    #[serde(default = "median_fill")]
+    pub saliency_fill: String,
     /// Similar cohort cases shown per explanation (default 5).
     pub similar_cases: usize,
     /// Coverage of the conformal prediction sets (default 0.9).
@@ -95,6 +99,10 @@ pub struct ExplainerParams {
     pub bootstrap: usize,
     /// Cases per inference batch (default 64).
     pub batch: usize,
+}
+
+fn median_fill() -> String {
+    "median".to_owned()
 }
 
 impl Default for ExplainerParams {
@@ -121,6 +129,7 @@ impl Default for ExplainerParams {
                 restarts: 5,
             },
             saliency: "occlusion".to_owned(),
+            saliency_fill: median_fill(),
             similar_cases: 5,
             coverage: 0.9,
             bootstrap: 1000,
@@ -148,6 +157,10 @@ impl ExplainerParams {
     }
     pub fn saliency(mut self, method: &str) -> Self {
         self.saliency = method.to_owned();
+        self
+    }
+    pub fn saliency_fill(mut self, fill: &str) -> Self {
+        self.saliency_fill = fill.to_owned();
         self
     }
     pub fn rules_min_support(mut self, support: f64) -> Self {
@@ -228,6 +241,17 @@ impl ExplainerParams {
             return bad(
                 "saliency",
                 format!("`{}` is not one of {}", self.saliency, names.join(", ")),
+            );
+        }
+        if explainme_saliency::Fill::from_name(&self.saliency_fill).is_err() {
+            let names: Vec<&str> = explainme_saliency::Fill::ALL.iter().map(|f| f.0).collect();
+            return bad(
+                "saliency_fill",
+                format!(
+                    "`{}` is not one of {}",
+                    self.saliency_fill,
+                    names.join(", ")
+                ),
             );
         }
         if !(1..=100).contains(&self.similar_cases) {
@@ -660,5 +684,32 @@ impl Explainer {
             state,
             &evidence,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_occlusion_fill_is_refused_by_name() {
+        let error = Explainer::params()
+            .saliency_fill("zero")
+            .check()
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("saliency_fill") && message.contains("median, ring"),
+            "{message}"
+        );
+        assert!(Explainer::params().saliency_fill("ring").check().is_ok());
+    }
+
+    #[test]
+    fn params_stored_before_the_fill_existed_read_as_the_median() {
+        let mut json = serde_json::to_value(Explainer::params().saliency_fill("ring")).unwrap();
+        json.as_object_mut().unwrap().remove("saliency_fill");
+        let params: ExplainerParams = serde_json::from_value(json).unwrap();
+        assert_eq!(params.saliency_fill, "median");
     }
 }

@@ -423,6 +423,9 @@ impl Prepared {
         let heatmap = if options.heatmap {
             let params = Saliency::params()
                 .method(&ex.params.saliency)
+                .fill(explainme_saliency::Fill::from_name(
+                    &ex.params.saliency_fill,
+                )?)
                 .fast(options.fast)
                 .seed(ex.params.seed)
                 .check()?;
