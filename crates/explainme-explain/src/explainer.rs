@@ -243,16 +243,11 @@ impl ExplainerParams {
                 format!("`{}` is not one of {}", self.saliency, names.join(", ")),
             );
         }
-        if explainme_saliency::Fill::from_name(&self.saliency_fill).is_err() {
-            let names: Vec<&str> = explainme_saliency::Fill::ALL.iter().map(|f| f.0).collect();
-            return bad(
-                "saliency_fill",
-                format!(
-                    "`{}` is not one of {}",
-                    self.saliency_fill,
-                    names.join(", ")
-                ),
-            );
+        // `Fill::from_name` names the known fills itself.
+        if let Err(explainme_saliency::Error::InvalidParameter { problem, .. }) =
+            explainme_saliency::Fill::from_name(&self.saliency_fill)
+        {
+            return bad("saliency_fill", problem);
         }
         if !(1..=100).contains(&self.similar_cases) {
             return bad(
