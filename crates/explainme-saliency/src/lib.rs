@@ -49,7 +49,7 @@ mod subject;
 pub use error::{Error, Result};
 pub use methods::{Explain, Job, METHODS, Method, find as find_method};
 pub use metrics::{
-    DEFAULT_STEPS, Faithfulness, faithfulness, lesion_mass, pointing_game, spearman,
+    DEFAULT_STEPS, Faithfulness, faithfulness, lesion_mass, pearson, pointing_game, spearman,
 };
 pub use params::{CheckedSaliency, Fill, MAX_PASSES, Saliency, SaliencyParams};
 pub use sanity::{SanityStep, cascading_randomisation};

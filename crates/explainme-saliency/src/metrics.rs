@@ -180,14 +180,29 @@ pub fn spearman(a: &[f32], b: &[f32]) -> f64 {
     if a.len() != b.len() || a.len() < 2 {
         return 0.0;
     }
-    let (ra, rb) = (ranks(a), ranks(b));
+    correlation(&ranks(a), &ranks(b))
+}
+
+/// Pearson's correlation of two maps' values; 0 when either side is constant or the lengths
+/// differ. Unlike [`spearman`] it weighs each voxel by how far its value is from the mean, so
+/// voxels whose values differ by less than the noise (a flat background) count as little as
+/// they show on a linear colour scale.
+pub fn pearson(a: &[f32], b: &[f32]) -> f64 {
+    if a.len() != b.len() || a.len() < 2 {
+        return 0.0;
+    }
+    let widen = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+    correlation(&widen(a), &widen(b))
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len() as f64;
-    let mean = (n + 1.0) / 2.0;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
     let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
-    for (x, y) in ra.iter().zip(&rb) {
-        cov += (x - mean) * (y - mean);
-        va += (x - mean).powi(2);
-        vb += (y - mean).powi(2);
+    for (x, y) in a.iter().zip(b) {
+        cov += (x - ma) * (y - mb);
+        va += (x - ma).powi(2);
+        vb += (y - mb).powi(2);
     }
     if va <= 0.0 || vb <= 0.0 {
         0.0

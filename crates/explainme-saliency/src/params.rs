@@ -181,7 +181,7 @@ impl SaliencyParams {
         self.min_masks = masks;
         self
     }
-    /// Fast RISE: the predicted reliability of the map, `2ρ / (1 + ρ)` with ρ the rank
+    /// Fast RISE: the predicted reliability of the map, `2ρ / (1 + ρ)` with ρ the (Pearson)
     /// correlation of two successive halves, that counts as converged.
     pub fn convergence(mut self, rho: f64) -> Self {
         self.convergence = rho;

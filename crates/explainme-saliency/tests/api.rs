@@ -8,7 +8,7 @@ use explainme_onnx::{
     Preprocessing, SpatialDims,
 };
 use explainme_saliency::{
-    Error, METHODS, Saliency, Subject, faithfulness, lesion_mass, pointing_game, spearman,
+    Error, METHODS, Saliency, Subject, faithfulness, lesion_mass, pearson, pointing_game, spearman,
 };
 
 const SIDE: usize = 8;
@@ -210,6 +210,19 @@ fn spearman_ranks_with_ties() {
     assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
     let rho = spearman(&[1.0, 2.0, 2.0, 4.0], &[1.0, 3.0, 2.0, 4.0]);
     assert!((rho - 0.9487).abs() < 1e-4, "{rho}");
+}
+
+#[test]
+fn pearson_weighs_values_where_spearman_counts_ranks() {
+    assert!((pearson(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+    assert_eq!(pearson(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
+    assert_eq!(pearson(&[1.0, 2.0], &[1.0, 2.0, 3.0]), 0.0);
+    // A flat background whose noise is reversed between the two maps, and one peak they
+    // share: the ranks mostly disagree, the values mostly agree.
+    let a = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 1.0];
+    let b = [0.05, 0.04, 0.03, 0.02, 0.01, 0.0, 1.0];
+    assert!(spearman(&a, &b) < 0.0);
+    assert!(pearson(&a, &b) > 0.99, "{}", pearson(&a, &b));
 }
 
 /// `[N, 8, 8, 3]` NHWC, three windows of the same HU image; only channel 0 (window 0..1)
