@@ -72,6 +72,13 @@ fn heatmaps_of_a_phantom_with_figures() {
         );
         let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
         assert_eq!(report["method"], method);
+        // Only occlusion fills what it hides; it names its fill (the default is the median).
+        let fill = match (method, extra.as_slice()) {
+            ("occlusion", ["--fill", fill, ..]) => serde_json::json!(fill),
+            ("occlusion", _) => serde_json::json!("median"),
+            _ => serde_json::Value::Null,
+        };
+        assert_eq!(report["fill"], fill, "{method} {extra:?}");
         assert_eq!(report["shape"], serde_json::json!([64, 64]));
         let f = &report["faithfulness"];
         for key in [
@@ -107,6 +114,10 @@ fn heatmaps_of_a_phantom_with_figures() {
     );
     let text = String::from_utf8(run.stdout).unwrap();
     assert!(text.contains("deletion AUC"), "{text}");
+    assert!(
+        text.contains("patches filled with the image's median tissue"),
+        "{text}"
+    );
     let decoded = png::Decoder::new(std::io::Cursor::new(std::fs::read(&png).unwrap()))
         .read_info()
         .unwrap();

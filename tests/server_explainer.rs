@@ -150,6 +150,11 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
         (0.0..=1.0).contains(&heatmap.mass_in_lesion),
         "a stored case has its lesion mask"
     );
+    // The default method, occlusion, says what it filled its patches with (the default).
+    assert_eq!(heatmap.method(), pb::SaliencyMethod::Occlusion);
+    assert_eq!(heatmap.fill(), pb::OcclusionFill::Median);
+    assert!((0.0..=1.0).contains(&heatmap.random_insertion_auc));
+    assert!(heatmap.forward_passes > 2, "{}", heatmap.forward_passes);
     assert!(serde_json::from_str::<serde_json::Value>(&e.explanation_json).is_ok());
 
     let png = std::fs::read(cohort.image_path(&cohort.cases[9])).unwrap();

@@ -231,6 +231,16 @@ async fn drive(browser: &Client, base: &str, explainer: &str, running: &Running)
     let similar = assert_images_loaded(browser, "case").await?;
     ensure!(similar >= 3, "{similar} similar-case thumbnails");
     assert_no_console_errors(browser, "case").await?;
+    // The heatmap says which question it answers: what occlusion filled its patches with.
+    let faithfulness = browser
+        .find(Locator::Css("#faithfulness"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        faithfulness.contains("patches filled with the image's median tissue"),
+        "{faithfulness}"
+    );
     let weight = js(browser, PAGE_WEIGHT).await?;
     println!("case view: {weight} bytes (document and every resource, decoded)");
     ensure!(

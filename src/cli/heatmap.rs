@@ -63,6 +63,9 @@ pub struct Args {
 struct Report {
     method: &'static str,
     fast: bool,
+    /// Occlusion's fill by name; absent for the methods that blend instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fill: Option<&'static str>,
     class: usize,
     class_name: String,
     probability: f32,
@@ -182,6 +185,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let report = Report {
         method: heatmap.method,
         fast: heatmap.fast,
+        fill: heatmap.fill.map(Fill::name),
         class: heatmap.class,
         class_name,
         probability: heatmap.score,
@@ -225,6 +229,9 @@ fn text(report: &Report) -> String {
         report.seconds,
         report.map
     );
+    if let Some(fill) = report.fill.and_then(|f| Fill::from_name(f).ok()) {
+        out.push_str(&format!("patches filled with {}\n", fill.words()));
+    }
     out.push_str(&format!(
         "deletion AUC {:.4} (random map {:.4}), insertion AUC {:.4} (random map {:.4})\n",
         f.deletion_auc, f.random_deletion_auc, f.insertion_auc, f.random_insertion_auc

@@ -3,6 +3,7 @@
 
 use explainme_explain::rules::ClassRule;
 use explainme_explain::{ExplainerParams, Explanation, KnowledgeSummary};
+use explainme_saliency::Fill;
 use explainme_store::ExplainerRecord;
 use tonic::Status;
 
@@ -75,8 +76,8 @@ pub fn params(value: Option<pb::ExplainerParams>) -> Result<ExplainerParams, Sta
         params.permutations = p.concept_permutations as usize;
     }
     params.saliency_fill = match pb::OcclusionFill::try_from(p.occlusion_fill) {
-        Ok(pb::OcclusionFill::Ring) => "ring",
-        Ok(_) => "median",
+        Ok(pb::OcclusionFill::Ring) => Fill::Ring.name(),
+        Ok(_) => Fill::Median.name(),
         Err(_) => {
             return Err(Status::invalid_argument(format!(
                 "params.occlusion_fill: unknown value {}",
@@ -115,12 +116,17 @@ fn params_to_wire(p: &ExplainerParams) -> pb::ExplainerParams {
         }
         .into(),
         concept_permutations: p.permutations as u32,
-        occlusion_fill: if p.saliency_fill == "ring" {
-            pb::OcclusionFill::Ring
-        } else {
-            pb::OcclusionFill::Median
-        }
-        .into(),
+        occlusion_fill: occlusion_fill(&p.saliency_fill).into(),
+    }
+}
+
+/// A fill's name (`ExplainerParams::saliency_fill`, `HeatmapReading::fill`) on the wire; a
+/// name `Fill::from_name` does not know cannot have passed `ExplainerParams::check`, and
+/// reads as the default.
+fn occlusion_fill(name: &str) -> pb::OcclusionFill {
+    match Fill::from_name(name) {
+        Ok(Fill::Ring) => pb::OcclusionFill::Ring,
+        _ => pb::OcclusionFill::Median,
     }
 }
 
@@ -208,6 +214,13 @@ pub fn explanation(e: &Explanation) -> pb::Explanation {
             insertion_auc: h.faithfulness.insertion_auc,
             random_deletion_auc: h.faithfulness.random_deletion_auc,
             fast: h.fast,
+            fill: h
+                .fill
+                .as_deref()
+                .map_or(pb::OcclusionFill::Unspecified, occlusion_fill)
+                .into(),
+            random_insertion_auc: h.faithfulness.random_insertion_auc,
+            forward_passes: h.forward_passes as u64,
         }),
         narrative: e.narrative.clone(),
         calibrated_probability: e.calibrated_probability,

@@ -51,6 +51,11 @@ fn pct(v: f64) -> String {
     format!("{:.0}%", 100.0 * v)
 }
 
+/// A recorded fill's words; a name this build does not know is shown as it is.
+fn fill_words(name: &str) -> &str {
+    explainme_saliency::Fill::from_name(name).map_or(name, |fill| fill.words())
+}
+
 fn fixed(v: f64) -> String {
     format!("{v:.3}")
 }
@@ -329,7 +334,9 @@ impl CaseView {
                 }
                 @if let Some(h) = &e.heatmap {
                     p #faithfulness {
-                        (h.method) @if h.fast { " (fast)" } ", " (h.forward_passes) " forward passes. Deletion AUC "
+                        (h.method) @if h.fast { " (fast)" }
+                        @if let Some(fill) = &h.fill { ", patches filled with " (fill_words(fill)) }
+                        ", " (h.forward_passes) " forward passes. Deletion AUC "
                         (fixed(h.faithfulness.deletion_auc)) " against " (fixed(h.faithfulness.random_deletion_auc))
                         " for a random map (lower is more faithful); insertion AUC " (fixed(h.faithfulness.insertion_auc))
                         " against " (fixed(h.faithfulness.random_insertion_auc)) "."

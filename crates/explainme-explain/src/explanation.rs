@@ -9,7 +9,7 @@ use explainme_budget::MemoryBudget;
 use explainme_cohort::{CNN_VERDICT, FeatureKind};
 use explainme_imaging::{Image, Mask, Shape};
 use explainme_onnx::{Model, Session};
-use explainme_saliency::{Faithfulness, Saliency, Subject};
+use explainme_saliency::{Faithfulness, Fill, Saliency, Subject};
 use explainme_tree::Rendering;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +56,10 @@ impl ExplainOptions {
 pub struct HeatmapReading {
     pub method: String,
     pub fast: bool,
+    /// What hidden input was replaced with (`median` or `ring`), for a method that fills
+    /// (occlusion); `None` for the others, and for explanations made before it was recorded.
+    #[serde(default)]
+    pub fill: Option<String>,
     /// The grid (`[H, W]` or `[D, H, W]`) the values lie on: the model's input size.
     pub shape: Vec<usize>,
     /// Saliency per voxel, C order.
@@ -423,9 +427,7 @@ impl Prepared {
         let heatmap = if options.heatmap {
             let params = Saliency::params()
                 .method(&ex.params.saliency)
-                .fill(explainme_saliency::Fill::from_name(
-                    &ex.params.saliency_fill,
-                )?)
+                .fill(Fill::from_name(&ex.params.saliency_fill)?)
                 .fast(options.fast)
                 .seed(ex.params.seed)
                 .check()?;
@@ -452,6 +454,7 @@ impl Prepared {
             Some(HeatmapReading {
                 method: map.method.to_owned(),
                 fast: map.fast,
+                fill: map.fill.map(|f| f.name().to_owned()),
                 shape: map.map.shape().as_slice().to_vec(),
                 forward_passes: map.forward_passes + faithfulness.forward_passes,
                 values: map.map.into_voxels(),

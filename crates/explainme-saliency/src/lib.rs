@@ -64,6 +64,9 @@ pub struct Heatmap {
     pub method: &'static str,
     /// Whether the fast variant made it.
     pub fast: bool,
+    /// What hidden input was replaced with, for a method that fills (occlusion): the
+    /// question the map answers depends on it.
+    pub fill: Option<Fill>,
     /// The class explained (index into the card's `class_names`).
     pub class: usize,
     /// That class's probability on the unperturbed image.

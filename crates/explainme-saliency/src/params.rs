@@ -106,6 +106,14 @@ impl Fill {
             })
     }
 
+    /// What a patch is filled with, in words for a report ("patches filled with …").
+    pub fn words(self) -> &'static str {
+        match self {
+            Fill::Median => "the image's median tissue",
+            Fill::Ring => "the mean of the tissue around them",
+        }
+    }
+
     /// The fill's name, as [`Fill::ALL`] spells it.
     pub fn name(self) -> &'static str {
         Fill::ALL
@@ -328,6 +336,7 @@ impl CheckedSaliency {
         Ok(Heatmap {
             method: self.method.name,
             fast: self.params.fast,
+            fill: self.method.fills.then_some(self.params.fill),
             class,
             score,
             map,

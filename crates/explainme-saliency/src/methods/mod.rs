@@ -52,6 +52,9 @@ pub struct Method {
     /// Whether the method reads a layer's activations (`SaliencyParams::layer`, else the
     /// card's last feature layer) in the unperturbed pass.
     pub reads_layer: bool,
+    /// Whether what the method hides is replaced by `SaliencyParams::fill` (else it is
+    /// blended towards the image's blurred baseline).
+    pub fills: bool,
 }
 
 /// The layer a method reads: `params.layer`, else the card's last feature layer.

@@ -36,6 +36,7 @@ pub(super) const METHOD: Method = Method {
     fast,
     planned_passes,
     reads_layer: false,
+    fills: true,
 };
 
 /// A patch grid: per axis, the start of every patch and the patch extent.

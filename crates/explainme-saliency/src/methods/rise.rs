@@ -57,6 +57,7 @@ pub(super) const METHOD: Method = Method {
     fast,
     planned_passes,
     reads_layer: false,
+    fills: false,
 };
 
 fn planned_passes(params: &SaliencyParams, _: &Subject) -> usize {

@@ -32,6 +32,7 @@ pub(super) const METHOD: Method = Method {
     fast,
     planned_passes,
     reads_layer: true,
+    fills: false,
 };
 
 fn planned_passes(params: &SaliencyParams, subject: &Subject) -> usize {
