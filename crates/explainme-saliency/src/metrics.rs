@@ -105,22 +105,16 @@ fn curves(
     let mut order: Vec<usize> = (0..map.len()).collect();
     order.sort_by(|&a, &b| map[b].total_cmp(&map[a]).then(a.cmp(&b)));
     let changed = |t: usize| (t * map.len()).div_ceil(steps);
-    let median = vec![input.median; map.len()];
-    // Inputs 0..=steps delete, steps+1..=2·steps+1 insert.
+    // Inputs 0..=steps delete (the most salient voxels become the image's median),
+    // steps+1..=2·steps+1 insert (they return from the blurred baseline).
     let scores = score_all(subject, class, 2 * (steps + 1), &|_| {}, |i, out| {
-        let (deleting, t) = if i <= steps {
-            (true, i)
+        let first = &order[..changed(if i <= steps { i } else { i - steps - 1 }).min(map.len())];
+        if i <= steps {
+            out.copy_from_slice(&input.input);
+            first.iter().for_each(|&v| out[v] = input.median);
         } else {
-            (false, i - steps - 1)
-        };
-        let (start, from) = if deleting {
-            (&input.input, &median)
-        } else {
-            (&input.baseline, &input.input)
-        };
-        out.copy_from_slice(start);
-        for &v in &order[..changed(t).min(map.len())] {
-            out[v] = from[v];
+            out.copy_from_slice(&input.baseline);
+            first.iter().for_each(|&v| out[v] = input.input[v]);
         }
         Ok(())
     })?;
