@@ -1,7 +1,7 @@
 //! Cases: streamed upsert, get, paged list, delete.
 
 use explainme_cohort::FeatureSchema;
-use explainme_store::{NewCase, StagedBlob, Store};
+use explainme_store::{NewCase, NewImage, StagedBlob, Store};
 use tonic::{Status, Streaming};
 
 use super::{Api, paging, stored};
@@ -130,8 +130,8 @@ fn checked_store(
         cohort: &case.cohort,
         case_id: &case.case_id,
         schema: &case.schema,
-        image: (&case.image.bytes, case.image.format),
-        image_staged: Some(image),
+        image: NewImage::Staged(image),
+        image_format: case.image.format,
         labels: &case.labels,
         masks: &masks,
     }))

@@ -15,17 +15,26 @@ pub struct NewCase<'a> {
     pub case_id: &'a str,
     /// The name of the stored feature schema its labels follow.
     pub schema: &'a str,
-    /// The image bytes and the caller's name for their format.
-    pub image: (&'a [u8], &'a str),
-    /// The image, where the caller wrote it already with
-    /// [`BlobStore::stage`](crate::BlobStore::stage) on [`Store::blobs`]; `None` writes
-    /// `image`'s bytes here. A staged image of a case that fails to store is the caller's to
-    /// [`Store::discard`].
-    pub image_staged: Option<&'a crate::StagedBlob>,
+    /// The image.
+    pub image: NewImage<'a>,
+    /// The caller's name for the image's format.
+    pub image_format: &'a str,
     /// Feature name → raw value (a state, or a number as text).
     pub labels: &'a BTreeMap<String, String>,
     /// Concept → mask bytes and their format.
     pub masks: &'a [(&'a str, &'a [u8], &'a str)],
+}
+
+/// A new case's image: bytes for [`Store::upsert_case`] to write, or a blob the caller
+/// wrote already.
+#[derive(Debug, Clone, Copy)]
+pub enum NewImage<'a> {
+    /// Written by `upsert_case`, on the writer.
+    Bytes(&'a [u8]),
+    /// Written with [`BlobStore::stage`](crate::BlobStore::stage) on [`Store::blobs`] (the
+    /// server does so off the writer). A staged image of a case that fails to store is the
+    /// caller's to [`Store::discard`].
+    Staged(&'a crate::StagedBlob),
 }
 
 /// Where a stored image's bytes are and how to read them.
@@ -60,9 +69,9 @@ impl Store {
     /// Inserts a case or replaces the one with the same (cohort, case id); `true` when new.
     /// Blobs the replaced case no longer needs are deleted.
     pub fn upsert_case(&mut self, case: &NewCase<'_>) -> Result<bool> {
-        let image_sha = match case.image_staged {
-            Some(staged) => staged.sha256().to_owned(),
-            None => self.blobs.put(case.image.0)?,
+        let image_sha = match case.image {
+            NewImage::Staged(staged) => staged.sha256().to_owned(),
+            NewImage::Bytes(bytes) => self.blobs.put(bytes)?,
         };
         let mut masks = Vec::with_capacity(case.masks.len());
         for (concept, bytes, format) in case.masks {
@@ -112,7 +121,7 @@ impl Store {
                 case.case_id,
                 case.schema,
                 image_sha,
-                case.image.1,
+                case.image_format,
                 labels
             ],
         )?;
@@ -299,8 +308,8 @@ mod tests {
             cohort: "demo",
             case_id: "c001",
             schema: "renal",
-            image: (b"image-1", "npy"),
-            image_staged: None,
+            image: NewImage::Bytes(b"image-1"),
+            image_format: "npy",
             labels: &fat,
             masks: &[("lesion", b"mask-1", "png16")],
         };
@@ -318,8 +327,7 @@ mod tests {
         );
 
         let replaced = NewCase {
-            image: (b"image-2", "npy"),
-            image_staged: None,
+            image: NewImage::Bytes(b"image-2"),
             masks: &[],
             ..case
         };
@@ -345,25 +353,35 @@ mod tests {
     fn a_staged_image_survives_the_release_of_the_same_content_and_a_discard_removes_it() {
         let (_dir, mut store) = store_with_schema();
         let none = BTreeMap::new();
-        let case = |id, image: &'static [u8], staged| NewCase {
-            cohort: "demo",
-            case_id: id,
-            schema: "renal",
-            image: (image, "npy"),
-            image_staged: staged,
-            labels: &none,
-            masks: &[],
-        };
-        store.upsert_case(&case("a", b"scan", None)).unwrap();
+        fn case<'a>(
+            id: &'a str,
+            image: NewImage<'a>,
+            none: &'a BTreeMap<String, String>,
+        ) -> NewCase<'a> {
+            NewCase {
+                cohort: "demo",
+                case_id: id,
+                schema: "renal",
+                image,
+                image_format: "npy",
+                labels: none,
+                masks: &[],
+            }
+        }
+        store
+            .upsert_case(&case("a", NewImage::Bytes(b"scan"), &none))
+            .unwrap();
         // Case b's upload staged the same image off the writer; case a is then replaced,
         // which releases that image while b's row is not yet written.
         let staged = store
             .blobs()
             .stage(b"scan", crate::sha256_hex(b"scan"))
             .unwrap();
-        store.upsert_case(&case("a", b"other", None)).unwrap();
         store
-            .upsert_case(&case("b", b"scan", Some(&staged)))
+            .upsert_case(&case("a", NewImage::Bytes(b"other"), &none))
+            .unwrap();
+        store
+            .upsert_case(&case("b", NewImage::Staged(&staged), &none))
             .unwrap();
         drop(staged);
         let b = store.case("demo", "b").unwrap().unwrap();
@@ -398,8 +416,8 @@ mod tests {
                 cohort: "demo",
                 case_id: id,
                 schema: "renal",
-                image: (id.as_bytes(), "npy"),
-                image_staged: Some(&staged),
+                image: NewImage::Staged(&staged),
+                image_format: "npy",
                 labels: &none,
                 masks: &[],
             };
@@ -434,8 +452,8 @@ mod tests {
             cohort: "demo",
             case_id: "c1",
             schema: "missing",
-            image: (b"x", "npy"),
-            image_staged: None,
+            image: NewImage::Bytes(b"x"),
+            image_format: "npy",
             labels: &none,
             masks: &[],
         };

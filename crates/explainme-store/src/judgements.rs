@@ -301,8 +301,8 @@ mod tests {
                 cohort: "c",
                 case_id: "case_1",
                 schema: "renal",
-                image: (b"image", "png16"),
-                image_staged: None,
+                image: crate::NewImage::Bytes(b"image"),
+                image_format: "png16",
                 labels: &labels,
                 masks: &[],
             })
@@ -353,8 +353,8 @@ mod tests {
                 cohort: "c",
                 case_id: "case_1",
                 schema: "renal",
-                image: (b"image", "png16"),
-                image_staged: None,
+                image: crate::NewImage::Bytes(b"image"),
+                image_format: "png16",
                 labels: &uploaded,
                 masks: &[],
             })

@@ -44,7 +44,7 @@ use rusqlite::Connection;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use blobs::{BlobStore, StagedBlob, sha256_hex};
-pub use cases::{CaseRecord, NewCase, StoredImage};
+pub use cases::{CaseRecord, NewCase, NewImage, StoredImage};
 pub use explainers::{ExplainerRecord, NewExplainer};
 pub use judgements::{FeedbackRecord, KnownRecord, LabelVersion, NewFeedback};
 pub use models::{ModelRecord, NewModel};
