@@ -63,9 +63,9 @@ pub struct Args {
 struct Report {
     method: &'static str,
     fast: bool,
-    /// Occlusion's fill by name; absent for the methods that blend instead.
+    /// Occlusion's fill (by name); absent for the methods that blend instead.
     #[serde(skip_serializing_if = "Option::is_none")]
-    fill: Option<&'static str>,
+    fill: Option<Fill>,
     class: usize,
     class_name: String,
     probability: f32,
@@ -185,7 +185,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let report = Report {
         method: heatmap.method,
         fast: heatmap.fast,
-        fill: heatmap.fill.map(Fill::name),
+        fill: heatmap.fill,
         class: heatmap.class,
         class_name,
         probability: heatmap.score,
@@ -229,7 +229,7 @@ fn text(report: &Report) -> String {
         report.seconds,
         report.map
     );
-    if let Some(fill) = report.fill.and_then(|f| Fill::from_name(f).ok()) {
+    if let Some(fill) = report.fill {
         out.push_str(&format!("patches filled with {}\n", fill.words()));
     }
     out.push_str(&format!(

@@ -108,13 +108,15 @@ fn curves(
     // Inputs 0..=steps delete (the most salient voxels become the image's median),
     // steps+1..=2·steps+1 insert (they return from the blurred baseline).
     let scores = score_all(subject, class, 2 * (steps + 1), &|_| {}, |i, out| {
-        let first = &order[..changed(if i <= steps { i } else { i - steps - 1 }).min(map.len())];
+        let first = |t: usize| &order[..changed(t).min(map.len())];
         if i <= steps {
             out.copy_from_slice(&input.input);
-            first.iter().for_each(|&v| out[v] = input.median);
+            first(i).iter().for_each(|&v| out[v] = input.median);
         } else {
             out.copy_from_slice(&input.baseline);
-            first.iter().for_each(|&v| out[v] = input.input[v]);
+            first(i - steps - 1)
+                .iter()
+                .for_each(|&v| out[v] = input.input[v]);
         }
         Ok(())
     })?;

@@ -123,6 +123,16 @@ impl Fill {
     }
 }
 
+/// A fill serialises as its name, so reports that carry one need no second spelling of it.
+impl serde::Serialize for Fill {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// The most masks or patches a run may ask for: far beyond any published setting (RISE
 /// uses 4,000–8,000), low enough that a typo cannot occupy a server for a day.
 pub const MAX_PASSES: usize = 1_000_000;
