@@ -681,13 +681,13 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
         feedback(
             pb::ExplanationPart::Rule,
             pb::Judgement::Agree,
-            &["macroscopic_fat"],
+            &["necrosis"],
         ),
         feedback(pb::ExplanationPart::Rule, pb::Judgement::Unclear, &[]),
         feedback(
             pb::ExplanationPart::Heatmap,
             pb::Judgement::Disagree,
-            &["macroscopic_fat", "margin"],
+            &["necrosis", "margin"],
         ),
     ] {
         client.submit_feedback(request).await.unwrap();
@@ -725,14 +725,15 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
     let rule = &summary_fb.parts[pb::ExplanationPart::Rule as usize - 1];
     assert_eq!((rule.agree, rule.disagree, rule.unclear), (1, 0, 1));
     assert_eq!(rule.agreement, Some(0.5));
-    let fat = summary_fb
+    let necrosis = summary_fb
         .features
         .iter()
-        .find(|f| f.feature == "macroscopic_fat")
+        .find(|f| f.feature == "necrosis")
         .unwrap();
-    assert_eq!(fat.named, 2);
-    // The CNN relies on macroscopic fat (its tree splits on the fat score): concordance > 0.
-    assert!(fat.by_tree || fat.by_tcav || fat.by_network, "{fat:?}");
+    assert_eq!(necrosis.named, 2);
+    // The CNN relies on necrosis: its tree splits on necrosis detector channels, which
+    // count as the feature their concept belongs to. So concordance > 0.
+    assert!(necrosis.by_tree, "{necrosis:?}");
     assert!(summary_fb.concordance.unwrap() > 0.0);
     let with_feedback = client
         .get_knowledge_summary(pb::GetKnowledgeSummaryRequest {
@@ -755,7 +756,7 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
     let csv = String::from_utf8(csv.content).unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(csv.starts_with("id,explainer_id,case_id,part,judgement,"));
-    assert!(csv.contains("macroscopic_fat;margin"));
+    assert!(csv.contains("necrosis;margin"));
 
     // Accepting a candidate makes it known: it leaves the candidates of a summary that names
     // no list of its own.

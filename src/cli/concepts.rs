@@ -110,12 +110,18 @@ fn text(report: &ConceptReport) -> String {
         ));
     }
     if !report.channels.is_empty() {
-        out.push_str("\nstrongest channels (IoU with the concept masks):\n");
+        out.push_str(
+            "\nstrongest channels (IoU with the concept masks; in brackets, the AUC of the \
+             channel's response for the concept's labels):\n",
+        );
         for channel in report.channels.iter().take(15) {
             let concepts: Vec<String> = channel
                 .concepts
                 .iter()
-                .map(|c| format!("{} {:.3}", c.mask, c.iou))
+                .map(|c| match c.label_auc {
+                    Some(auc) => format!("{} {:.3} ({auc:.2})", c.mask, c.iou),
+                    None => format!("{} {:.3}", c.mask, c.iou),
+                })
                 .collect();
             out.push_str(&format!(
                 "  {} #{:<3} {}\n",

@@ -8,7 +8,10 @@
 //!
 //! `--concepts` also runs explainme-concepts' probes on the cohort (probes only: no TCAV,
 //! one permutation, since no p-value is read) and adds each concept's score on its best
-//! layer as a column ("CNN's macroscopic fat score < -1.3"). It is off by default: it reads
+//! layer as a column ("CNN's macroscopic fat score < -1.3"), and each detector channel's
+//! response ("CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.11) ≥ 0.12",
+//! [`explainme_concepts::UnitColumn`]), the same columns as the Explainer's surrogate
+//! ([`explainme_explain::with_concept_columns`]). It is off by default: it reads
 //! every chosen layer's activations for every case and fits some hundred probes, and the
 //! rules it gives explain the CNN partly by its own inner readings rather than by what a
 //! clinician sees, which is a different question from the default's. The scores are
@@ -21,9 +24,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use explainme_budget::MemoryBudget;
 use explainme_concepts::{Concepts, cohort_concepts};
-use explainme_tree::{Column, FeatureMatrix, Surrogate, SurrogateData, export_for};
+use explainme_tree::{FeatureMatrix, Surrogate, SurrogateData, export_for};
 
-use explainme_explain::THRESHOLD;
+use explainme_explain::{THRESHOLD, with_concept_columns};
 
 use super::evaluate::{ScoringArgs, score_cohort};
 use super::output::{Format, progress, write_to};
@@ -95,10 +98,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
                 },
             )?;
         bar.finish_and_clear();
-        for column in report.score_columns() {
-            let named = Column::number(&column.name, &column.label, None);
-            features = features.with_column(named, &column.values)?;
-        }
+        features = with_concept_columns(features, &report)?;
     }
     let negative = card.negative_class();
     let fitted = Surrogate::params()

@@ -14,7 +14,10 @@
 //!   (explainme-rules' adjustment), the concept activation vector and a score per case.
 //! - **Network Dissection** where the cohort has concept masks: per channel, the IoU of
 //!   its top-0.5% region (upsampled to the mask grid) with the mask over the cohort; a
-//!   channel above 0.04 is a detector.
+//!   channel above 0.04 is a detector. Each detection also says how well the channel's
+//!   response tells the concept's labels (ROC AUC); a channel that tells one with AUC ≥
+//!   [`READABLE_AUC`] is named its detector, and its responses are a surrogate's column
+//!   ([`UnitColumn`]) beside the probe scores ([`ScoreColumn`]).
 //! - **Gradient-free TCAV**: the graph is split at the layer
 //!   ([`explainme_onnx::TailSession`]), every case's activations take a small step along
 //!   the CAV through the rest of the network, and the share of cases whose positive-class
@@ -64,7 +67,8 @@ pub use labels::{ConceptLabels, cohort_concepts};
 pub use params::ConceptParams;
 pub use report::{
     CaseScore, ChannelConcept, ChannelConcepts, ConceptLayer, ConceptReport, ConceptResult,
-    Detector, LayerSummary, RandomBaseline, ScoreColumn, Standardisation, Tcav,
+    Detector, LayerSummary, READABLE_AUC, RandomBaseline, ScoreColumn, Standardisation, Tcav,
+    UnitColumn, short_layer,
 };
 pub use tcav::Moves;
 
@@ -166,6 +170,9 @@ impl ConceptParams {
         let (sets, annotated) = read_masks(cohort, concepts, budget, &mut |k| tick("masks", k))?;
 
         let mut summaries = Vec::with_capacity(layers.len());
+        // Every case's channel means, per layer: a detecting channel's column of them is
+        // its `responses`.
+        let mut layer_means: Vec<Vec<Vec<f64>>> = Vec::with_capacity(layers.len());
         // fits[concept][layer]
         let mut fits: Vec<Vec<Option<ProbeFit>>> = vec![Vec::new(); concepts.len()];
         let mut tcavs: Vec<Vec<Option<(tcav::Moves, f64)>>> = vec![Vec::new(); concepts.len()];
@@ -175,6 +182,12 @@ impl ConceptParams {
             })?;
             let stats = explainme_onnx::channel_stats(&maps.tensor, maps.layout)?;
             let pooled = Pooled::new(&stats)?;
+            layer_means.push(
+                stats
+                    .iter()
+                    .map(|case| case.iter().map(|c| f64::from(c.mean)).collect())
+                    .collect(),
+            );
             let (thresholds, deviations) = maps.channel_summary(self.quantile);
             let iou = dissect::dissect(&maps, &thresholds, &sets, &annotated, layer)?;
             tick("dissection", n64);
@@ -317,8 +330,9 @@ impl ConceptParams {
         }
 
         let mut channels = Vec::new();
-        for summary in &summaries {
+        for (summary, means) in summaries.iter().zip(&layer_means) {
             for channel in 0..summary.channels {
+                let responses: Vec<f64> = means.iter().map(|case| case[channel]).collect();
                 let mut found: Vec<ChannelConcept> = mask_names
                     .iter()
                     .zip(&summary.iou)
@@ -326,6 +340,7 @@ impl ConceptParams {
                     .map(|(mask, iou)| ChannelConcept {
                         mask: mask.clone(),
                         iou: iou[channel],
+                        label_auc: label_auc(&responses, concepts, mask),
                     })
                     .collect();
                 if found.is_empty() {
@@ -336,6 +351,7 @@ impl ConceptParams {
                     layer: summary.layer.clone(),
                     channel,
                     concepts: found,
+                    responses,
                 });
             }
         }
@@ -350,6 +366,26 @@ impl ConceptParams {
             tests: raw.len(),
         })
     }
+}
+
+/// How well a channel's `responses` tell the cases labelled with a concept of `mask` from
+/// those labelled without it: the best ROC AUC over the concepts that use the mask (the
+/// states of a feature share one), `None` when none of them has both classes labelled
+/// (the lesion mask, which no label names).
+fn label_auc(responses: &[f64], concepts: &[ConceptLabels], mask: &str) -> Option<f64> {
+    concepts
+        .iter()
+        .filter(|c| c.mask.as_deref() == Some(mask))
+        .filter_map(|c| {
+            let (scores, positive): (Vec<f64>, Vec<bool>) = responses
+                .iter()
+                .zip(&c.labels)
+                .filter_map(|(&r, label)| label.map(|l| (r, l)))
+                .unzip();
+            let ranks = explainme_rules::stats::midranks(&scores);
+            explainme_rules::stats::auc_of_ranks(&ranks, &positive)
+        })
+        .max_by(f64::total_cmp)
 }
 
 /// Every case's image, resized to the card's input size and preprocessed, as one batch.

@@ -154,6 +154,37 @@ pub struct ScoreColumn {
     pub values: Vec<f64>,
 }
 
+/// A detector channel's response (its mean activation) as a numeric column for a model
+/// downstream, the way [`ScoreColumn`] carries a probe's scores.
+///
+/// Why a surrogate needs these beside the probe scores: a probe keeps of a layer only the
+/// direction of one clinician concept, and the CNN's verdict follows channels whose
+/// direction no probe is. On the demo CNN a tree over labels and probe scores mimics its
+/// verdict with held-out fidelity 0.807; with the detector channels' responses as well,
+/// 0.949 (`explainme-tree`'s phantom tests). Such a channel is still named by what it
+/// detects, from Network Dissection (its top activations overlap that concept's masks), so
+/// a rule reads "CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.14) ≥ 0.118": a
+/// claim a radiologist can check on the channel's map. Channels that overlap no concept's
+/// masks are not columns. Unlike probe scores, nothing here is fitted to a label: the
+/// channel is the CNN's own, and dissection reads masks, never the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitColumn {
+    /// `unit:<layer>#<channel>`: unique, and never the name of a clinician-label column.
+    pub name: String,
+    /// How a rule reads it: "CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.14)".
+    pub label: String,
+    /// The layer.
+    pub layer: String,
+    /// The channel in it.
+    pub channel: usize,
+    /// The mask it detects best.
+    pub mask: String,
+    /// Its IoU with that mask over the cohort.
+    pub iou: f64,
+    /// One response per case, cohort order.
+    pub values: Vec<f64>,
+}
+
 /// A channel that detects a concept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detector {
@@ -190,6 +221,11 @@ pub struct ChannelConcepts {
     pub channel: usize,
     /// Masks it detects with their IoU, best first.
     pub concepts: Vec<ChannelConcept>,
+    /// The channel's mean activation for every case (cohort order): the unit's response,
+    /// what a surrogate reads in its [`UnitColumn`]. Empty in a report stored without its
+    /// per-case values.
+    #[serde(default)]
+    pub responses: Vec<f64>,
 }
 
 /// One concept a channel detects.
@@ -199,6 +235,12 @@ pub struct ChannelConcept {
     pub mask: String,
     /// IoU over the cohort.
     pub iou: f64,
+    /// ROC AUC of the channel's response (its mean activation) for the cases labelled
+    /// with the concept against those labelled without it: whether the channel, besides
+    /// firing where the concept is drawn, says whether a case has it. `None` for a mask no
+    /// label names (the lesion) and in reports stored before it was measured.
+    #[serde(default)]
+    pub label_auc: Option<f64>,
 }
 
 impl ConceptReport {
@@ -249,6 +291,141 @@ impl ConceptReport {
                 })
             })
             .collect()
+    }
+}
+
+impl ConceptReport {
+    /// The responses of every channel that detects a concept and tells it
+    /// ([`ConceptReport::named_concept`]), best IoU first ([`UnitColumn`]). Empty when the
+    /// report was stored without its per-case values.
+    pub fn unit_columns(&self) -> Vec<UnitColumn> {
+        self.channels
+            .iter()
+            .filter(|c| c.responses.len() == self.cases.len())
+            .filter_map(|c| {
+                let best = Self::named_concept(c)?;
+                Some(UnitColumn {
+                    name: unit_column_name(&c.layer, c.channel),
+                    label: format!(
+                        "CNN's {} detector ({} channel {}, IoU {:.2})",
+                        best.mask.replace('_', " "),
+                        short_layer(&c.layer),
+                        c.channel,
+                        best.iou
+                    ),
+                    layer: c.layer.clone(),
+                    channel: c.channel,
+                    mask: best.mask.clone(),
+                    iou: best.iou,
+                    values: c.responses.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The concept a detecting channel is named by: of the masks it overlaps (IoU above
+    /// the threshold), the one whose labels its response tells best, when that ROC AUC is
+    /// at least [`READABLE_AUC`]. Dissection alone names too much: a late layer's
+    /// channels mostly fire on the lesion's centre, so on the demo CNN 49 of the last
+    /// layer's 64 channels overlap the necrosis masks, and some of them respond *less*
+    /// when a concept is present (a channel overlapping the fat masks with AUC 0.21 for
+    /// fat). Such a channel is no detector a rule should name.
+    pub fn named_concept(channel: &ChannelConcepts) -> Option<&ChannelConcept> {
+        channel
+            .concepts
+            .iter()
+            .filter_map(|c| Some((c, c.label_auc?)))
+            .filter(|(_, auc)| *auc >= READABLE_AUC)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(c, _)| c)
+    }
+
+    /// A case's value of every [`UnitColumn`], by column name: `stats` holds, per layer,
+    /// the case's channel statistics, as for [`ConceptReport::score_case`]. Channels of
+    /// layers absent from `stats` are skipped.
+    pub fn unit_responses(
+        &self,
+        stats: &[(&str, &[explainme_onnx::ChannelStat])],
+    ) -> Result<Vec<(String, f64)>> {
+        let mut values = Vec::new();
+        for unit in self
+            .channels
+            .iter()
+            .filter(|c| Self::named_concept(c).is_some())
+        {
+            let Some((_, case)) = stats.iter().find(|(layer, _)| *layer == unit.layer) else {
+                continue;
+            };
+            let stat = case.get(unit.channel).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "`{}` has {} channels here; the cohort's detector is channel {}",
+                    unit.layer,
+                    case.len(),
+                    unit.channel
+                ))
+            })?;
+            values.push((
+                unit_column_name(&unit.layer, unit.channel),
+                f64::from(stat.mean),
+            ));
+        }
+        Ok(values)
+    }
+
+    /// Drops every per-case vector (probe scores, unit responses): what an artefact that
+    /// scores new cases from the probes keeps.
+    pub fn without_case_values(mut self) -> ConceptReport {
+        for concept in &mut self.concepts {
+            for layer in &mut concept.layers {
+                layer.scores = Vec::new();
+                layer.cross_fitted_scores = Vec::new();
+            }
+        }
+        for channel in &mut self.channels {
+            channel.responses = Vec::new();
+        }
+        self
+    }
+}
+
+impl ConceptReport {
+    /// The clinician feature a column of [`ConceptReport::score_columns`] or
+    /// [`ConceptReport::unit_columns`] reads: its probe's concept's feature, or the feature
+    /// whose concept's mask the channel detects best (none for the lesion mask). `None` for
+    /// any other column name.
+    pub fn column_feature(&self, column: &str) -> Option<&str> {
+        if let Some(concept) = column.strip_prefix("score:") {
+            return self.concept(concept).map(|c| c.feature.as_str());
+        }
+        let unit = self
+            .channels
+            .iter()
+            .find(|c| unit_column_name(&c.layer, c.channel) == column)?;
+        let mask = &Self::named_concept(unit)?.mask;
+        self.concepts
+            .iter()
+            .find(|c| c.mask.as_ref() == Some(mask))
+            .map(|c| c.feature.as_str())
+    }
+}
+
+/// The least ROC AUC at which the CNN's reading of a concept is put before a reader: a
+/// probe's held-out AUC for the concepts an explanation lists, a channel's response for
+/// the concept a [`UnitColumn`] names it the detector of.
+pub const READABLE_AUC: f64 = 0.7;
+
+fn unit_column_name(layer: &str, channel: usize) -> String {
+    format!("unit:{layer}#{channel}")
+}
+
+/// `functional_1_1/conv4_1_1/Relu:0` → `conv4_1_1`: the part of a tensor name a reader
+/// recognises (the op's scope, without the framework's prefix and the op itself).
+pub fn short_layer(layer: &str) -> String {
+    let parts: Vec<&str> = layer.split('/').collect();
+    if parts.len() >= 2 {
+        parts[parts.len() - 2].to_owned()
+    } else {
+        layer.to_owned()
     }
 }
 
@@ -311,5 +488,117 @@ impl ConceptResult {
     /// The probe on a layer.
     pub fn layer(&self, layer: &str) -> Option<&ConceptLayer> {
         self.layers.iter().find(|l| l.layer == layer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAYER: &str = "model/conv4/Relu:0";
+
+    fn concept(feature: &str, state: &str, mask: Option<&str>) -> ConceptResult {
+        ConceptResult {
+            concept: format!("{feature}={state}"),
+            feature: feature.to_owned(),
+            state: state.to_owned(),
+            mask: mask.map(str::to_owned),
+            positives: 10,
+            negatives: 10,
+            skipped: None,
+            layers: Vec::new(),
+        }
+    }
+
+    fn channel(channel: usize, concepts: &[(&str, f64, Option<f64>)]) -> ChannelConcepts {
+        ChannelConcepts {
+            layer: LAYER.to_owned(),
+            channel,
+            concepts: concepts
+                .iter()
+                .map(|&(mask, iou, label_auc)| ChannelConcept {
+                    mask: mask.to_owned(),
+                    iou,
+                    label_auc,
+                })
+                .collect(),
+            responses: vec![channel as f64, 1.0 + channel as f64],
+        }
+    }
+
+    /// Channel 0 overlaps necrosis most but tells fat; 1 overlaps fat and responds *less*
+    /// with it; 2 overlaps only the lesion, which no label names.
+    fn report() -> ConceptReport {
+        ConceptReport {
+            cases: vec!["a".into(), "b".into()],
+            layers: Vec::new(),
+            masks: vec!["lesion".into(), "necrosis".into(), "macroscopic_fat".into()],
+            concepts: vec![
+                concept("necrosis", "present", Some("necrosis")),
+                concept("macroscopic_fat", "present", Some("macroscopic_fat")),
+            ],
+            channels: vec![
+                channel(
+                    0,
+                    &[
+                        ("necrosis", 0.3, Some(0.65)),
+                        ("macroscopic_fat", 0.1, Some(0.9)),
+                    ],
+                ),
+                channel(1, &[("macroscopic_fat", 0.2, Some(0.21))]),
+                channel(2, &[("lesion", 0.4, None)]),
+            ],
+            tests: 0,
+        }
+    }
+
+    #[test]
+    fn a_channel_is_named_by_the_concept_its_response_tells_not_the_one_it_overlaps_most() {
+        let report = report();
+        let columns = report.unit_columns();
+        assert_eq!(columns.len(), 1, "{columns:?}");
+        let unit = &columns[0];
+        assert_eq!(unit.name, "unit:model/conv4/Relu:0#0");
+        assert_eq!(
+            unit.label,
+            "CNN's macroscopic fat detector (conv4 channel 0, IoU 0.10)"
+        );
+        assert_eq!(
+            (unit.mask.as_str(), unit.values.clone()),
+            ("macroscopic_fat", vec![0.0, 1.0])
+        );
+        assert_eq!(report.column_feature(&unit.name), Some("macroscopic_fat"));
+        assert_eq!(report.column_feature("unit:model/conv4/Relu:0#1"), None);
+        assert_eq!(
+            report.column_feature("score:necrosis=present"),
+            Some("necrosis")
+        );
+        assert_eq!(report.column_feature("size_cm"), None);
+    }
+
+    #[test]
+    fn a_new_case_gets_the_named_channels_responses_and_a_stored_report_no_columns() {
+        let report = report();
+        let stats: Vec<explainme_onnx::ChannelStat> = (0..3)
+            .map(|c| explainme_onnx::ChannelStat {
+                mean: c as f32 + 0.5,
+                max: 9.0,
+            })
+            .collect();
+        let values = report.unit_responses(&[(LAYER, &stats)]).unwrap();
+        assert_eq!(values, vec![("unit:model/conv4/Relu:0#0".to_owned(), 0.5)]);
+        assert!(report.unit_responses(&[(LAYER, &stats[..0])]).is_err());
+        assert!(
+            report
+                .unit_responses(&[("other", &stats)])
+                .unwrap()
+                .is_empty()
+        );
+        let stored = report.without_case_values();
+        assert!(stored.unit_columns().is_empty());
+        assert_eq!(
+            stored.column_feature("unit:model/conv4/Relu:0#0"),
+            Some("macroscopic_fat")
+        );
     }
 }

@@ -215,9 +215,28 @@ fn a_channel_detects_macroscopic_fat() {
     assert!(best.1.iou >= 0.1, "best IoU {}", best.1.iou);
     // The channel list names it too.
     let report = &fixture().report;
-    assert!(report.channels.iter().any(|c| c.layer == best.0
-        && c.channel == best.1.channel
-        && c.concepts.iter().any(|k| k.mask == "macroscopic_fat")));
+    let channel = report
+        .channels
+        .iter()
+        .find(|c| c.layer == best.0 && c.channel == best.1.channel)
+        .expect("the best fat detector among the channels");
+    let as_fat = channel
+        .concepts
+        .iter()
+        .find(|k| k.mask == "macroscopic_fat")
+        .expect("named as a fat detector");
+    // Its response says whether a case has fat, not only where: so it is a surrogate's
+    // column, read as the fat feature.
+    let auc = as_fat.label_auc.expect("fat is labelled");
+    eprintln!("its response's AUC for the fat labels {auc:.3}");
+    assert!(auc >= explainme_concepts::READABLE_AUC, "AUC {auc:.3}");
+    let unit = report
+        .unit_columns()
+        .into_iter()
+        .find(|u| u.layer == best.0 && u.channel == best.1.channel)
+        .expect("a unit column");
+    assert_eq!(unit.values.len(), report.cases.len());
+    assert_eq!(report.column_feature(&unit.name), Some("macroscopic_fat"));
 }
 
 /// On the TCAV layer where the fat probe reads fat best, a step towards fat lowers the

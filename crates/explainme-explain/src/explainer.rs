@@ -357,6 +357,26 @@ pub struct Explainer {
     pub index: SimilarityIndex,
 }
 
+/// `features` with the concept analysis's columns beside them: each probed concept's
+/// cross-fitted score ([`explainme_concepts::ScoreColumn`]) and each detector channel's
+/// response ([`explainme_concepts::UnitColumn`]). What the Explainer's surrogate and
+/// `explainme surrogate --concepts` fit over; [`Prepared::explain`](crate::Prepared::explain)
+/// reads a new case's values of the same columns.
+pub fn with_concept_columns(
+    mut features: FeatureMatrix,
+    concepts: &ConceptReport,
+) -> Result<FeatureMatrix> {
+    for column in concepts.score_columns() {
+        let named = Column::number(&column.name, &column.label, None);
+        features = features.with_column(named, &column.values)?;
+    }
+    for column in concepts.unit_columns() {
+        let named = Column::number(&column.name, &column.label, None);
+        features = features.with_column(named, &column.values)?;
+    }
+    Ok(features)
+}
+
 /// SHA-256 of `bytes` as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -494,7 +514,7 @@ impl ExplainerParams {
             .tcav_layers
             .clone()
             .unwrap_or_else(|| vec![similarity_layer.clone()]);
-        let mut concepts = Concepts::params()
+        let concepts = Concepts::params()
             .layers(layers.clone())
             .tcav_layers(Some(tcav_layers))
             .permutations(self.permutations)
@@ -504,22 +524,15 @@ impl ExplainerParams {
             .fit(model, card, cohort, &concept_labels, budget, &mut |p| {
                 stage(Stage::Concepts, p.done, p.total)
             })?;
-        let score_columns = concepts.score_columns();
-        for concept in &mut concepts.concepts {
-            for layer in &mut concept.layers {
-                layer.scores = Vec::new();
-                layer.cross_fitted_scores = Vec::new();
-            }
-        }
+        let table = cohort.table()?;
+        let features = with_concept_columns(
+            FeatureMatrix::from_table(&cohort.schema, &table, *budget)?,
+            &concepts,
+        )?;
+        let concepts = concepts.without_case_values();
 
         go_on!();
         stage(Stage::SurrogateTree, 0, 1);
-        let table = cohort.table()?;
-        let mut features = FeatureMatrix::from_table(&cohort.schema, &table, *budget)?;
-        for column in &score_columns {
-            let named = Column::number(&column.name, &column.label, None);
-            features = features.with_column(named, &column.values)?;
-        }
         let negative = card.negative_class();
         let mut surrogate = Surrogate::params()
             .max_depth(self.tree_max_depth)

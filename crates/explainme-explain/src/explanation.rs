@@ -286,7 +286,7 @@ impl Prepared {
         let case_scores = ex.concepts.score_case(&stats_refs)?;
         let mut concepts: Vec<SeenConcept> = case_scores
             .iter()
-            .filter(|s| s.held_out_auc >= 0.7)
+            .filter(|s| s.held_out_auc >= explainme_concepts::READABLE_AUC)
             .map(|s| {
                 let result = ex.concepts.concept(&s.concept);
                 let feature = result.map(|r| r.feature.clone()).unwrap_or_default();
@@ -320,6 +320,7 @@ impl Prepared {
         let scores: BTreeMap<String, f64> = case_scores
             .iter()
             .map(|s| (format!("score:{}", s.concept), s.score))
+            .chain(ex.concepts.unit_responses(&stats_refs)?)
             .collect();
         let tree = &ex.surrogate.cnn.tree;
         let (row, unknown) = self.tree_row(&case.labels, &states, &scores);

@@ -112,13 +112,13 @@ impl Explainer {
                 Rendering::Indicator { feature, .. } | Rendering::Ordinal { feature, .. } => {
                     feature.as_str()
                 }
-                // A concept score column is `score:feature=state`; a measured feature's
-                // column is the feature itself.
-                Rendering::Number { .. } => column
-                    .name
-                    .strip_prefix("score:")
-                    .and_then(|c| c.split_once('='))
-                    .map_or(column.name.as_str(), |(f, _)| f),
+                // A concept column (a probe's score, a detector channel's response)
+                // reads the feature of its concept; a measured feature's column is the
+                // feature itself.
+                Rendering::Number { .. } => self
+                    .concepts
+                    .column_feature(&column.name)
+                    .unwrap_or(column.name.as_str()),
             };
             if features.contains(&feature) {
                 relied.entry(feature.to_owned()).or_default().0 = true;

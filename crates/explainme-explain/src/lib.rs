@@ -4,7 +4,8 @@
 //! [`Explainer::params`]`().…fit(model, card, cohort, budget, progress)` runs, in order:
 //! the CNN on every case (probabilities and the similarity layer's activations,
 //! [`scoring`]); concept probes, dissection and TCAV (explainme-concepts); a surrogate
-//! tree over clinician findings and the CNN's concept scores (explainme-tree); class rules
+//! tree over clinician findings, the CNN's concept scores and its detector channels
+//! ([`with_concept_columns`], explainme-tree); class rules
 //! for malignancy, for the CNN's verdict and for its errors (explainme-rules, [`rules`]);
 //! a Bayesian network under the tiers truth → findings → CNN verdict (explainme-bayes,
 //! [`network`]); and on a seeded held-out split, the CNN's AUC with a bootstrap interval,
@@ -41,7 +42,7 @@ pub use error::{Error, Result};
 pub use evaluation::{Evaluation, THRESHOLD};
 pub use explainer::{
     ARTEFACT_FORMAT, Explainer, ExplainerParams, HeldOutCase, Performance, Progress, RuleSets,
-    Stage, sha256_hex,
+    Stage, sha256_hex, with_concept_columns,
 };
 /// The mask a case's heatmap is scored against (`CaseInput::masks`).
 pub use explainme_concepts::LESION_MASK;

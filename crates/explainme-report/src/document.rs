@@ -9,6 +9,7 @@
 //! network shows the same thing.
 
 use base64::Engine;
+use explainme_concepts::short_layer;
 use explainme_explain::narrative::item_words;
 use explainme_explain::rules::ClassRule;
 use explainme_explain::{CaseInput, Explainer, Explanation, KnowledgeSummary};
@@ -556,16 +557,6 @@ pub fn table_report(
     let candidates: Vec<ClassRule> = k.candidates.iter().map(|c| c.rule.clone()).collect();
     doc.table(&RULE_HEADER, &rule_rows(&candidates));
     Ok(doc.finish())
-}
-
-/// `functional_1_1/conv4_1_1/Relu:0` → `conv4_1_1`: the part a reader recognises.
-fn short_layer(layer: &str) -> String {
-    let parts: Vec<&str> = layer.split('/').collect();
-    if parts.len() >= 2 {
-        parts[parts.len() - 2].to_owned()
-    } else {
-        layer.to_owned()
-    }
 }
 
 /// A thumbnail PNG of a CT slice (the middle one of a volume) in `window`, 2× scaled.

@@ -1,7 +1,8 @@
 //! Surrogate decision trees: what a CNN's verdict follows, in rules a radiologist can check.
 //!
-//! A CNN gives a probability per case; the clinicians' labels (size, fat, enhancement, …) and,
-//! later, concept scores read from its layers describe each case in words. A shallow tree
+//! A CNN gives a probability per case; the clinicians' labels (size, fat, enhancement, …) and
+//! what explainme-concepts reads from its layers (concept scores, detector channels named by
+//! their concept) describe each case in words. A shallow tree
 //! grown (by linfa-trees) to predict the CNN's verdict from those columns is a *surrogate*:
 //! its leaves are rules ("size ≥ 4.1 cm AND macroscopic fat absent → malignant (CNN says so
 //! in 96% of 312 cases)"), and its held-out *fidelity* says how much of the CNN they
