@@ -155,6 +155,11 @@ fn fit_then_explain_and_report_from_the_artefact() {
     }
     dicom_support::validate("validate_sr.py", &[&p(&document(".sr.dcm"))], Some(&series));
     dicom_support::validate("validate_pm.py", &[&p(&document(".pm.dcm"))], Some(&series));
+    let pm = std::fs::read(document(".pm.dcm")).unwrap();
+    assert!(
+        dicom_support::contains(&pm, b"occlusion (median fill) heatmap of the CNN's "),
+        "the map says how occlusion filled its patches"
+    );
     dicom_support::validate("validate_fhir.py", &[&p(&document(".fhir.json"))], None);
     let sr = std::fs::read(document(".sr.dcm")).unwrap();
     assert!(

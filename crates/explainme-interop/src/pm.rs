@@ -13,7 +13,7 @@
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use explainme_explain::{Explainer, Explanation};
+use explainme_explain::{Explainer, Explanation, HeatmapReading};
 use explainme_imaging::{Image, Shape, resize};
 
 use crate::DicomSource;
@@ -151,7 +151,10 @@ pub fn parametric_map(
                 text(
                     tags::LUT_EXPLANATION,
                     VR::LO,
-                    &format!("{} saliency of the CNN's verdict", heatmap.method),
+                    &long_string(format!(
+                        "{} saliency of the CNN's verdict",
+                        method_words(heatmap)
+                    )),
                 ),
                 sequence(
                     tags::MEASUREMENT_UNITS_CODE_SEQUENCE,
@@ -310,10 +313,11 @@ pub fn parametric_map(
         text(
             tags::CONTENT_DESCRIPTION,
             VR::LO,
-            &format!(
+            &long_string(format!(
                 "{} heatmap of the CNN's {} verdict",
-                heatmap.method, explanation.verdict
-            ),
+                method_words(heatmap),
+                explanation.verdict
+            )),
         ),
         text(tags::PRESENTATION_LUT_SHAPE, VR::CS, "IDENTITY"),
         sequence(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, vec![shared]),
@@ -347,4 +351,37 @@ pub fn parametric_map(
         obj.put(element);
     }
     part10(obj, PARAMETRIC_MAP, &instance_uid)
+}
+
+/// The method as the map's descriptions name it, with occlusion's fill: "occlusion (median
+/// fill)", "rise". A viewer shows these in place of the explanation that says it in full.
+fn method_words(heatmap: &HeatmapReading) -> String {
+    match &heatmap.fill {
+        Some(fill) => format!("{} ({fill} fill)", heatmap.method),
+        None => heatmap.method.clone(),
+    }
+}
+
+/// `value` cut to the 64 characters of a DICOM LO (a long class name must not make the
+/// object invalid).
+fn long_string(value: String) -> String {
+    const LO_CHARACTERS: usize = 64;
+    match value.char_indices().nth(LO_CHARACTERS) {
+        Some((end, _)) => value[..end].to_owned(),
+        None => value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_string_is_cut_at_sixty_four_characters_on_a_character_boundary() {
+        assert_eq!(long_string("occlusion".into()), "occlusion");
+        let long = "é".repeat(70);
+        let cut = long_string(long);
+        assert_eq!(cut.chars().count(), 64);
+        assert_eq!(cut, "é".repeat(64));
+    }
 }
