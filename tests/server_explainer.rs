@@ -266,6 +266,16 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
             .iter()
             .any(|b| b.variable == "malignant")
     );
+    // Fat's best detector channel: its own layer, its IoU and how well its response tells
+    // the fat labels, beside the probe's layer.
+    let fat = summary
+        .concepts
+        .iter()
+        .find(|c| c.concept == "macroscopic_fat=present")
+        .expect("fat is probed");
+    assert!(fat.iou > 0.04 && !fat.layer.is_empty() && !fat.probe_layer.is_empty());
+    let auc = fat.channel_label_auc.expect("fat is labelled");
+    assert!(auc > 0.5, "the best fat detector's response AUC {auc}");
     assert!(summary.narrative.contains("held-out cases"));
     let json: serde_json::Value = serde_json::from_str(&summary.summary_json).unwrap();
     assert_eq!(json["cases"], CASES);

@@ -327,10 +327,16 @@ pub fn summary(record: &ExplainerRecord, s: &KnowledgeSummary) -> pb::KnowledgeS
             .iter()
             .map(|c| pb::ConceptAlignment {
                 concept: c.concept.clone(),
-                layer: c.layer.clone(),
-                channel: c.best_channel.map_or(0, |(ch, _)| ch as u32),
+                layer: c
+                    .best_channel
+                    .as_ref()
+                    .map_or(&c.layer, |b| &b.layer)
+                    .clone(),
+                channel: c.best_channel.as_ref().map_or(0, |b| b.channel as u32),
                 probe_auc: c.probe_auc,
-                iou: c.best_channel.map_or(-1.0, |(_, iou)| iou),
+                iou: c.best_channel.as_ref().map_or(-1.0, |b| b.iou),
+                probe_layer: c.layer.clone(),
+                channel_label_auc: c.best_channel.as_ref().and_then(|b| b.label_auc),
             })
             .collect(),
         narrative: s.narrative.clone(),

@@ -291,6 +291,7 @@ impl ConceptParams {
                                 iou,
                                 weight_mean: fit.weights[channel],
                                 weight_max: fit.weights[channels + channel],
+                                label_auc: response_auc(&layer_means[li], channel, &concept.labels),
                             })
                             .collect()
                     })
@@ -376,16 +377,25 @@ fn label_auc(responses: &[f64], concepts: &[ConceptLabels], mask: &str) -> Optio
     concepts
         .iter()
         .filter(|c| c.mask.as_deref() == Some(mask))
-        .filter_map(|c| {
-            let (scores, positive): (Vec<f64>, Vec<bool>) = responses
-                .iter()
-                .zip(&c.labels)
-                .filter_map(|(&r, label)| label.map(|l| (r, l)))
-                .unzip();
-            let ranks = explainme_rules::stats::midranks(&scores);
-            explainme_rules::stats::auc_of_ranks(&ranks, &positive)
-        })
+        .filter_map(|c| labelled_auc(responses, &c.labels))
         .max_by(f64::total_cmp)
+}
+
+/// [`labelled_auc`] of one channel of a layer's per-case channel means.
+fn response_auc(means: &[Vec<f64>], channel: usize, labels: &[Option<bool>]) -> Option<f64> {
+    let responses: Vec<f64> = means.iter().map(|case| case[channel]).collect();
+    labelled_auc(&responses, labels)
+}
+
+/// ROC AUC of `responses` over the labelled cases; `None` without both classes.
+fn labelled_auc(responses: &[f64], labels: &[Option<bool>]) -> Option<f64> {
+    let (scores, positive): (Vec<f64>, Vec<bool>) = responses
+        .iter()
+        .zip(labels)
+        .filter_map(|(&r, label)| label.map(|l| (r, l)))
+        .unzip();
+    let ranks = explainme_rules::stats::midranks(&scores);
+    explainme_rules::stats::auc_of_ranks(&ranks, &positive)
 }
 
 /// Every case's image, resized to the card's input size and preprocessed, as one batch.

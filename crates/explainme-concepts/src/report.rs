@@ -196,6 +196,10 @@ pub struct Detector {
     pub weight_mean: f64,
     /// The probe's weight on the channel's maximum.
     pub weight_max: f64,
+    /// ROC AUC of the channel's response for this concept's labels (see
+    /// [`ChannelConcept::label_auc`]); `None` in reports stored before it was measured.
+    #[serde(default)]
+    pub label_auc: Option<f64>,
 }
 
 /// TCAV of one concept on one layer.

@@ -51,4 +51,6 @@ pub use explanation::{
     NetworkReading, Prepared, SeenConcept, TreePath,
 };
 pub use similar::{IndexedCase, SimilarCase, SimilarityIndex};
-pub use summary::{Candidate, CnnPerformance, ConceptRow, KnowledgeSummary, TreeRule, TreeSummary};
+pub use summary::{
+    BestChannel, Candidate, CnnPerformance, ConceptRow, KnowledgeSummary, TreeRule, TreeSummary,
+};

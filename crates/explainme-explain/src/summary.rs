@@ -57,10 +57,22 @@ pub struct ConceptRow {
     pub layer: String,
     pub probe_auc: f64,
     pub p_adjusted: f64,
-    /// Best detector channel and its IoU with the concept masks.
-    pub best_channel: Option<(usize, f64)>,
+    /// The detector channel with the best IoU with the concept's masks, over every layer.
+    pub best_channel: Option<BestChannel>,
     /// TCAV score and its p-value against random directions, where TCAV ran.
     pub tcav: Option<(f64, f64)>,
+}
+
+/// A concept's best detector channel ([`explainme_concepts::Detector`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestChannel {
+    /// Its layer, which need not be the probe's.
+    pub layer: String,
+    pub channel: usize,
+    /// IoU of its top activations with the concept's masks.
+    pub iou: f64,
+    /// ROC AUC of its response for the concept's labels, when measured.
+    pub label_auc: Option<f64>,
 }
 
 /// A candidate new association with its evidence.
@@ -183,8 +195,14 @@ impl Explainer {
                     best_channel: c
                         .layers
                         .iter()
-                        .flat_map(|l| l.detectors.first().map(|d| (d.channel, d.iou)))
-                        .max_by(|a, b| a.1.total_cmp(&b.1)),
+                        .flat_map(|l| l.detectors.first().map(|d| (l, d)))
+                        .max_by(|a, b| a.1.iou.total_cmp(&b.1.iou))
+                        .map(|(l, d)| BestChannel {
+                            layer: l.layer.clone(),
+                            channel: d.channel,
+                            iou: d.iou,
+                            label_auc: d.label_auc,
+                        }),
                     tcav: c
                         .layers
                         .iter()

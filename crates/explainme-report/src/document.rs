@@ -487,8 +487,17 @@ pub fn cohort_report(
                 short_layer(&c.layer),
                 format!("{:.3}", c.probe_auc),
                 format!("{:.1e}", c.p_adjusted),
-                c.best_channel
-                    .map_or("-".into(), |(ch, iou)| format!("#{ch} (IoU {iou:.3})")),
+                c.best_channel.as_ref().map_or("-".into(), |b| {
+                    let auc = b
+                        .label_auc
+                        .map_or(String::new(), |auc| format!(", AUC {auc:.2}"));
+                    format!(
+                        "{} #{} (IoU {:.3}{auc})",
+                        short_layer(&b.layer),
+                        b.channel,
+                        b.iou
+                    )
+                }),
                 c.tcav
                     .map_or("-".into(), |(s, p)| format!("{s:.2} (p {p:.3})")),
             ]
@@ -497,10 +506,10 @@ pub fn cohort_report(
     doc.table(
         &[
             "concept",
-            "layer",
+            "probe layer",
             "probe AUC",
             "adjusted p",
-            "best channel",
+            "best detector channel",
             "TCAV",
         ],
         &concept_rows,
