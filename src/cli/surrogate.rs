@@ -9,7 +9,7 @@
 //! `--concepts` also runs explainme-concepts' probes on the cohort (probes only: no TCAV,
 //! one permutation, since no p-value is read) and adds each concept's score on its best
 //! layer as a column ("CNN's macroscopic fat score < -1.3"), and each detector channel's
-//! response ("CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.11) ≥ 0.12",
+//! response ("CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.11) ≥ 0.1178",
 //! [`explainme_concepts::UnitColumn`]), the same columns as the Explainer's surrogate
 //! ([`explainme_explain::with_concept_columns`]). It is off by default: it reads
 //! every chosen layer's activations for every case and fits some hundred probes, and the

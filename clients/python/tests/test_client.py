@@ -162,6 +162,14 @@ def test_summary_as_the_ecosystem_expects(client, fitted):
     assert nx.is_directed_acyclic_graph(summary.network)
     assert all("strength" in d for _, _, d in summary.network.edges(data=True))
     assert "malignant" in summary.markov_blankets
+    concepts = summary.concepts.set_index("concept")
+    assert {"probe_layer", "probe_auc", "layer", "channel", "iou",
+            "channel_label_auc"} <= set(concepts.columns)
+    # A concept with a detector channel says how well its response tells the labels;
+    # one without (size, no masks) has none.
+    detected = concepts[concepts["iou"] >= 0]
+    assert not detected.empty and detected["channel_label_auc"].notna().all()
+    assert concepts.loc[concepts["iou"] < 0, "channel_label_auc"].isna().all()
     assert summary._repr_html_().startswith("<!DOCTYPE html>")
     try:
         import pgmpy  # noqa: F401

@@ -170,9 +170,9 @@ impl ConceptParams {
         let (sets, annotated) = read_masks(cohort, concepts, budget, &mut |k| tick("masks", k))?;
 
         let mut summaries = Vec::with_capacity(layers.len());
-        // Every case's channel means, per layer: a detecting channel's column of them is
-        // its `responses`.
-        let mut layer_means: Vec<Vec<Vec<f64>>> = Vec::with_capacity(layers.len());
+        // Per layer and channel, every case's mean of that channel: a detecting channel's
+        // `responses`, and what its label AUCs are measured on.
+        let mut responses: Vec<Vec<Vec<f64>>> = Vec::with_capacity(layers.len());
         // fits[concept][layer]
         let mut fits: Vec<Vec<Option<ProbeFit>>> = vec![Vec::new(); concepts.len()];
         let mut tcavs: Vec<Vec<Option<(tcav::Moves, f64)>>> = vec![Vec::new(); concepts.len()];
@@ -182,10 +182,14 @@ impl ConceptParams {
             })?;
             let stats = explainme_onnx::channel_stats(&maps.tensor, maps.layout)?;
             let pooled = Pooled::new(&stats)?;
-            layer_means.push(
-                stats
-                    .iter()
-                    .map(|case| case.iter().map(|c| f64::from(c.mean)).collect())
+            responses.push(
+                (0..maps.channels)
+                    .map(|channel| {
+                        stats
+                            .iter()
+                            .map(|case| f64::from(case[channel].mean))
+                            .collect()
+                    })
                     .collect(),
             );
             let (thresholds, deviations) = maps.channel_summary(self.quantile);
@@ -291,7 +295,7 @@ impl ConceptParams {
                                 iou,
                                 weight_mean: fit.weights[channel],
                                 weight_max: fit.weights[channels + channel],
-                                label_auc: response_auc(&layer_means[li], channel, &concept.labels),
+                                label_auc: labelled_auc(&responses[li][channel], &concept.labels),
                             })
                             .collect()
                     })
@@ -331,9 +335,8 @@ impl ConceptParams {
         }
 
         let mut channels = Vec::new();
-        for (summary, means) in summaries.iter().zip(&layer_means) {
-            for channel in 0..summary.channels {
-                let responses: Vec<f64> = means.iter().map(|case| case[channel]).collect();
+        for (summary, responses) in summaries.iter().zip(responses) {
+            for (channel, responses) in responses.into_iter().enumerate() {
                 let mut found: Vec<ChannelConcept> = mask_names
                     .iter()
                     .zip(&summary.iou)
@@ -379,12 +382,6 @@ fn label_auc(responses: &[f64], concepts: &[ConceptLabels], mask: &str) -> Optio
         .filter(|c| c.mask.as_deref() == Some(mask))
         .filter_map(|c| labelled_auc(responses, &c.labels))
         .max_by(f64::total_cmp)
-}
-
-/// [`labelled_auc`] of one channel of a layer's per-case channel means.
-fn response_auc(means: &[Vec<f64>], channel: usize, labels: &[Option<bool>]) -> Option<f64> {
-    let responses: Vec<f64> = means.iter().map(|case| case[channel]).collect();
-    labelled_auc(&responses, labels)
 }
 
 /// ROC AUC of `responses` over the labelled cases; `None` without both classes.

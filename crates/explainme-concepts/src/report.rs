@@ -162,22 +162,25 @@ pub struct ScoreColumn {
 /// direction no probe is. On the demo CNN a tree over labels and probe scores mimics its
 /// verdict with held-out fidelity 0.807; with the detector channels' responses as well,
 /// 0.949 (`explainme-tree`'s phantom tests). Such a channel is still named by what it
-/// detects, from Network Dissection (its top activations overlap that concept's masks), so
-/// a rule reads "CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.14) ≥ 0.118": a
-/// claim a radiologist can check on the channel's map. Channels that overlap no concept's
-/// masks are not columns. Unlike probe scores, nothing here is fitted to a label: the
-/// channel is the CNN's own, and dissection reads masks, never the verdict.
+/// detects: its top activations overlap that concept's masks (Network Dissection) and its
+/// response tells that concept's labels with ROC AUC ≥ [`READABLE_AUC`]
+/// ([`ConceptReport::named_concept`]), so a rule reads "CNN's necrosis detector (conv4_1_1
+/// channel 56, IoU 0.11) ≥ 0.1178": a claim a radiologist can check on the channel's map.
+/// Other channels are not columns. Unlike a probe, the channel is the CNN's own and
+/// nothing is fitted: the choice of channels reads the cohort's masks and concept labels
+/// (of every case, as the probes do), never the CNN's verdict, so it tells a surrogate of
+/// the verdict nothing of its held-out target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnitColumn {
     /// `unit:<layer>#<channel>`: unique, and never the name of a clinician-label column.
     pub name: String,
-    /// How a rule reads it: "CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.14)".
+    /// How a rule reads it: "CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.11)".
     pub label: String,
     /// The layer.
     pub layer: String,
     /// The channel in it.
     pub channel: usize,
-    /// The mask it detects best.
+    /// The mask of the concept it is named by ([`ConceptReport::named_concept`]).
     pub mask: String,
     /// Its IoU with that mask over the cohort.
     pub iou: f64,
@@ -196,8 +199,9 @@ pub struct Detector {
     pub weight_mean: f64,
     /// The probe's weight on the channel's maximum.
     pub weight_max: f64,
-    /// ROC AUC of the channel's response for this concept's labels (see
-    /// [`ChannelConcept::label_auc`]); `None` in reports stored before it was measured.
+    /// ROC AUC of the channel's response for this one concept's labels (where
+    /// [`ChannelConcept::label_auc`] takes the best over the concepts of the mask); `None`
+    /// without both classes labelled and in reports stored before it was measured.
     #[serde(default)]
     pub label_auc: Option<f64>,
 }
@@ -240,9 +244,11 @@ pub struct ChannelConcept {
     /// IoU over the cohort.
     pub iou: f64,
     /// ROC AUC of the channel's response (its mean activation) for the cases labelled
-    /// with the concept against those labelled without it: whether the channel, besides
-    /// firing where the concept is drawn, says whether a case has it. `None` for a mask no
-    /// label names (the lesion) and in reports stored before it was measured.
+    /// with a concept of this mask against those labelled without it, the best over the
+    /// concepts that share the mask (the states of one feature: `cystic=partial`,
+    /// `cystic=predominant`): whether the channel, besides firing where the concept is
+    /// drawn, says whether a case has it. `None` for a mask no label names (the lesion)
+    /// and in reports stored before it was measured.
     #[serde(default)]
     pub label_auc: Option<f64>,
 }
@@ -330,10 +336,11 @@ impl ConceptReport {
     /// The concept a detecting channel is named by: of the masks it overlaps (IoU above
     /// the threshold), the one whose labels its response tells best, when that ROC AUC is
     /// at least [`READABLE_AUC`]. Dissection alone names too much: a late layer's
-    /// channels mostly fire on the lesion's centre, so on the demo CNN 49 of the last
-    /// layer's 64 channels overlap the necrosis masks, and some of them respond *less*
-    /// when a concept is present (a channel overlapping the fat masks with AUC 0.21 for
-    /// fat). Such a channel is no detector a rule should name.
+    /// channels mostly fire on the lesion's centre, so on the demo CNN most of the last
+    /// layer's channels overlap the necrosis masks (explainme-concepts' `demo_cnn` test
+    /// prints how many), and some respond *less* when a concept is present (on the
+    /// 1,500 phantoms of explainme-tree's test, a channel overlapping the fat masks with
+    /// IoU 0.05 has AUC 0.21 for fat). Such a channel is no detector a rule should name.
     pub fn named_concept(channel: &ChannelConcepts) -> Option<&ChannelConcept> {
         channel
             .concepts

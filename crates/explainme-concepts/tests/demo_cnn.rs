@@ -220,16 +220,26 @@ fn a_channel_detects_macroscopic_fat() {
         .iter()
         .find(|c| c.layer == best.0 && c.channel == best.1.channel)
         .expect("the best fat detector among the channels");
-    let as_fat = channel
-        .concepts
-        .iter()
-        .find(|k| k.mask == "macroscopic_fat")
-        .expect("named as a fat detector");
-    // Its response says whether a case has fat, not only where: so it is a surrogate's
-    // column, read as the fat feature.
-    let auc = as_fat.label_auc.expect("fat is labelled");
-    eprintln!("its response's AUC for the fat labels {auc:.3}");
+    assert!(channel.concepts.iter().any(|k| k.mask == "macroscopic_fat"));
+    // Its response says whether a case has fat by the clinicians' labels (this fixture's
+    // noise-free `(truth)` concepts share the mask; the detector's own AUC reads only the
+    // concept's labels), not only where: so it is a surrogate's column, read as the fat
+    // feature.
+    let auc = best.1.label_auc.expect("fat is labelled");
+    eprintln!("its response's AUC for the clinicians' fat labels {auc:.3}");
     assert!(auc >= explainme_concepts::READABLE_AUC, "AUC {auc:.3}");
+    let last = report.layers.last().unwrap();
+    let last_layer = || report.channels.iter().filter(|c| c.layer == last.layer);
+    let overlapping = last_layer()
+        .filter(|c| c.concepts.iter().any(|k| k.mask == "necrosis"))
+        .count();
+    let named = last_layer()
+        .filter(|c| ConceptReport::named_concept(c).is_some_and(|k| k.mask == "necrosis"))
+        .count();
+    eprintln!(
+        "{}: {} of {} channels overlap the necrosis masks, {} are named necrosis detectors",
+        last.layer, overlapping, last.channels, named
+    );
     let unit = report
         .unit_columns()
         .into_iter()

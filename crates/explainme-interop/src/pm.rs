@@ -151,10 +151,9 @@ pub fn parametric_map(
                 text(
                     tags::LUT_EXPLANATION,
                     VR::LO,
-                    &long_string(format!(
-                        "{} saliency of the CNN's verdict",
-                        method_words(heatmap)
-                    )),
+                    &long_string(heatmap, |method| {
+                        format!("{method} saliency of the CNN's verdict")
+                    }),
                 ),
                 sequence(
                     tags::MEASUREMENT_UNITS_CODE_SEQUENCE,
@@ -313,11 +312,12 @@ pub fn parametric_map(
         text(
             tags::CONTENT_DESCRIPTION,
             VR::LO,
-            &long_string(format!(
-                "{} heatmap of the CNN's {} verdict",
-                method_words(heatmap),
-                explanation.verdict
-            )),
+            &long_string(heatmap, |method| {
+                format!(
+                    "{method} heatmap of the CNN's {} verdict",
+                    explanation.verdict
+                )
+            }),
         ),
         text(tags::PRESENTATION_LUT_SHAPE, VR::CS, "IDENTITY"),
         sequence(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, vec![shared]),
@@ -355,20 +355,31 @@ pub fn parametric_map(
 
 /// The method as the map's descriptions name it, with occlusion's fill: "occlusion (median
 /// fill)", "rise". A viewer shows these in place of the explanation that says it in full.
-fn method_words(heatmap: &HeatmapReading) -> String {
+fn method_words(heatmap: &HeatmapReading, with_fill: bool) -> String {
     match &heatmap.fill {
-        Some(fill) => format!("{} ({fill} fill)", heatmap.method),
-        None => heatmap.method.clone(),
+        Some(fill) if with_fill => format!("{} ({fill} fill)", heatmap.method),
+        _ => heatmap.method.clone(),
     }
 }
 
-/// `value` cut to the 64 characters of a DICOM LO (a long class name must not make the
-/// object invalid).
-fn long_string(value: String) -> String {
-    const LO_CHARACTERS: usize = 64;
-    match value.char_indices().nth(LO_CHARACTERS) {
-        Some((end, _)) => value[..end].to_owned(),
-        None => value,
+/// The characters a DICOM LO holds.
+const LO_CHARACTERS: usize = 64;
+
+/// `describe(method_words)` as a DICOM LO: with occlusion's fill where it fits in 64
+/// characters, else without it, and a name too long even then cut after its last whole
+/// word (a long class name must not make the object invalid).
+fn long_string(heatmap: &HeatmapReading, describe: impl Fn(String) -> String) -> String {
+    let full = describe(method_words(heatmap, true));
+    if full.chars().count() <= LO_CHARACTERS {
+        return full;
+    }
+    let short = describe(method_words(heatmap, false));
+    match short.char_indices().nth(LO_CHARACTERS) {
+        None => short,
+        Some((end, _)) => {
+            let cut = &short[..end];
+            cut.rfind(' ').map_or(cut, |space| &cut[..space]).to_owned()
+        }
     }
 }
 
@@ -376,12 +387,50 @@ fn long_string(value: String) -> String {
 mod tests {
     use super::*;
 
+    fn occlusion() -> HeatmapReading {
+        serde_json::from_value(serde_json::json!({
+            "method": "occlusion",
+            "fast": false,
+            "fill": "median",
+            "shape": [1, 1],
+            "values": [0.0],
+            "faithfulness": {
+                "deletion_auc": 0.1,
+                "insertion_auc": 0.9,
+                "random_deletion_auc": 0.2,
+                "random_insertion_auc": 0.5,
+                "lesion_mass": null,
+                "pointing_game": null,
+                "forward_passes": 1
+            },
+            "forward_passes": 1
+        }))
+        .unwrap()
+    }
+
     #[test]
-    fn a_long_string_is_cut_at_sixty_four_characters_on_a_character_boundary() {
-        assert_eq!(long_string("occlusion".into()), "occlusion");
-        let long = "é".repeat(70);
-        let cut = long_string(long);
-        assert_eq!(cut.chars().count(), 64);
-        assert_eq!(cut, "é".repeat(64));
+    fn a_description_keeps_the_fill_where_it_fits_and_whole_words_where_it_does_not() {
+        let heatmap = occlusion();
+        let verdict = |class: &str| {
+            let class = class.to_owned();
+            move |method: String| format!("{method} heatmap of the CNN's {class} verdict")
+        };
+        assert_eq!(
+            long_string(&heatmap, verdict("malignant")),
+            "occlusion (median fill) heatmap of the CNN's malignant verdict"
+        );
+        assert_eq!(
+            long_string(&heatmap, verdict("renal cell carcinoma")),
+            "occlusion heatmap of the CNN's renal cell carcinoma verdict"
+        );
+        let long = long_string(
+            &heatmap,
+            verdict("clear cell renal cell carcinoma, grade 3"),
+        );
+        assert!(long.chars().count() <= LO_CHARACTERS, "{long}");
+        assert_eq!(
+            long,
+            "occlusion heatmap of the CNN's clear cell renal cell carcinoma,"
+        );
     }
 }

@@ -509,7 +509,7 @@ pub fn cohort_report(
             "probe layer",
             "probe AUC",
             "adjusted p",
-            "best detector channel",
+            "best-overlapping channel (IoU, AUC of its response)",
             "TCAV",
         ],
         &concept_rows,

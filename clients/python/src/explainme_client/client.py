@@ -265,11 +265,15 @@ class Client:
             markov_blankets={m.variable: list(m.blanket) for m in s.markov_blankets},
             concepts=pd.DataFrame(
                 [
-                    {"concept": c.concept, "layer": c.layer, "channel": c.channel,
-                     "probe_auc": c.probe_auc, "iou": c.iou}
+                    {"concept": c.concept, "probe_layer": c.probe_layer,
+                     "probe_auc": c.probe_auc, "layer": c.layer, "channel": c.channel,
+                     "iou": c.iou,
+                     "channel_label_auc": (c.channel_label_auc
+                                           if c.HasField("channel_label_auc") else None)}
                     for c in s.concepts
                 ],
-                columns=["concept", "layer", "channel", "probe_auc", "iou"],
+                columns=["concept", "probe_layer", "probe_auc", "layer", "channel", "iou",
+                         "channel_label_auc"],
             ),
             bif=bif,
             details=json.loads(s.summary_json) if s.summary_json else {},
