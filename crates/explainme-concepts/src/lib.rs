@@ -68,7 +68,7 @@ pub use params::ConceptParams;
 pub use report::{
     CaseScore, ChannelConcept, ChannelConcepts, ConceptLayer, ConceptReport, ConceptResult,
     Detector, LayerSummary, READABLE_AUC, RandomBaseline, ScoreColumn, Standardisation, Tcav,
-    UnitColumn, short_layer,
+    UnitColumn, score_column_name, short_layer,
 };
 pub use tcav::Moves;
 

@@ -292,7 +292,7 @@ impl ConceptReport {
                     ),
                 };
                 Some(ScoreColumn {
-                    name: format!("score:{}", concept.concept),
+                    name: score_column_name(&concept.concept),
                     label,
                     concept: concept.concept.clone(),
                     layer: best.layer.clone(),
@@ -405,7 +405,7 @@ impl ConceptReport {
     /// whose concept's mask the channel detects best (none for the lesion mask). `None` for
     /// any other column name.
     pub fn column_feature(&self, column: &str) -> Option<&str> {
-        if let Some(concept) = column.strip_prefix("score:") {
+        if let Some(concept) = column.strip_prefix(SCORE_PREFIX) {
             return self.concept(concept).map(|c| c.feature.as_str());
         }
         let unit = self
@@ -425,6 +425,17 @@ impl ConceptReport {
 /// the concept a [`UnitColumn`] names it the detector of.
 pub const READABLE_AUC: f64 = 0.7;
 
+/// What every [`ScoreColumn`]'s name starts with.
+const SCORE_PREFIX: &str = "score:";
+
+/// The name of a concept's [`ScoreColumn`], `score:<concept>`: what a caller that scores a
+/// new case ([`ConceptReport::score_case`]) files each [`CaseScore`] under, to meet the
+/// surrogate's column.
+pub fn score_column_name(concept: &str) -> String {
+    format!("{SCORE_PREFIX}{concept}")
+}
+
+/// The name of a detector channel's [`UnitColumn`], `unit:<layer>#<channel>`.
 fn unit_column_name(layer: &str, channel: usize) -> String {
     format!("unit:{layer}#{channel}")
 }

@@ -319,7 +319,7 @@ impl Prepared {
         // The surrogate tree.
         let scores: BTreeMap<String, f64> = case_scores
             .iter()
-            .map(|s| (format!("score:{}", s.concept), s.score))
+            .map(|s| (explainme_concepts::score_column_name(&s.concept), s.score))
             .chain(ex.concepts.unit_responses(&stats_refs)?)
             .collect();
         let tree = &ex.surrogate.cnn.tree;
