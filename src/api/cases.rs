@@ -29,7 +29,13 @@ pub async fn upsert(
         )
     };
     loop {
-        let message = match stream.message().await {
+        let message;
+        (stream, message) = api
+            .decoding
+            .next_message(stream)
+            .await
+            .map_err(|status| failed(status, index, &response))?;
+        let message = match message {
             Ok(Some(message)) => message,
             Ok(None) => break,
             Err(status) => return Err(failed(status, index, &response)),
