@@ -56,6 +56,7 @@ fn heatmaps_of_a_phantom_with_figures() {
     for (method, extra) in [
         ("occlusion", vec![]),
         ("occlusion", vec!["--fill", "ring", "--fast"]),
+        ("occlusion", vec!["--fill", "soft"]),
         ("rise", vec!["--fast", "--masks", "1000"]),
         ("scorecam", vec!["--class", "malignant"]),
     ] {

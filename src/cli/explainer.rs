@@ -40,8 +40,9 @@ pub struct FitArgs {
     /// Saliency method of the heatmaps: occlusion, rise or scorecam.
     #[arg(long, default_value = "occlusion")]
     pub saliency: String,
-    /// Occlusion's fill: `median` (the image's dominant tissue) or `ring` (the mean of a
-    /// ring around each patch, which keeps the local tissue level).
+    /// Occlusion's fill: `median` (the image's dominant tissue), `ring` (the mean of a ring
+    /// around each patch, which keeps the local tissue level) or `soft` (the median of the
+    /// image's soft tissue, −10 to 300 HU: for a model whose evidence is fat).
     #[arg(long, default_value = "median")]
     pub fill: String,
     /// Label permutations of each concept probe's held-out test.

@@ -32,8 +32,9 @@ pub struct Args {
     /// Run the method's fast variant.
     #[arg(long)]
     pub fast: bool,
-    /// Occlusion's fill: `median` (the image's dominant tissue) or `ring` (the mean of a
-    /// ring around each patch, which keeps the local tissue level).
+    /// Occlusion's fill: `median` (the image's dominant tissue), `ring` (the mean of a ring
+    /// around each patch, which keeps the local tissue level) or `soft` (the median of the
+    /// image's soft tissue, −10 to 300 HU: for a model whose evidence is fat).
     #[arg(long, default_value = "median")]
     pub fill: String,
     /// Score-CAM's layer (default: the card's last feature layer).

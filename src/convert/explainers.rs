@@ -77,7 +77,8 @@ pub fn params(value: Option<pb::ExplainerParams>) -> Result<ExplainerParams, Sta
     }
     params.saliency_fill = match pb::OcclusionFill::try_from(p.occlusion_fill) {
         Ok(pb::OcclusionFill::Ring) => Fill::Ring.name(),
-        Ok(_) => Fill::Median.name(),
+        Ok(pb::OcclusionFill::Soft) => Fill::Soft.name(),
+        Ok(pb::OcclusionFill::Median | pb::OcclusionFill::Unspecified) => Fill::Median.name(),
         Err(_) => {
             return Err(Status::invalid_argument(format!(
                 "params.occlusion_fill: unknown value {}",
@@ -126,7 +127,8 @@ fn params_to_wire(p: &ExplainerParams) -> pb::ExplainerParams {
 fn occlusion_fill(name: &str) -> pb::OcclusionFill {
     match Fill::from_name(name) {
         Ok(Fill::Ring) => pb::OcclusionFill::Ring,
-        _ => pb::OcclusionFill::Median,
+        Ok(Fill::Soft) => pb::OcclusionFill::Soft,
+        Ok(Fill::Median) | Err(_) => pb::OcclusionFill::Median,
     }
 }
 
@@ -362,16 +364,18 @@ mod tests {
 
     #[test]
     fn the_occlusion_fill_crosses_the_wire_both_ways() {
-        let wire = pb::ExplainerParams {
-            occlusion_fill: pb::OcclusionFill::Ring.into(),
-            ..Default::default()
-        };
-        let ring = params(Some(wire)).unwrap();
-        assert_eq!(ring.saliency_fill, "ring");
-        assert_eq!(
-            params_to_wire(&ring).occlusion_fill(),
-            pb::OcclusionFill::Ring
-        );
+        for (fill, name) in [
+            (pb::OcclusionFill::Ring, "ring"),
+            (pb::OcclusionFill::Soft, "soft"),
+        ] {
+            let wire = pb::ExplainerParams {
+                occlusion_fill: fill.into(),
+                ..Default::default()
+            };
+            let read = params(Some(wire)).unwrap();
+            assert_eq!(read.saliency_fill, name);
+            assert_eq!(params_to_wire(&read).occlusion_fill(), fill);
+        }
         let unset = params(Some(pb::ExplainerParams::default())).unwrap();
         assert_eq!(unset.saliency_fill, "median");
         let unknown = pb::ExplainerParams {

@@ -656,24 +656,53 @@ impl ModelCard {
     /// Hounsfield units fed where `[0, 1]` is expected give confident nonsense.
     pub fn check_range(&self, batch: &Tensor) -> Result<()> {
         let ranges = self.channel_ranges();
-        let outside = |index: usize, value: f32| {
-            let (low, high) = ranges[self.channel_of(index)];
-            let margin = (high - low) / 2.0;
-            value < low - margin || value > high + margin
-        };
-        match batch
-            .data
+        let bounds: Vec<(f32, f32)> = ranges
             .iter()
-            .enumerate()
-            .find(|&(index, &value)| outside(index, value))
-        {
+            .map(|&(low, high)| {
+                let margin = (high - low) / 2.0;
+                (low - margin, high + margin)
+            })
+            .collect();
+        let outside = |value: f32, (low, high): (f32, f32)| value < low || value > high;
+        // Every pass of an explainer checks a whole batch, so this walks runs of one channel
+        // rather than working out each value's channel.
+        let first = match self.layout {
+            Layout::Nhwc => {
+                batch
+                    .data
+                    .chunks(bounds.len())
+                    .enumerate()
+                    .find_map(|(pixel, values)| {
+                        values
+                            .iter()
+                            .zip(&bounds)
+                            .position(|(&v, &b)| outside(v, b))
+                            .map(|c| pixel * bounds.len() + c)
+                    })
+            }
+            Layout::Nchw => {
+                let plane = self.input_size.iter().product::<usize>().max(1);
+                batch
+                    .data
+                    .chunks(plane)
+                    .enumerate()
+                    .find_map(|(run, values)| {
+                        let b = bounds[run % bounds.len()];
+                        values
+                            .iter()
+                            .position(|&v| outside(v, b))
+                            .map(|i| run * plane + i)
+                    })
+            }
+        };
+        match first {
             None => Ok(()),
-            Some((index, &value)) => {
+            Some(index) => {
                 let (low, high) = ranges[self.channel_of(index)];
                 Err(Error::OutOfRange {
                     tensor: self.input.clone(),
                     index,
-                    value,
+                    value: batch.data[index],
                     low,
                     high,
                 })

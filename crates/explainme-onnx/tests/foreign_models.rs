@@ -408,6 +408,19 @@ fn cards_with_channels_round_trip_validate_and_check_ranges_per_channel() {
         }) => assert_eq!((index, low, high), (plane + 5, 0.0, 1.0)),
         other => panic!("{other:?}"),
     }
+    // The same check channels-last: the lung channel of pixel 5.
+    let mut last = mixed.clone();
+    last.layout = Layout::Nhwc;
+    let mut values: Vec<f32> = (0..plane).flat_map(|_| [0.5, 0.5, 1000.0]).collect();
+    let ok = Tensor::new(vec![1, SIDE, SIDE, 3], values.clone()).unwrap();
+    assert!(last.check_range(&ok).is_ok());
+    values[5 * 3 + 1] = 1000.0;
+    match last.check_range(&Tensor::new(vec![1, SIDE, SIDE, 3], values).unwrap()) {
+        Err(Error::OutOfRange {
+            index, low, high, ..
+        }) => assert_eq!((index, low, high), (5 * 3 + 1, 0.0, 1.0)),
+        other => panic!("{other:?}"),
+    }
     let blank = mixed.blank_input(2).unwrap();
     assert_eq!(blank.shape, [2, 3, SIDE, SIDE]);
     assert_eq!(

@@ -51,7 +51,7 @@ pub use methods::{Explain, Job, METHODS, Method, find as find_method};
 pub use metrics::{
     DEFAULT_STEPS, Faithfulness, faithfulness, lesion_mass, pearson, pointing_game, spearman,
 };
-pub use params::{CheckedSaliency, Fill, MAX_PASSES, Saliency, SaliencyParams};
+pub use params::{CheckedSaliency, Fill, MAX_PASSES, SOFT_TISSUE_HU, Saliency, SaliencyParams};
 pub use sanity::{SanityStep, cascading_randomisation};
 pub use subject::{MAX_BATCH, Prepared, Subject};
 

@@ -71,7 +71,7 @@ pub struct SaliencyParams {
 
 /// What an occlusion patch is filled with: the question the map answers.
 ///
-/// Both fills stay in the image's own tissue (a zero fill would paint the window's lower
+/// Every fill stays in the image's own tissue (a zero fill would paint the window's lower
 /// bound, fat, into every patch and measure the reaction to planted fat).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fill {
@@ -79,19 +79,31 @@ pub enum Fill {
     /// (kidney or perirenal fat on a lesion-centred crop). Asks "what if this patch were
     /// ordinary tissue?", so the inside of a homogeneous lesion counts as much as its edge.
     /// Wrong where the dominant tissue is itself the evidence (a fat detector on a volume
-    /// that is mostly perirenal fat): there use [`Fill::Ring`].
+    /// that is mostly perirenal fat): there use [`Fill::Soft`] or [`Fill::Ring`].
     Median,
     /// The mean of a ring around the patch (the patch grown by half its side): removes the
     /// patch's structure but keeps the local tissue level. Asks "what if this patch had no
     /// detail?", so a homogeneous region larger than the ring shows only at its border.
     Ring,
+    /// The median of the image's soft tissue, the voxels from −10 to 300 HU
+    /// ([`SOFT_TISSUE_HU`]: neither fat nor air, bone or dense contrast), else the image's
+    /// median. Asks "what if this patch were parenchyma?": the question for a model whose
+    /// evidence is fat or air, on a crop where fat dominates so the median fill is fat itself.
+    Soft,
 }
+
+/// The Hounsfield range [`Fill::Soft`] takes its median over.
+pub const SOFT_TISSUE_HU: (f32, f32) = (-10.0, 300.0);
 
 impl Fill {
     /// Every fill with its name, for command lines and configuration.
-    pub const ALL: [(&'static str, Fill); 2] = [("median", Fill::Median), ("ring", Fill::Ring)];
+    pub const ALL: [(&'static str, Fill); 3] = [
+        ("median", Fill::Median),
+        ("ring", Fill::Ring),
+        ("soft", Fill::Soft),
+    ];
 
-    /// The fill called `name` (`median` or `ring`).
+    /// The fill called `name` (`median`, `ring` or `soft`).
     pub fn from_name(name: &str) -> Result<Fill> {
         Fill::ALL
             .iter()
@@ -111,6 +123,7 @@ impl Fill {
         match self {
             Fill::Median => "the image's median tissue",
             Fill::Ring => "the mean of the tissue around them",
+            Fill::Soft => "the image's median soft tissue",
         }
     }
 

@@ -273,7 +273,7 @@ impl Batch {
 }
 
 /// The median of `values`, numpy's; `values` is finite (checked) and not empty (an image).
-fn median(values: &[f32]) -> f32 {
+pub(crate) fn median(values: &[f32]) -> f32 {
     let mut values = values.to_vec();
     let (middle, even) = (values.len() / 2, values.len().is_multiple_of(2));
     let (below, &mut upper, _) = values.select_nth_unstable_by(middle, f32::total_cmp);

@@ -15,8 +15,8 @@ fn peak_rss_bytes() -> u64 {
 
 #[test]
 fn rise_with_8000_masks_on_48_cubed_stays_under_1_gb() {
-    let (image, _) = common::fat_phantom();
-    let (model, card) = common::detector_for(&image);
+    let image = common::fat_phantom(65).image;
+    let (model, card) = common::detector_for(&image, None);
     let subject = Subject::new(&model, &card, Default::default()).unwrap();
     let heatmap = Saliency::params()
         .method("rise")

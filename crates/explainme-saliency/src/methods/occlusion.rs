@@ -4,8 +4,10 @@
 //! **Fill** ([`Fill`]). By default the image's median in Hounsfield units, the tissue that
 //! dominates the crop; or the mean of a ring around the patch (the patch grown by half its
 //! side on every side, clipped to the image, minus the patch), from a summed-area table in
-//! O(1) per patch. A zero fill would paint an abdominal window's lower bound — fat — into
-//! the patch and measure the reaction to planted fat; both fills stay in the image's tissue.
+//! O(1) per patch; or the median of the image's soft tissue (−10 to 300 HU), for a model
+//! whose evidence is fat on a crop where fat dominates and the median is fat itself. A zero
+//! fill would paint an abdominal window's lower bound — fat — into the patch and measure
+//! the reaction to planted fat; all three fills stay in the image's tissue.
 //! The ring mean removes a patch's structure but keeps its level, so inside a homogeneous
 //! lesion wider than the ring every patch is filled with lesion and nothing drops: the map
 //! outlines the lesion's edge, half of it outside. On the demo CNN (24 unseen phantoms,
@@ -27,7 +29,8 @@
 //! patches is split between them and may rank too low to be refined.
 
 use super::{Job, Method, score_all};
-use crate::{Fill, Result, SaliencyParams, Subject};
+use crate::subject::median;
+use crate::{Fill, Result, SOFT_TISSUE_HU, SaliencyParams, Subject};
 
 pub(super) const METHOD: Method = Method {
     name: "occlusion",
@@ -166,6 +169,24 @@ fn drops(job: &Job, patches: &Patches, chosen: &[usize]) -> Result<Vec<f32>> {
     let [nz, ny, nx] = zyx;
     // The summed-area table only the ring fill reads.
     let integral = (job.params.fill == Fill::Ring).then(|| Integral::new(&input.input, zyx));
+    // The one value the median and soft fills paint every patch with.
+    let constant = match job.params.fill {
+        Fill::Soft => {
+            let (lo, hi) = SOFT_TISSUE_HU;
+            let soft: Vec<f32> = input
+                .input
+                .iter()
+                .copied()
+                .filter(|v| (lo..=hi).contains(v))
+                .collect();
+            if soft.is_empty() {
+                input.median
+            } else {
+                median(&soft)
+            }
+        }
+        Fill::Median | Fill::Ring => input.median,
+    };
     let ext = patches.extent;
     let ring = ext.map(|e| if e > 1 { (e / 2).max(1) } else { 0 });
     let scores = score_all(
@@ -177,7 +198,7 @@ fn drops(job: &Job, patches: &Patches, chosen: &[usize]) -> Result<Vec<f32>> {
             out.copy_from_slice(&input.input);
             let (lo, hi) = patches.bounds(chosen[i]);
             let fill = match &integral {
-                None => input.median,
+                None => constant,
                 Some(integral) => {
                     let big_lo = [0, 1, 2].map(|a| lo[a].saturating_sub(ring[a]));
                     let big_hi = [0, 1, 2].map(|a| (hi[a] + ring[a]).min(zyx[a]));
