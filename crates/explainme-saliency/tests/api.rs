@@ -104,6 +104,23 @@ fn parameters_out_of_range_name_themselves() {
         name(Saliency::params().refine_fraction(0.0)),
         "refine_fraction"
     );
+    // Fast occlusion's coarse pass (every other patch) must still cover the image.
+    let (image, _) = quadrant();
+    let fast = |patch, stride| {
+        Saliency::params()
+            .fast(true)
+            .patch(patch)
+            .stride(stride)
+            .explain(&subject(), &image)
+    };
+    match fast(4, 3).unwrap_err() {
+        Error::InvalidParameter { name, problem } => {
+            assert_eq!(name, "stride");
+            assert!(problem.contains("patch 4, stride 3"), "{problem}");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(fast(4, 2).is_ok());
 }
 
 #[test]

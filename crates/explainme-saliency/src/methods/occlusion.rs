@@ -26,11 +26,12 @@
 //! context rather than detail, their map disagrees with the fine one, and refining where
 //! they are high missed the lesion.) Trade-off: where the coarse map is low the map keeps
 //! patch resolution without overlap — blockier, and a structure straddling two coarse
-//! patches is split between them and may rank too low to be refined.
+//! patches is split between them and may rank too low to be refined. It needs a stride of at
+//! most half the patch, or the coarse patches leave gaps; it refuses others.
 
 use super::{Job, Method, score_all};
 use crate::subject::median;
-use crate::{Fill, Result, SOFT_TISSUE_HU, SaliencyParams, Subject};
+use crate::{Error, Fill, Result, SOFT_TISSUE_HU, SaliencyParams, Subject};
 
 pub(super) const METHOD: Method = Method {
     name: "occlusion",
@@ -263,6 +264,18 @@ fn fast(job: &Job) -> Result<(Vec<f32>, usize)> {
     let zyx = job.input.shape.zyx();
     let [_, ny, nx] = zyx;
     let (patch, stride) = default_patch(job.params, zyx);
+    if 2 * stride > patch {
+        // Every other patch at a stride above half the patch leaves gaps: the coarse map
+        // would be zero there, and so would the refined map wherever it was not refined.
+        return Err(Error::InvalidParameter {
+            name: "stride",
+            problem: format!(
+                "fast occlusion first runs every other patch, which covers the image only \
+                 when the stride is at most half the patch (patch {patch}, stride {stride}): \
+                 lower the stride, enlarge the patch or run the full method"
+            ),
+        });
+    }
     let patches = Patches::new(zyx, patch, stride);
     let (coarse, rest): (Vec<usize>, Vec<usize>) =
         (0..patches.count()).partition(|&i| patches.is_coarse(i));
