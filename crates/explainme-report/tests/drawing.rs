@@ -342,6 +342,58 @@ fn a_13_node_network_stays_readable() {
 }
 
 #[test]
+fn a_tree_that_splits_on_detector_channels_stays_narrow_enough_to_read() {
+    let node = |cases, positive, depth, split| Node {
+        cases,
+        positive,
+        depth,
+        split,
+    };
+    let split = |column, threshold, below, above| {
+        Some(Split {
+            column,
+            threshold,
+            below,
+            above,
+        })
+    };
+    let detector = |concept: &str, channel: usize| {
+        Column::number(
+            &format!("conv4_1_1:{channel}"),
+            &format!("CNN's {concept} detector (conv4_1_1 channel {channel}, IoU 0.11)"),
+            None,
+        )
+    };
+    let tree = Tree {
+        columns: vec![
+            detector("necrosis", 56),
+            detector("macroscopic fat", 34),
+            detector("calcification", 12),
+        ],
+        classes: Classes::new("benign", "malignant", "CNN"),
+        nodes: vec![
+            node(400, 250, 0, split(0, 0.1178, 1, 2)),
+            node(200, 60, 1, split(1, 0.174, 3, 4)),
+            node(200, 190, 1, split(2, 0.052, 5, 6)),
+            node(120, 50, 2, None),
+            node(80, 10, 2, None),
+            node(150, 148, 2, None),
+            node(50, 42, 2, None),
+        ],
+    };
+    let svg = dot_to_svg(&explainme_tree::dot(&tree)).unwrap();
+    let width: f64 = parse(&svg)
+        .root_element()
+        .attribute("width")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A report page is about 900 px wide: a drawing this wide keeps its labels at most of
+    // their size (874 px; unwrapped, the conditions on one line, it was 2,731 px).
+    assert!(width <= 1000.0, "{width} px");
+}
+
+#[test]
 fn a_surrogate_tree_is_drawn_with_escaped_labels_and_its_fills() {
     let tree = tree();
     let dot = explainme_tree::dot(&tree);
@@ -350,9 +402,9 @@ fn a_surrogate_tree_is_drawn_with_escaped_labels_and_its_fills() {
     let labels = texts(&doc);
     // Node labels, line by line, as explainme-tree wrote them.
     for want in [
-        "200 cases\nCNN says malignant & 'RCC' in 45%",
-        "benign <\"AML\">\nCNN says so in 90% of 100 cases",
-        "malignant & 'RCC'\nCNN says so in 94% of 70 cases",
+        "200 cases\nCNN says malignant\n& 'RCC' in 45%",
+        "benign <\"AML\">\nCNN says so in\n90% of 100 cases",
+        "malignant & 'RCC'\nCNN says so in\n94% of 70 cases",
         "size < 4 cm",
         "size ≥ 4 cm",
         "macroscopic fat absent",

@@ -105,8 +105,46 @@ fn quoted(text: &str) -> String {
     out
 }
 
+/// Longest line of an edge label in [`dot`], in characters.
+const EDGE_LABEL_WIDTH: usize = 24;
+
+/// Longest line of a node label in [`dot`], in characters: the inner nodes' "CNN says
+/// malignant in 62%" fits, a leaf's "CNN says so in 99% of 150 cases" takes two lines.
+const NODE_LABEL_WIDTH: usize = 26;
+
+/// `text` broken at spaces into as few lines of at most `width` characters as it needs (a
+/// longer word keeps a line of its own), made about equally long: "CNN says so in 90% of
+/// 100 cases" becomes "CNN says so in" / "90% of 100 cases", not a line with "cases" alone.
+fn wrapped(text: &str, width: usize) -> String {
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    let greedy = |width: usize| {
+        let mut lines: Vec<String> = Vec::new();
+        for word in &words {
+            match lines.last_mut() {
+                Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                    line.push(' ');
+                    line.push_str(word);
+                }
+                _ => lines.push((*word).to_owned()),
+            }
+        }
+        lines
+    };
+    let lines = greedy(width).len();
+    // The narrowest width that still needs no more lines than `width` does.
+    let longest = words.iter().map(|w| w.chars().count()).max().unwrap_or(0);
+    let total = text.chars().count();
+    let narrowest = (longest.max(total.div_ceil(lines.max(1)))..width)
+        .find(|&w| greedy(w).len() <= lines)
+        .unwrap_or(width);
+    greedy(narrowest).join("\n")
+}
+
 /// Graphviz DOT: one box per node (`n0` is the root), edges labelled with the branch's
-/// condition, leaves filled by verdict.
+/// condition, leaves filled by verdict. Conditions are wrapped at [`EDGE_LABEL_WIDTH`]
+/// characters and node labels at [`NODE_LABEL_WIDTH`]: a detector channel's name ("CNN's necrosis detector (conv4_1_1 channel 56,
+/// IoU 0.11) < 0.1178") on one line widens every rank it sits in, and a page that scales
+/// the drawing to its width then shrinks every label with it.
 pub fn dot(tree: &Tree) -> String {
     let mut out = String::from(
         "digraph surrogate {\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n  \
@@ -134,10 +172,14 @@ pub fn dot(tree: &Tree) -> String {
                 },
             )
         };
+        let label: Vec<String> = label
+            .lines()
+            .map(|line| wrapped(line, NODE_LABEL_WIDTH))
+            .collect();
         let _ = writeln!(
             out,
             "  n{i} [label={}, fillcolor=\"{fill}\"];",
-            quoted(&label)
+            quoted(&label.join("\n"))
         );
     }
     for (i, node) in tree.nodes.iter().enumerate() {
@@ -146,11 +188,37 @@ pub fn dot(tree: &Tree) -> String {
                 let _ = writeln!(
                     out,
                     "  n{i} -> n{child} [label={}];",
-                    quoted(&tree.branch_words(i, above))
+                    quoted(&wrapped(&tree.branch_words(i, above), EDGE_LABEL_WIDTH))
                 );
             }
         }
     }
     out.push_str("}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped;
+
+    #[test]
+    fn labels_wrap_into_few_even_lines_and_keep_long_words_whole() {
+        assert_eq!(
+            wrapped("CNN says so in 90% of 100 cases", 26),
+            "CNN says so in\n90% of 100 cases"
+        );
+        assert_eq!(wrapped("size ≥ 4 cm", 24), "size ≥ 4 cm");
+        assert_eq!(
+            wrapped(
+                "CNN's necrosis detector (conv4_1_1 channel 56, IoU 0.11) < 0.1178",
+                24
+            ),
+            "CNN's necrosis detector\n(conv4_1_1 channel 56,\nIoU 0.11) < 0.1178"
+        );
+        assert_eq!(
+            wrapped("a conv4_1_1/very_long_tensor_name_without_spaces", 10),
+            "a\nconv4_1_1/very_long_tensor_name_without_spaces"
+        );
+        assert_eq!(wrapped("", 10), "");
+    }
 }
