@@ -215,21 +215,25 @@ fn renal_network() -> BayesNet {
 
 /// A hand-made surrogate tree whose words need escaping: `<` in the branch conditions,
 /// `&`, `<`, `>` and quotes in the class names.
-fn tree() -> Tree {
-    let node = |cases, positive, depth, split| Node {
+fn node(cases: usize, positive: usize, depth: usize, split: Option<Split>) -> Node {
+    Node {
         cases,
         positive,
         depth,
         split,
-    };
-    let split = |column, threshold, below, above| {
-        Some(Split {
-            column,
-            threshold,
-            below,
-            above,
-        })
-    };
+    }
+}
+
+fn split(column: usize, threshold: f64, below: usize, above: usize) -> Option<Split> {
+    Some(Split {
+        column,
+        threshold,
+        below,
+        above,
+    })
+}
+
+fn tree() -> Tree {
     Tree {
         columns: vec![
             Column::number("size_cm", "size", Some("cm")),
@@ -343,20 +347,6 @@ fn a_13_node_network_stays_readable() {
 
 #[test]
 fn a_tree_that_splits_on_detector_channels_stays_narrow_enough_to_read() {
-    let node = |cases, positive, depth, split| Node {
-        cases,
-        positive,
-        depth,
-        split,
-    };
-    let split = |column, threshold, below, above| {
-        Some(Split {
-            column,
-            threshold,
-            below,
-            above,
-        })
-    };
     let detector = |concept: &str, channel: usize| {
         Column::number(
             &format!("conv4_1_1:{channel}"),
