@@ -45,7 +45,7 @@ def load_cohort(folder):
     return images, labels, subtypes
 
 
-def build_model():
+def build_model(pools=3):
     inputs = keras.Input((SIZE, SIZE, 1), name="input")
     x = inputs
     for block, (filters, convs) in enumerate([(16, 2), (32, 2), (64, 2), (64, 1)], start=1):
@@ -57,7 +57,7 @@ def build_model():
             )(x)
             x = keras.layers.BatchNormalization(name=f"bn{block}_{c}")(x)
             x = keras.layers.Activation("relu", name=f"conv{block}_{c}")(x)
-        if block < 4:
+        if block <= pools:
             x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     x = keras.layers.Dropout(0.3, name="dropout")(x)
@@ -97,6 +97,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--held-out", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=7)
+    # 2x2 max-pools after the first `pools` conv blocks: 3 gives the committed 8x8 last
+    # feature layer, 2 a 16x16 one, 1 a 32x32 one (see data/models/README.md).
+    parser.add_argument("--pools", type=int, default=3)
     args = parser.parse_args()
 
     np.random.seed(args.seed)
@@ -107,7 +110,7 @@ def main():
     order = np.random.permutation(len(images))
     held, train = order[:n_held], order[n_held:]
 
-    model = build_model()
+    model = build_model(args.pools)
     model.summary()
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
