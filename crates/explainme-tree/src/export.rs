@@ -141,10 +141,10 @@ fn wrapped(text: &str, width: usize) -> String {
 }
 
 /// Graphviz DOT: one box per node (`n0` is the root), edges labelled with the branch's
-/// condition, leaves filled by verdict. Conditions are wrapped at [`EDGE_LABEL_WIDTH`]
-/// characters and node labels at [`NODE_LABEL_WIDTH`]: a detector channel's name ("CNN's necrosis detector (conv4_1_1 channel 56,
-/// IoU 0.11) < 0.1178") on one line widens every rank it sits in, and a page that scales
-/// the drawing to its width then shrinks every label with it.
+/// condition, leaves filled by verdict. Conditions are wrapped at 24 characters and node
+/// labels at 26: a detector channel's name ("CNN's necrosis detector (conv4_1_1 channel
+/// 56, IoU 0.11) < 0.1178") on one line widens every rank it sits in, and a page that
+/// scales the drawing to its width then shrinks every label with it.
 pub fn dot(tree: &Tree) -> String {
     let mut out = String::from(
         "digraph surrogate {\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n  \
