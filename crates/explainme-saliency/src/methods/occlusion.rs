@@ -163,33 +163,67 @@ impl Integral {
     }
 }
 
-/// The probability drop of each chosen patch (indices into `patches`), batch by batch.
-fn drops(job: &Job, patches: &Patches, chosen: &[usize]) -> Result<Vec<f32>> {
-    let input = job.input;
-    let zyx = input.shape.zyx();
-    let [nz, ny, nx] = zyx;
-    // The summed-area table only the ring fill reads.
-    let integral = (job.params.fill == Fill::Ring).then(|| Integral::new(&input.input, zyx));
-    // The one value the median and soft fills paint every patch with.
-    let constant = match job.params.fill {
-        Fill::Soft => {
-            let (lo, hi) = SOFT_TISSUE_HU;
-            let soft: Vec<f32> = input
-                .input
-                .iter()
-                .copied()
-                .filter(|v| (lo..=hi).contains(v))
-                .collect();
-            if soft.is_empty() {
-                input.median
-            } else {
-                median(&soft)
+/// What patches are filled with, prepared once per heatmap (fast occlusion scores two sets
+/// of patches with it).
+enum Painter {
+    /// One value for every patch: the median and soft fills.
+    Constant(f32),
+    /// The mean of a ring around each patch, from a summed-area table over the input.
+    Ring(Integral),
+}
+
+impl Painter {
+    fn new(job: &Job) -> Painter {
+        let input = job.input;
+        match job.params.fill {
+            Fill::Median => Painter::Constant(input.median),
+            Fill::Soft => {
+                let (lo, hi) = SOFT_TISSUE_HU;
+                let soft: Vec<f32> = input
+                    .input
+                    .iter()
+                    .copied()
+                    .filter(|v| (lo..=hi).contains(v))
+                    .collect();
+                Painter::Constant(if soft.is_empty() {
+                    input.median
+                } else {
+                    median(&soft)
+                })
+            }
+            Fill::Ring => Painter::Ring(Integral::new(&input.input, input.shape.zyx())),
+        }
+    }
+
+    /// The fill of the patch `[lo, hi)` whose ring reaches `ring` voxels further per axis.
+    fn value(&self, lo: [usize; 3], hi: [usize; 3], ring: [usize; 3]) -> f32 {
+        match self {
+            Painter::Constant(value) => *value,
+            Painter::Ring(integral) => {
+                let zyx = integral.zyx;
+                let big_lo = [0, 1, 2].map(|a| lo[a].saturating_sub(ring[a]));
+                let big_hi = [0, 1, 2].map(|a| (hi[a] + ring[a]).min(zyx[a]));
+                let (outer, n_outer) = integral.sum(big_lo, big_hi);
+                let (inner, n_inner) = integral.sum(lo, hi);
+                if n_outer > n_inner {
+                    ((outer - inner) / (n_outer - n_inner) as f64) as f32
+                } else {
+                    // No ring (a one-voxel patch, or one spanning the image): the mean.
+                    let (all, n) = integral.sum([0; 3], zyx);
+                    (all / n as f64) as f32
+                }
             }
         }
-        Fill::Median | Fill::Ring => input.median,
-    };
-    let ext = patches.extent;
-    let ring = ext.map(|e| if e > 1 { (e / 2).max(1) } else { 0 });
+    }
+}
+
+/// The probability drop of each chosen patch (indices into `patches`), batch by batch.
+fn drops(job: &Job, painter: &Painter, patches: &Patches, chosen: &[usize]) -> Result<Vec<f32>> {
+    let input = job.input;
+    let [_, ny, nx] = input.shape.zyx();
+    let ring = patches
+        .extent
+        .map(|e| if e > 1 { (e / 2).max(1) } else { 0 });
     let scores = score_all(
         job.subject,
         job.class,
@@ -198,21 +232,7 @@ fn drops(job: &Job, patches: &Patches, chosen: &[usize]) -> Result<Vec<f32>> {
         |i, out| {
             out.copy_from_slice(&input.input);
             let (lo, hi) = patches.bounds(chosen[i]);
-            let fill = match &integral {
-                None => constant,
-                Some(integral) => {
-                    let big_lo = [0, 1, 2].map(|a| lo[a].saturating_sub(ring[a]));
-                    let big_hi = [0, 1, 2].map(|a| (hi[a] + ring[a]).min(zyx[a]));
-                    let (outer, n_outer) = integral.sum(big_lo, big_hi);
-                    let (inner, n_inner) = integral.sum(lo, hi);
-                    if n_outer > n_inner {
-                        ((outer - inner) / (n_outer - n_inner) as f64) as f32
-                    } else {
-                        // No ring (a one-voxel patch, or one spanning the image): the mean.
-                        (integral.sum([0; 3], zyx).0 / (nz * ny * nx) as f64) as f32
-                    }
-                }
-            };
+            let fill = painter.value(lo, hi, ring);
             for z in lo[0]..hi[0] {
                 for y in lo[1]..hi[1] {
                     let row = (z * ny + y) * nx;
@@ -255,7 +275,7 @@ fn full(job: &Job) -> Result<(Vec<f32>, usize)> {
     let (patch, stride) = default_patch(job.params, zyx);
     let patches = Patches::new(zyx, patch, stride);
     let all: Vec<usize> = (0..patches.count()).collect();
-    let drops = drops(job, &patches, &all)?;
+    let drops = drops(job, &Painter::new(job), &patches, &all)?;
     let runs: Vec<(usize, f32)> = all.into_iter().zip(drops).collect();
     Ok((average(zyx, &patches, &runs), runs.len()))
 }
@@ -279,7 +299,8 @@ fn fast(job: &Job) -> Result<(Vec<f32>, usize)> {
     let patches = Patches::new(zyx, patch, stride);
     let (coarse, rest): (Vec<usize>, Vec<usize>) =
         (0..patches.count()).partition(|&i| patches.is_coarse(i));
-    let drops_coarse = drops(job, &patches, &coarse)?;
+    let painter = Painter::new(job);
+    let drops_coarse = drops(job, &painter, &patches, &coarse)?;
     let mut runs: Vec<(usize, f32)> = coarse.into_iter().zip(drops_coarse).collect();
     let coarse_map = average(zyx, &patches, &runs);
 
@@ -293,7 +314,7 @@ fn fast(job: &Job) -> Result<(Vec<f32>, usize)> {
     let mut refine = rest;
     refine.sort_by(|&a, &b| centre_value(b).total_cmp(&centre_value(a)).then(a.cmp(&b)));
     refine.truncate((refine.len() as f64 * job.params.refine_fraction).ceil() as usize);
-    let drops_fine = drops(job, &patches, &refine)?;
+    let drops_fine = drops(job, &painter, &patches, &refine)?;
     runs.extend(refine.into_iter().zip(drops_fine));
     Ok((average(zyx, &patches, &runs), runs.len()))
 }
