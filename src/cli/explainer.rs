@@ -20,6 +20,7 @@ use explainme_onnx::{Model, ModelCard};
 use explainme_report::document::{self, CaseImages};
 
 use super::demo::RENAL_KNOWN;
+use super::heatmap::FillArg;
 use super::models::ModelArgs;
 use super::output::{OutputArgs, progress, write_to};
 
@@ -40,11 +41,8 @@ pub struct FitArgs {
     /// Saliency method of the heatmaps: occlusion, rise or scorecam.
     #[arg(long, default_value = "occlusion")]
     pub saliency: String,
-    /// Occlusion's fill: `median` (the image's dominant tissue), `ring` (the mean of a ring
-    /// around each patch, which keeps the local tissue level) or `soft` (the median of the
-    /// image's soft tissue, −10 to 300 HU: for a model whose evidence is fat).
-    #[arg(long, default_value = "median")]
-    pub fill: String,
+    #[command(flatten)]
+    pub fill: FillArg,
     /// Label permutations of each concept probe's held-out test.
     #[arg(long, default_value_t = 200)]
     pub permutations: usize,
@@ -84,7 +82,7 @@ pub fn fit(args: FitArgs, budget: MemoryBudget) -> anyhow::Result<()> {
         .seed(args.seed)
         .concept_layers(args.layers)
         .saliency(&args.saliency)
-        .saliency_fill(&args.fill)
+        .saliency_fill(&args.fill.name)
         .permutations(args.permutations);
     let explainer = fit_with_progress(&params, &model, &card, &cohort, budget)?;
     write_to(Some(&args.out), &explainer.to_bytes())?;

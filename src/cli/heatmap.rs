@@ -32,11 +32,8 @@ pub struct Args {
     /// Run the method's fast variant.
     #[arg(long)]
     pub fast: bool,
-    /// Occlusion's fill: `median` (the image's dominant tissue), `ring` (the mean of a ring
-    /// around each patch, which keeps the local tissue level) or `soft` (the median of the
-    /// image's soft tissue, −10 to 300 HU: for a model whose evidence is fat).
-    #[arg(long, default_value = "median")]
-    pub fill: String,
+    #[command(flatten)]
+    pub fill: FillArg,
     /// Score-CAM's layer (default: the card's last feature layer).
     #[arg(long)]
     pub layer: Option<String>,
@@ -77,6 +74,16 @@ struct Report {
     faithfulness: Faithfulness,
 }
 
+/// `--fill`, occlusion's fill: the same option for `heatmap` and for `fit`'s heatmaps.
+#[derive(Debug, clap::Args)]
+pub struct FillArg {
+    /// Occlusion's fill: `median` (the image's dominant tissue), `ring` (the mean of a ring
+    /// around each patch, which keeps the local tissue level) or `soft` (the median of the
+    /// image's soft tissue, −10 to 300 HU: for a model whose evidence is fat).
+    #[arg(long = "fill", value_name = "FILL", default_value = "median")]
+    pub name: String,
+}
+
 /// Loads, explains, writes the map, prints the figures.
 pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
     let Args {
@@ -93,7 +100,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         out,
         format,
     } = args;
-    let fill = Fill::from_name(&fill).map_err(|e| anyhow::anyhow!("--fill: {e}"))?;
+    let fill = Fill::from_name(&fill.name).map_err(|e| anyhow::anyhow!("--fill: {e}"))?;
     let picture = map_format(&out)?;
     let (model, card) = model.load(budget)?;
     let class = class
