@@ -10,6 +10,9 @@ It reads the cohort folder explainme writes (cases.csv + 16-bit PNGs holding HU 
 holds out a share of the cases, trains a small CNN (about 100k parameters) to predict
 `malignant`, prints held-out metrics, and writes `renal_cnn.onnx` (opset 17, NHWC input,
 sigmoid probability output) and `renal_cnn.card.json` (the model card explainme-onnx reads).
+With `--attend W`, training also penalises the last feature layer's activation outside the
+lesion mask, so that the CNN's evidence, and its channels, sit on the lesion (a variant, see
+data/models/README.md).
 """
 
 import argparse
@@ -42,10 +45,14 @@ def load_cohort(folder):
         images[i, :, :, 0] = (np.clip(hu, low, low + WINDOW["width"]) - low) / WINDOW["width"]
     labels = np.array([1.0 if r["malignant"] == "yes" else 0.0 for r in rows], dtype=np.float32)
     subtypes = np.array([r["subtype"] for r in rows])
-    return images, labels, subtypes
+    lesions = np.empty((len(rows), SIZE, SIZE, 1), dtype=np.float32)
+    for i, row in enumerate(rows):
+        path = os.path.join(folder, "masks", row["case_id"], "lesion.png")
+        lesions[i, :, :, 0] = np.asarray(Image.open(path)) > 0
+    return images, labels, subtypes, lesions
 
 
-def build_model(pools=3):
+def build_model(pools=3, attend=False):
     inputs = keras.Input((SIZE, SIZE, 1), name="input")
     x = inputs
     for block, (filters, convs) in enumerate([(16, 2), (32, 2), (64, 2), (64, 1)], start=1):
@@ -59,18 +66,32 @@ def build_model(pools=3):
             x = keras.layers.Activation("relu", name=f"conv{block}_{c}")(x)
         if block <= pools:
             x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
+    features = x
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     x = keras.layers.Dropout(0.3, name="dropout")(x)
     x = keras.layers.Dense(32, activation="relu", name="dense")(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="malignant")(x)
+    if attend:
+        return keras.Model(inputs, [outputs, features], name="functional_1")
     return keras.Model(inputs, outputs, name="functional_1")
 
 
-def augment(images):
-    """Random flips and quarter turns: a phantom patch has no preferred orientation."""
-    flipped = np.where(np.random.rand(len(images), 1, 1, 1) < 0.5, images[:, :, ::-1], images)
-    turns = np.random.randint(0, 4, len(images))
-    return np.stack([np.rot90(img, k) for img, k in zip(flipped, turns)])
+def outside_share(outside, features):
+    """The share of the last feature layer's activation that lies outside the lesion."""
+    total = tf.reduce_sum(features, axis=[1, 2, 3]) + 1e-6
+    return tf.reduce_sum(features * outside, axis=[1, 2, 3]) / total
+
+
+def augment(*stacks):
+    """Random flips and quarter turns: a phantom patch has no preferred orientation. The same
+    transform is applied to each stack (images, and their lesion masks)."""
+    flip = np.random.rand(len(stacks[0]), 1, 1, 1) < 0.5
+    turns = np.random.randint(0, 4, len(stacks[0]))
+    out = []
+    for stack in stacks:
+        flipped = np.where(flip, stack[:, :, ::-1], stack)
+        out.append(np.stack([np.rot90(img, k) for img, k in zip(flipped, turns)]))
+    return out
 
 
 def auc(scores, labels):
@@ -100,23 +121,43 @@ def main():
     # 2x2 max-pools after the first `pools` conv blocks: 3 gives the committed 8x8 last
     # feature layer, 2 a 16x16 one, 1 a 32x32 one (see data/models/README.md).
     parser.add_argument("--pools", type=int, default=3)
+    # Weight of the attention loss: the share of the last feature layer's activation that lies
+    # in cells holding no lesion pixel (mask-supervised attention, "right for the right
+    # reasons"). 0 (the committed model) trains on the verdict alone; data/models/README.md
+    # gives the variants' figures.
+    parser.add_argument("--attend", type=float, default=0.0)
     args = parser.parse_args()
 
     np.random.seed(args.seed)
     keras.utils.set_random_seed(args.seed)
     started = time.time()
-    images, labels, subtypes = load_cohort(args.cohort)
+    images, labels, subtypes, lesions = load_cohort(args.cohort)
     n_held = int(len(images) * args.held_out)
     order = np.random.permutation(len(images))
     held, train = order[:n_held], order[n_held:]
 
-    model = build_model(args.pools)
+    attend = args.attend > 0
+    model = build_model(args.pools, attend)
     model.summary()
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="binary_crossentropy",
-        metrics=[keras.metrics.AUC(name="auc")],
-    )
+    if attend:
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss=["binary_crossentropy", outside_share],
+            loss_weights=[1.0, args.attend],
+        )
+    else:
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss="binary_crossentropy",
+            metrics=[keras.metrics.AUC(name="auc")],
+        )
+    grid = SIZE // 2**args.pools
+
+    def outside(masks):
+        """1 on the feature grid's cells that hold no lesion pixel."""
+        cell = SIZE // grid
+        cells = masks.reshape(len(masks), grid, cell, grid, cell, 1).max(axis=(2, 4))
+        return 1.0 - cells
     # Benign cases are ~20%: weight them so the 0.5 threshold stays meaningful.
     positive = labels[train].mean()
     class_weight = {0: 0.5 / (1 - positive), 1: 0.5 / positive}
@@ -126,18 +167,37 @@ def main():
             model.optimizer.learning_rate.assign(3e-4)
         if epoch == int(args.epochs * 0.85):
             model.optimizer.learning_rate.assign(1e-4)
-        model.fit(
-            augment(images[train]),
-            labels[train],
-            batch_size=64,
-            epochs=1,
-            class_weight=class_weight,
-            validation_data=(x_held, y_held),
-            verbose=2,
-        )
+        x, m = augment(images[train], lesions[train])
+        if attend:
+            y = labels[train]
+            weights = np.where(y == 1, class_weight[1], class_weight[0]).astype(np.float32)
+            model.fit(
+                x,
+                [y, outside(m)],
+                batch_size=64,
+                epochs=1,
+                sample_weight=[weights, np.ones_like(weights)],
+                validation_data=(x_held, [y_held, outside(lesions[held])]),
+                verbose=2,
+            )
+        else:
+            model.fit(
+                x,
+                labels[train],
+                batch_size=64,
+                epochs=1,
+                class_weight=class_weight,
+                validation_data=(x_held, y_held),
+                verbose=2,
+            )
     train_seconds = time.time() - started
 
-    scores = model.predict(x_held, batch_size=256, verbose=0)[:, 0]
+    # The exported model keeps only the verdict, under the name (and so the tensor names) of
+    # the plain recipe.
+    predictor = model
+    if attend:
+        predictor = keras.Model(model.input, model.outputs[0], name="functional_1")
+    scores = predictor.predict(x_held, batch_size=256, verbose=0)[:, 0]
     predicted = scores >= 0.5
     truth = y_held == 1
     report = {
@@ -160,7 +220,7 @@ def main():
 
     @tf.function(input_signature=spec)
     def serve(x):
-        return model(x, training=False)
+        return predictor(x, training=False)
 
     os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "renal_cnn.onnx")
