@@ -87,6 +87,8 @@ fn heatmaps_of_a_phantom_with_figures() {
             "insertion_auc",
             "random_deletion_auc",
             "random_insertion_auc",
+            "blurred_score",
+            "median_score",
             "lesion_mass",
         ] {
             let v = f[key]
@@ -115,6 +117,10 @@ fn heatmaps_of_a_phantom_with_figures() {
     );
     let text = String::from_utf8(run.stdout).unwrap();
     assert!(text.contains("deletion AUC"), "{text}");
+    assert!(
+        text.contains("insertion starts from the blurred image (p = "),
+        "{text}"
+    );
     assert!(
         text.contains("patches filled with the image's median tissue"),
         "{text}"

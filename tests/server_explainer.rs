@@ -154,6 +154,17 @@ async fn fit_explain_summarise_report_and_export_through_grpc() {
     assert_eq!(heatmap.method(), pb::SaliencyMethod::Occlusion);
     assert_eq!(heatmap.fill(), pb::OcclusionFill::Median);
     assert!((0.0..=1.0).contains(&heatmap.random_insertion_auc));
+    // The curves' fixed ends are probabilities: recorded, not the -1 of "unknown".
+    assert!(
+        (0.0..=1.0).contains(&heatmap.blurred_score),
+        "{}",
+        heatmap.blurred_score
+    );
+    assert!(
+        (0.0..=1.0).contains(&heatmap.median_score),
+        "{}",
+        heatmap.median_score
+    );
     assert!(heatmap.forward_passes > 2, "{}", heatmap.forward_passes);
     assert!(serde_json::from_str::<serde_json::Value>(&e.explanation_json).is_ok());
 

@@ -244,6 +244,18 @@ fn text(report: &Report) -> String {
         "deletion AUC {:.4} (random map {:.4}), insertion AUC {:.4} (random map {:.4})\n",
         f.deletion_auc, f.random_deletion_auc, f.insertion_auc, f.random_insertion_auc
     ));
+    if let (Some(blurred), Some(median)) = (f.blurred_score, f.median_score) {
+        out.push_str(&format!(
+            "insertion starts from the blurred image (p = {blurred:.4}), deletion ends at the \
+             median-filled image (p = {median:.4})\n"
+        ));
+        if blurred >= f64::from(report.probability) {
+            out.push_str(
+                "the blurred image scores at least as high as the image: insertion has nothing \
+                 to restore, and RISE and Score-CAM, which blend towards it, nothing to weigh\n",
+            );
+        }
+    }
     if let (Some(mass), Some(hit)) = (f.lesion_mass, f.pointing_game) {
         out.push_str(&format!(
             "mass inside the lesion {mass:.4}, pointing game {}\n",

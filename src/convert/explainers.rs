@@ -223,6 +223,8 @@ pub fn explanation(e: &Explanation) -> pb::Explanation {
                 .into(),
             random_insertion_auc: h.faithfulness.random_insertion_auc,
             forward_passes: h.forward_passes as u64,
+            blurred_score: h.faithfulness.blurred_score.unwrap_or(-1.0),
+            median_score: h.faithfulness.median_score.unwrap_or(-1.0),
         }),
         narrative: e.narrative.clone(),
         calibrated_probability: e.calibrated_probability,

@@ -340,6 +340,7 @@ impl CaseView {
                         (fixed(h.faithfulness.deletion_auc)) " against " (fixed(h.faithfulness.random_deletion_auc))
                         " for a random map (lower is more faithful); insertion AUC " (fixed(h.faithfulness.insertion_auc))
                         " against " (fixed(h.faithfulness.random_insertion_auc)) "."
+                        @if let Some(blurred) = h.faithfulness.blurred_score { " The blurred image, where insertion starts, scores " (fixed(blurred)) "." }
                         @if let Some(mass) = h.faithfulness.lesion_mass { " " (pct(mass)) " of the saliency lies in the lesion." }
                     }
                 } @else {

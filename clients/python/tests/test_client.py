@@ -112,7 +112,8 @@ def test_explain_stored_and_inline_cases(client, fitted, cohort):
     assert isinstance(first.heatmap, np.ndarray) and first.heatmap.shape == (64, 64)
     assert np.isfinite(first.heatmap).all()
     assert 0.0 <= first.probability <= 1.0 and first.narrative.startswith("The CNN calls")
-    assert set(first.faithfulness) >= {"deletion_auc", "insertion_auc"}
+    assert set(first.faithfulness) >= {"deletion_auc", "insertion_auc", "blurred_score"}
+    assert 0.0 <= first.faithfulness["blurred_score"] <= 1.0
     assert list(first.similar_cases.columns)[:2] == ["case_id", "distance"]
     assert "<b>case_00001</b>" in first._repr_html_()
     # Inline: a numpy array of Hounsfield units, an image file, a dict with labels.

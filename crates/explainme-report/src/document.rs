@@ -650,6 +650,16 @@ pub fn case_report(
                 ),
             ],
         ];
+        if let (Some(blurred), Some(median)) = (f.blurred_score, f.median_score) {
+            rows.push(vec![
+                "probability of the blurred image (where insertion starts)".into(),
+                format!("{blurred:.3}"),
+            ]);
+            rows.push(vec![
+                "probability of the median-filled image (where deletion ends)".into(),
+                format!("{median:.3}"),
+            ]);
+        }
         if let Some(mass) = f.lesion_mass {
             rows.push(vec!["saliency mass inside the lesion".into(), pct(mass)]);
         }

@@ -7,6 +7,12 @@
 //!   the trapezoidal area under that curve over the fraction changed, in `[0, 1]`. A
 //!   faithful map deletes the evidence first (low deletion AUC) and restores it first (high
 //!   insertion AUC). The same curves for a seeded random map are the baseline to beat.
+//!   Both curves come with their fixed ends: the class probability of the blurred baseline,
+//!   where insertion starts, and of the image filled with its median, where deletion ends.
+//!   An AUC reads against them: when the blurred image already scores as high as the image,
+//!   insertion has nothing to restore, and RISE and Score-CAM, which blend hidden input
+//!   towards that baseline, have no evidence to weigh (a CNN that reads a blurred lesion as
+//!   malignant with certainty gives an empty Score-CAM map).
 //! * **Mass in lesion**: the share of the map's positive saliency inside the lesion mask.
 //! * **Pointing game** (Zhang et al. 2016): whether the map's maximum lies inside the mask
 //!   (strict: no tolerance band around the mask; ties go to the first voxel in C order).
@@ -36,6 +42,15 @@ pub struct Faithfulness {
     pub random_deletion_auc: f64,
     /// Insertion AUC of that random map.
     pub random_insertion_auc: f64,
+    /// The class probability of the blurred baseline: where the insertion curve starts, and
+    /// what RISE and Score-CAM blend hidden input towards. (`None` only in explainer
+    /// artefacts written before it was recorded.)
+    #[serde(default)]
+    pub blurred_score: Option<f64>,
+    /// The class probability of the image filled with its median: where the deletion curve
+    /// ends. (`None` as above.)
+    #[serde(default)]
+    pub median_score: Option<f64>,
     /// Share of positive saliency inside the lesion mask, when a mask was given.
     pub lesion_mass: Option<f64>,
     /// Whether the maximum is inside the lesion mask, when a mask was given.
@@ -73,9 +88,8 @@ pub fn faithfulness(
     let random: Vec<f32> = (0..map.len())
         .map(|_| (rng.next_u32() >> 8) as f32)
         .collect();
-    let (deletion_auc, insertion_auc) = curves(subject, &input, map, heatmap.class, steps)?;
-    let (random_deletion_auc, random_insertion_auc) =
-        curves(subject, &input, &random, heatmap.class, steps)?;
+    let map_curves = curves(subject, &input, map, heatmap.class, steps)?;
+    let random_curves = curves(subject, &input, &random, heatmap.class, steps)?;
     let (lesion_mass, pointing_game) = match mask {
         Some(mask) => (
             Some(lesion_mass(&heatmap.map, mask)?),
@@ -84,24 +98,35 @@ pub fn faithfulness(
         None => (None, None),
     };
     Ok(Faithfulness {
-        deletion_auc,
-        insertion_auc,
-        random_deletion_auc,
-        random_insertion_auc,
+        deletion_auc: map_curves.deletion_auc,
+        insertion_auc: map_curves.insertion_auc,
+        random_deletion_auc: random_curves.deletion_auc,
+        random_insertion_auc: random_curves.insertion_auc,
+        blurred_score: Some(map_curves.blurred_score),
+        median_score: Some(map_curves.median_score),
         lesion_mass,
         pointing_game,
         forward_passes: 4 * (steps + 1),
     })
 }
 
-/// `(deletion AUC, insertion AUC)` of one map.
+/// One map's deletion and insertion curves, by their areas and their fixed ends.
+struct Curves {
+    deletion_auc: f64,
+    insertion_auc: f64,
+    /// The score at the insertion curve's start: the blurred baseline.
+    blurred_score: f64,
+    /// The score at the deletion curve's end: every voxel the image's median.
+    median_score: f64,
+}
+
 fn curves(
     subject: &Subject,
     input: &Prepared,
     map: &[f32],
     class: usize,
     steps: usize,
-) -> Result<(f64, f64)> {
+) -> Result<Curves> {
     let mut order: Vec<usize> = (0..map.len()).collect();
     order.sort_by(|&a, &b| map[b].total_cmp(&map[a]).then(a.cmp(&b)));
     let changed = |t: usize| (t * map.len()).div_ceil(steps);
@@ -127,7 +152,12 @@ fn curves(
             .sum::<f64>()
             / steps as f64
     };
-    Ok((auc(&scores[..=steps]), auc(&scores[steps + 1..])))
+    Ok(Curves {
+        deletion_auc: auc(&scores[..=steps]),
+        insertion_auc: auc(&scores[steps + 1..]),
+        blurred_score: f64::from(scores[steps + 1]),
+        median_score: f64::from(scores[steps]),
+    })
 }
 
 fn check_mask(map: &Image, mask: &Mask) -> Result<()> {

@@ -193,6 +193,37 @@ fn a_chosen_class_of_a_softmax_is_explained_where_it_looks() {
     assert!(spearman(occlusion.map.voxels(), other.map.voxels()) < -0.9);
 }
 
+/// The curves' fixed ends against the model's closed form: class `c`'s logit is
+/// `-1 + 0.25 · Σ` over the top-left quadrant, against 1 and 1.
+#[test]
+fn the_curves_ends_are_the_blurred_and_the_median_filled_images_scores() {
+    let subject = subject();
+    let (image, quadrant) = quadrant();
+    let p_c = |quadrant_sum: f64| {
+        let logit = -1.0 + 0.25 * quadrant_sum;
+        logit.exp() / (2.0 * 1f64.exp() + logit.exp())
+    };
+    let baseline = subject.prepare(&image).unwrap().baseline;
+    let blurred_sum: f64 = (0..SIDE / 2)
+        .flat_map(|y| (0..SIDE / 2).map(move |x| y * SIDE + x))
+        .map(|v| f64::from(baseline[v]))
+        .sum();
+    for method in ["occlusion", "rise", "scorecam"] {
+        let heatmap = Saliency::params()
+            .method(method)
+            .class(Some(2))
+            .explain(&subject, &image)
+            .unwrap();
+        let f = faithfulness(&subject, &image, &heatmap, Some(&quadrant), 8, 0).unwrap();
+        let blurred = f.blurred_score.unwrap();
+        let median = f.median_score.unwrap();
+        assert!((blurred - p_c(blurred_sum)).abs() < 1e-5, "{method}: {f:?}");
+        // Three quarters of the image are 0: its median is 0, and so is the quadrant's sum.
+        assert!((median - p_c(0.0)).abs() < 1e-5, "{method}: {f:?}");
+        assert!(blurred < f64::from(heatmap.score));
+    }
+}
+
 #[test]
 fn the_same_seed_gives_the_same_map_and_fast_variants_save_passes() {
     let subject = subject();

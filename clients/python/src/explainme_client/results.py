@@ -40,7 +40,8 @@ class Explanation:
     similar_cases: pd.DataFrame
     #: The saliency map on the model's input grid, or None when not asked for.
     heatmap: np.ndarray | None
-    #: Faithfulness of the heatmap (deletion/insertion AUC, mass in the lesion), when any.
+    #: Faithfulness of the heatmap (deletion/insertion AUC and the curves' ends, mass in the
+    #: lesion), when any.
     faithfulness: dict[str, float]
     #: Everything, as explainme-explain serialises it.
     details: dict[str, Any] = field(repr=False)
@@ -54,6 +55,11 @@ class Explanation:
                 "deletion_auc": e.heatmap.deletion_auc,
                 "insertion_auc": e.heatmap.insertion_auc,
                 "random_deletion_auc": e.heatmap.random_deletion_auc,
+                "random_insertion_auc": e.heatmap.random_insertion_auc,
+                # The curves' fixed ends: the blurred image's and the median-filled image's
+                # probability of the class (-1 when the explainer did not record them).
+                "blurred_score": e.heatmap.blurred_score,
+                "median_score": e.heatmap.median_score,
                 "mass_in_lesion": e.heatmap.mass_in_lesion,
             }
         similar = pd.DataFrame(
