@@ -20,7 +20,7 @@ impl Saliency {
     /// | `fast` | `false` | |
     /// | `class` | the predicted class | all |
     /// | `seed` | `0` | RISE, random baselines |
-    /// | `patch` / `stride` | shortest side / 8, patch / 2 | occlusion |
+    /// | `patch` / `stride` | shortest side / 8 (fast: at least 2), patch / 2 | occlusion |
     /// | `fill` | [`Fill::Median`] | occlusion |
     /// | `refine_fraction` | `0.2` | fast occlusion |
     /// | `masks` | `4000` | RISE |

@@ -121,6 +121,10 @@ fn parameters_out_of_range_name_themselves() {
         other => panic!("{other}"),
     }
     assert!(fast(4, 2).is_ok());
+    // By default it picks a patch it can run: on this 8×8 image an eighth of the side would
+    // be a 1-voxel patch, whose coarse pass leaves gaps at any stride.
+    let default = Saliency::params().fast(true).explain(&subject(), &image);
+    assert!(default.is_ok(), "{default:?}");
 }
 
 #[test]

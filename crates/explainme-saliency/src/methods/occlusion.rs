@@ -94,9 +94,13 @@ impl Patches {
     }
 }
 
+/// The patch and stride asked for, else an eighth of the shortest side and half of that.
+/// The fast variant's default patch is at least 2 voxels: its coarse pass needs a stride of
+/// at most half the patch, which a 1-voxel patch (an image under 16 voxels a side) has not.
 fn default_patch(params: &SaliencyParams, zyx: [usize; 3]) -> (usize, usize) {
     let side = zyx.iter().copied().filter(|&n| n > 1).min().unwrap_or(1);
-    let patch = params.patch.unwrap_or((side / 8).max(1));
+    let least = if params.fast { 2 } else { 1 };
+    let patch = params.patch.unwrap_or((side / 8).max(least).min(side));
     let stride = params.stride.unwrap_or((patch / 2).max(1));
     (patch, stride)
 }
