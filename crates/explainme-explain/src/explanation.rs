@@ -56,7 +56,7 @@ impl ExplainOptions {
 pub struct HeatmapReading {
     pub method: String,
     pub fast: bool,
-    /// What hidden input was replaced with (`median` or `ring`), for a method that fills
+    /// What hidden input was replaced with (`median`, `ring` or `soft`), for a method that fills
     /// (occlusion); `None` for the others, and for explanations made before it was recorded.
     #[serde(default)]
     pub fill: Option<String>,

@@ -83,7 +83,29 @@ pub fn case(ex: &Explainer, e: &Explanation) -> String {
     if !seen.is_empty() {
         s.push(format!("In its activations it reads {}.", list(&seen)));
     }
-    if let Some(h) = &e.heatmap {
+    if let Some(h) = e
+        .heatmap
+        .as_ref()
+        .filter(|h| h.values.iter().all(|&v| v <= 0.0))
+    {
+        // No positive saliency anywhere: the map has nothing to point at, and grading its
+        // curves against a random map would grade noise. Say why it is empty instead.
+        let why = match (h.method.as_str(), h.faithfulness.blurred_score) {
+            ("occlusion", _) => ": hiding no part of the image lowers the probability of its \
+                                 verdict"
+                .to_owned(),
+            (_, Some(blurred)) => format!(
+                ": no part of the image raises the probability of its verdict over the blurred \
+                 image, which already scores {blurred:.2}"
+            ),
+            (_, None) => String::new(),
+        };
+        s.push(format!(
+            "Its {} heatmap{} is empty{why}.",
+            h.method,
+            if h.fast { " (fast)" } else { "" }
+        ));
+    } else if let Some(h) = &e.heatmap {
         let mut heat = format!(
             "Its {} heatmap{} lowers the probability faster than a random map when the marked \
              regions are removed (deletion AUC {:.2} against {:.2})",

@@ -282,6 +282,44 @@ fn narratives_match_the_golden_texts() {
     }
 }
 
+/// A Score-CAM map with no positive saliency (every channel lowers the verdict's
+/// probability against the blurred image) is called empty, with the blurred image's score,
+/// instead of being graded against a random map; a map with saliency is graded.
+#[test]
+fn an_empty_heatmap_is_called_empty() {
+    let f = fixture();
+    let mut explainer = f.explainer.clone();
+    explainer.params.saliency = "scorecam".into();
+    let prepared = explainer.prepare(&f.model, MemoryBudget::default()).unwrap();
+    let options = ExplainOptions {
+        heatmap: true,
+        fast: true,
+    };
+    let (mut empty, mut graded) = (0, 0);
+    for case in f.cohort.cases.iter().take(40) {
+        let e = prepared
+            .explain(&case_input(f, &case.id, true), options)
+            .unwrap();
+        let h = e.heatmap.as_ref().unwrap();
+        if h.values.iter().all(|&v| v <= 0.0) {
+            empty += 1;
+            let blurred = h.faithfulness.blurred_score.unwrap();
+            let said = format!(
+                "Its scorecam heatmap (fast) is empty: no part of the image raises the \
+                 probability of its verdict over the blurred image, which already scores \
+                 {blurred:.2}."
+            );
+            assert!(e.narrative.contains(&said), "{}", e.narrative);
+            assert!(!e.narrative.contains("random map"), "{}", e.narrative);
+        } else {
+            graded += 1;
+            assert!(e.narrative.contains("random map"), "{}", e.narrative);
+        }
+    }
+    eprintln!("{empty} empty and {graded} graded Score-CAM maps of 40 cases");
+    assert!(empty > 0 && graded > 0, "{empty} empty, {graded} graded");
+}
+
 #[test]
 fn a_cancelled_fit_stops_at_the_end_of_its_stage() {
     let f = fixture();
