@@ -290,7 +290,9 @@ fn an_empty_heatmap_is_called_empty() {
     let f = fixture();
     let mut explainer = f.explainer.clone();
     explainer.params.saliency = "scorecam".into();
-    let prepared = explainer.prepare(&f.model, MemoryBudget::default()).unwrap();
+    let prepared = explainer
+        .prepare(&f.model, MemoryBudget::default())
+        .unwrap();
     let options = ExplainOptions {
         heatmap: true,
         fast: true,
