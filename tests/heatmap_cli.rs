@@ -97,6 +97,11 @@ fn heatmaps_of_a_phantom_with_figures() {
             assert!((0.0..=1.0).contains(&v), "{method}: {key} = {v}");
         }
         assert!(f["pointing_game"].is_boolean());
+        // Every map of this phantom has saliency somewhere (an empty one says so).
+        assert!(
+            report["positive_voxels"].as_u64().unwrap() > 0,
+            "{method}: {report}"
+        );
         assert!(report["forward_passes"].as_u64().unwrap() > 2);
         let map = explainme_imaging::codec::npy::read_tensor(&out).unwrap();
         assert_eq!(map.shape, [64, 64]);

@@ -71,6 +71,8 @@ struct Report {
     seconds: f64,
     map: String,
     shape: Vec<usize>,
+    /// Voxels with positive saliency: 0 is an empty map, which points nowhere.
+    positive_voxels: usize,
     faithfulness: Faithfulness,
 }
 
@@ -201,6 +203,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         seconds: heatmap.seconds,
         map: out.display().to_string(),
         shape: heatmap.map.shape().as_slice().to_vec(),
+        positive_voxels: heatmap.map.voxels().iter().filter(|&&v| v > 0.0).count(),
         faithfulness: figures,
     };
     OutputArgs { format, out: None }.emit(&report, text)
@@ -239,6 +242,9 @@ fn text(report: &Report) -> String {
     );
     if let Some(fill) = report.fill {
         out.push_str(&format!("patches filled with {}\n", fill.words()));
+    }
+    if report.positive_voxels == 0 {
+        out.push_str("the map is empty: no voxel has positive saliency\n");
     }
     out.push_str(&format!(
         "deletion AUC {:.4} (random map {:.4}), insertion AUC {:.4} (random map {:.4})\n",
