@@ -95,8 +95,8 @@ pub fn case(ex: &Explainer, e: &Explanation) -> String {
                                  verdict"
                 .to_owned(),
             (_, Some(blurred)) => format!(
-                ": no part of the image raises the probability of its verdict over the blurred \
-                 image, which already scores {blurred:.2}"
+                ": no part of the image raises the probability of its verdict above the blurred \
+                 image's {blurred:.2}"
             ),
             (_, None) => String::new(),
         };

@@ -308,8 +308,7 @@ fn an_empty_heatmap_is_called_empty() {
             let blurred = h.faithfulness.blurred_score.unwrap();
             let said = format!(
                 "Its scorecam heatmap (fast) is empty: no part of the image raises the \
-                 probability of its verdict over the blurred image, which already scores \
-                 {blurred:.2}."
+                 probability of its verdict above the blurred image's {blurred:.2}."
             );
             assert!(e.narrative.contains(&said), "{}", e.narrative);
             assert!(!e.narrative.contains("random map"), "{}", e.narrative);

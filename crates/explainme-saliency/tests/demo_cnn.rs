@@ -194,8 +194,8 @@ fn scorecam_points_at_the_lesion_and_beats_a_random_map_on_insertion() {
     let m = survey("scorecam");
     assert_points_at_the_lesion(&m);
     assert!(m.insertion > m.random_insertion);
-    // Where the blurred image already scores as high as the image, no channel can raise
-    // the probability over it, and Score-CAM's map keeps less of the lesion.
+    // Where the blurred image already scores as high as the image, few channels raise the
+    // probability over it, and Score-CAM's map keeps less of the lesion.
     assert!(m.saturated > 0 && m.saturated < CASES);
     assert!(
         m.mass_unsaturated > m.mass_saturated,
