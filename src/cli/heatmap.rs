@@ -8,7 +8,9 @@ use anyhow::{Context, bail};
 use explainme_budget::MemoryBudget;
 use explainme_imaging::{Mask, Shape, Window, resize, resize_nearest};
 use explainme_report::heatmap::{Overlay, Zoom};
-use explainme_saliency::{DEFAULT_STEPS, Faithfulness, Fill, Saliency, Subject, faithfulness};
+use explainme_saliency::{
+    DEFAULT_STEPS, Faithfulness, Fill, Saliency, Subject, faithfulness, positive_voxels,
+};
 use serde::Serialize;
 
 use super::models::ModelArgs;
@@ -203,7 +205,7 @@ pub fn run(args: Args, budget: MemoryBudget) -> anyhow::Result<()> {
         seconds: heatmap.seconds,
         map: out.display().to_string(),
         shape: heatmap.map.shape().as_slice().to_vec(),
-        positive_voxels: heatmap.map.voxels().iter().filter(|&&v| v > 0.0).count(),
+        positive_voxels: positive_voxels(heatmap.map.voxels()),
         faithfulness: figures,
     };
     OutputArgs { format, out: None }.emit(&report, text)

@@ -86,7 +86,7 @@ pub fn case(ex: &Explainer, e: &Explanation) -> String {
     if let Some(h) = e
         .heatmap
         .as_ref()
-        .filter(|h| h.values.iter().all(|&v| v <= 0.0))
+        .filter(|h| explainme_saliency::positive_voxels(&h.values) == 0)
     {
         // No positive saliency anywhere: the map has nothing to point at, and grading its
         // curves against a random map would grade noise. Say why it is empty instead.

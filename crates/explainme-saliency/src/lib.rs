@@ -49,7 +49,8 @@ mod subject;
 pub use error::{Error, Result};
 pub use methods::{Explain, Job, METHODS, Method, find as find_method};
 pub use metrics::{
-    DEFAULT_STEPS, Faithfulness, faithfulness, lesion_mass, pearson, pointing_game, spearman,
+    DEFAULT_STEPS, Faithfulness, faithfulness, lesion_mass, pearson, pointing_game,
+    positive_voxels, spearman,
 };
 pub use params::{CheckedSaliency, Fill, MAX_PASSES, SOFT_TISSUE_HU, Saliency, SaliencyParams};
 pub use sanity::{SanityStep, cascading_randomisation};

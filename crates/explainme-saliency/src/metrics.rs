@@ -171,6 +171,12 @@ fn check_mask(map: &Image, mask: &Mask) -> Result<()> {
     Ok(())
 }
 
+/// Voxels of a map with positive saliency. 0 is an empty map, which points nowhere: no
+/// perturbation moved the class's probability the way the map records as evidence.
+pub fn positive_voxels(map: &[f32]) -> usize {
+    map.iter().filter(|&&v| v > 0.0).count()
+}
+
 /// Share of the map's positive values inside `mask` (0 when nothing is positive).
 pub fn lesion_mass(map: &Image, mask: &Mask) -> Result<f64> {
     check_mask(map, mask)?;
