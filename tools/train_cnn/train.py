@@ -158,29 +158,34 @@ def main():
         cell = SIZE // grid
         cells = masks.reshape(len(masks), grid, cell, grid, cell, 1).max(axis=(2, 4))
         return 1.0 - cells
+
     # Benign cases are ~20%: weight them so the 0.5 threshold stays meaningful.
     positive = labels[train].mean()
     class_weight = {0: 0.5 / (1 - positive), 1: 0.5 / positive}
     x_held, y_held = images[held], labels[held]
+    if attend:
+        # Two outputs take per-sample weights instead of class_weight.
+        y = labels[train]
+        weights = np.where(y == 1, class_weight[1], class_weight[0]).astype(np.float32)
+        held_outside = outside(lesions[held])
     for epoch in range(args.epochs):
         if epoch == int(args.epochs * 0.6):
             model.optimizer.learning_rate.assign(3e-4)
         if epoch == int(args.epochs * 0.85):
             model.optimizer.learning_rate.assign(1e-4)
-        x, m = augment(images[train], lesions[train])
         if attend:
-            y = labels[train]
-            weights = np.where(y == 1, class_weight[1], class_weight[0]).astype(np.float32)
+            x, m = augment(images[train], lesions[train])
             model.fit(
                 x,
                 [y, outside(m)],
                 batch_size=64,
                 epochs=1,
                 sample_weight=[weights, np.ones_like(weights)],
-                validation_data=(x_held, [y_held, outside(lesions[held])]),
+                validation_data=(x_held, [y_held, held_outside]),
                 verbose=2,
             )
         else:
+            (x,) = augment(images[train])
             model.fit(
                 x,
                 labels[train],
