@@ -241,6 +241,11 @@ async fn drive(browser: &Client, base: &str, explainer: &str, running: &Running)
         faithfulness.contains("patches filled with the image's median tissue"),
         "{faithfulness}"
     );
+    // And where its insertion curve starts: the blurred image's probability.
+    ensure!(
+        faithfulness.contains("The blurred image, where insertion starts, scores "),
+        "{faithfulness}"
+    );
     let weight = js(browser, PAGE_WEIGHT).await?;
     println!("case view: {weight} bytes (document and every resource, decoded)");
     ensure!(
@@ -254,6 +259,12 @@ async fn drive(browser: &Client, base: &str, explainer: &str, running: &Running)
     browser.set_window_size(1920, 1200).await?;
     assert_usable(browser, "case at 1920 px").await?;
     screenshot(browser, "case-1920.png").await?;
+    js(
+        browser,
+        "document.getElementById('faithfulness').scrollIntoView({ block: 'center' }); return 0;",
+    )
+    .await?;
+    screenshot(browser, "case-faithfulness.png").await?;
     browser.set_window_size(1280, 1000).await?;
 
     // Window/level from the keyboard: 20 steps of 5 HU up darkens the picture.

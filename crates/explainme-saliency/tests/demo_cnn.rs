@@ -30,9 +30,8 @@
 //! baseline Score-CAM blends towards: on 15 of these 24 cases the blurred image scores at
 //! least the image's own probability of `malignant` (`Faithfulness::blurred_score`), and
 //! there Score-CAM gives mass 0.259 and pointing 0.733, against 0.438 and 0.889 on the other
-//! 9. The tests that run assert what
-//! its maps do show: far more mass in the lesion than its area, and insertion curves better
-//! than a random map's.
+//! 9. The tests that run assert what its maps do show: far more mass in the lesion than its
+//! area, and insertion curves better than a random map's.
 
 use std::path::Path;
 
