@@ -33,10 +33,10 @@
 //! 9. The tests that run assert what its maps do show: far more mass in the lesion than its
 //! area, and insertion curves better than a random map's.
 
-use std::path::Path;
+mod demo_model;
 
+use demo_model::demo;
 use explainme_imaging::{Image, Mask, Shape};
-use explainme_onnx::{Model, ModelCard};
 use explainme_phantom::Phantom;
 use explainme_saliency::{
     Faithfulness, Saliency, Subject, cascading_randomisation, faithfulness, lesion_mass, pearson,
@@ -45,15 +45,6 @@ use explainme_saliency::{
 
 const UNSEEN_SEED: u64 = 20261201;
 const CASES: usize = 24;
-
-fn demo() -> (Model, ModelCard) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/models");
-    let model = Model::from_path(dir.join("renal_cnn.onnx")).unwrap();
-    let card =
-        ModelCard::from_json(&std::fs::read_to_string(dir.join("renal_cnn.card.json")).unwrap())
-            .unwrap();
-    (model, card)
-}
 
 fn cohort() -> Vec<(Image, Mask)> {
     Phantom::params()
