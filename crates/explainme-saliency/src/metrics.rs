@@ -88,8 +88,8 @@ pub fn faithfulness(
     let random: Vec<f32> = (0..map.len())
         .map(|_| (rng.next_u32() >> 8) as f32)
         .collect();
-    let map_curves = curves(subject, &input, map, heatmap.class, steps)?;
-    let random_curves = curves(subject, &input, &random, heatmap.class, steps)?;
+    let [map_curves, random_curves] =
+        curves(subject, &input, [map, &random], heatmap.class, steps)?;
     let (lesion_mass, pointing_game) = match mask {
         Some(mask) => (
             Some(lesion_mass(&heatmap.map, mask)?),
@@ -106,7 +106,7 @@ pub fn faithfulness(
         median_score: Some(map_curves.median_score),
         lesion_mass,
         pointing_game,
-        forward_passes: 4 * (steps + 1),
+        forward_passes: passes(steps),
     })
 }
 
@@ -120,28 +120,49 @@ struct Curves {
     median_score: f64,
 }
 
+/// Forward passes for two maps' curves of `steps` steps: both curves of both maps share
+/// their ends (the image, where deletion starts and insertion ends; the blurred baseline;
+/// the median-filled image), so each is scored once.
+fn passes(steps: usize) -> usize {
+    3 + 4 * (steps - 1)
+}
+
+/// The curves of each of `maps`, scored together: inputs 0, 1 and 2 are the image, its
+/// blurred baseline and its median-filled copy; then, per map, the deletion steps
+/// 1..steps (the most salient voxels become the image's median) and the insertion steps
+/// 1..steps (they return from the blurred baseline).
 fn curves(
     subject: &Subject,
     input: &Prepared,
-    map: &[f32],
+    maps: [&[f32]; 2],
     class: usize,
     steps: usize,
-) -> Result<Curves> {
-    let mut order: Vec<usize> = (0..map.len()).collect();
-    order.sort_by(|&a, &b| map[b].total_cmp(&map[a]).then(a.cmp(&b)));
-    let changed = |t: usize| (t * map.len()).div_ceil(steps);
-    // Inputs 0..=steps delete (the most salient voxels become the image's median),
-    // steps+1..=2·steps+1 insert (they return from the blurred baseline).
-    let scores = score_all(subject, class, 2 * (steps + 1), &|_| {}, |i, out| {
-        let first = |t: usize| &order[..changed(t).min(map.len())];
-        if i <= steps {
-            out.copy_from_slice(&input.input);
-            first(i).iter().for_each(|&v| out[v] = input.median);
-        } else {
-            out.copy_from_slice(&input.baseline);
-            first(i - steps - 1)
-                .iter()
-                .for_each(|&v| out[v] = input.input[v]);
+) -> Result<[Curves; 2]> {
+    let voxels = input.input.len();
+    let orders = maps.map(|map| {
+        let mut order: Vec<usize> = (0..map.len()).collect();
+        order.sort_by(|&a, &b| map[b].total_cmp(&map[a]).then(a.cmp(&b)));
+        order
+    });
+    let changed = |t: usize| (t * voxels).div_ceil(steps).min(voxels);
+    let inner = steps - 1;
+    let scores = score_all(subject, class, passes(steps), &|_| {}, |i, out| {
+        match i {
+            0 => out.copy_from_slice(&input.input),
+            1 => out.copy_from_slice(&input.baseline),
+            2 => out.fill(input.median),
+            _ => {
+                let k = i - 3;
+                let (order, k) = (&orders[k / (2 * inner)], k % (2 * inner));
+                let first = &order[..changed(k % inner + 1)];
+                if k < inner {
+                    out.copy_from_slice(&input.input);
+                    first.iter().for_each(|&v| out[v] = input.median);
+                } else {
+                    out.copy_from_slice(&input.baseline);
+                    first.iter().for_each(|&v| out[v] = input.input[v]);
+                }
+            }
         }
         Ok(())
     })?;
@@ -152,12 +173,29 @@ fn curves(
             .sum::<f64>()
             / steps as f64
     };
-    Ok(Curves {
-        deletion_auc: auc(&scores[..=steps]),
-        insertion_auc: auc(&scores[steps + 1..]),
-        blurred_score: f64::from(scores[steps + 1]),
-        median_score: f64::from(scores[steps]),
-    })
+    let (image, blurred, median) = (scores[0], scores[1], scores[2]);
+    Ok([0, 1].map(|m| {
+        let steps_of = |curve: usize| {
+            let start = 3 + m * 2 * inner + curve * inner;
+            &scores[start..start + inner]
+        };
+        let deletion: Vec<f32> = [image]
+            .into_iter()
+            .chain(steps_of(0).iter().copied())
+            .chain([median])
+            .collect();
+        let insertion: Vec<f32> = [blurred]
+            .into_iter()
+            .chain(steps_of(1).iter().copied())
+            .chain([image])
+            .collect();
+        Curves {
+            deletion_auc: auc(&deletion),
+            insertion_auc: auc(&insertion),
+            blurred_score: f64::from(blurred),
+            median_score: f64::from(median),
+        }
+    }))
 }
 
 fn check_mask(map: &Image, mask: &Mask) -> Result<()> {
