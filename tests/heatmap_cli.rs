@@ -11,21 +11,24 @@ fn explainme(args: &[&str]) -> Output {
         .expect("the explainme binary runs")
 }
 
-#[test]
-fn heatmaps_of_a_phantom_with_figures() {
+/// The demo CNN and its card.
+fn demo() -> (std::path::PathBuf, std::path::PathBuf) {
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models");
-    let (model, card) = (
+    (
         models.join("renal_cnn.onnx"),
         models.join("renal_cnn.card.json"),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let cohort = dir.path().join("cohort");
+    )
+}
+
+/// `explainme phantom --cases N --seed S` into `dir/cohort`.
+fn phantom(dir: &Path, cases: usize, seed: u64) -> std::path::PathBuf {
+    let cohort = dir.join("cohort");
     let done = explainme(&[
         "phantom",
         "--cases",
-        "2",
+        &cases.to_string(),
         "--seed",
-        "424242",
+        &seed.to_string(),
         "--out",
         cohort.to_str().unwrap(),
     ]);
@@ -34,6 +37,14 @@ fn heatmaps_of_a_phantom_with_figures() {
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
+    cohort
+}
+
+#[test]
+fn heatmaps_of_a_phantom_with_figures() {
+    let (model, card) = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = phantom(dir.path(), 2, 424242);
     let image = cohort.join("images/case_00001.png");
     let mask = cohort.join("masks/case_00001/lesion.png");
     let base = |method: &str, out: &Path| {
@@ -161,4 +172,47 @@ fn heatmaps_of_a_phantom_with_figures() {
     let stderr = String::from_utf8(run.stderr).unwrap();
     assert!(stderr.contains("unknown fill `zero`"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+/// A map with no positive saliency is said to be empty, in text and JSON: case 4 of the
+/// unseen seed 20261201, called benign at 0.557, whose blurred image scores 0.256 for
+/// benign and whose top-16 channels each score below that when revealed (fast Score-CAM).
+#[test]
+fn an_empty_map_is_called_empty() {
+    let (model, card) = demo();
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = phantom(dir.path(), 4, 20261201);
+    let (model, card, image, out) = (
+        model.display().to_string(),
+        card.display().to_string(),
+        cohort.join("images/case_00004.png").display().to_string(),
+        dir.path().join("map.npy").display().to_string(),
+    );
+    let run = |format: &str| {
+        let run = explainme(&[
+            "heatmap", "--model", &model, "--card", &card, "--image", &image, "--method",
+            "scorecam", "--fast", "--out", &out, "--format", format,
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        String::from_utf8(run.stdout).unwrap()
+    };
+    let report: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(report["positive_voxels"], 0, "{report}");
+    assert_eq!(report["class_name"], "benign", "{report}");
+    let blurred = report["faithfulness"]["blurred_score"].as_f64().unwrap();
+    assert!(
+        blurred < report["probability"].as_f64().unwrap(),
+        "{report}"
+    );
+    let text = run("text");
+    assert!(
+        text.contains("the map is empty: no voxel has positive saliency"),
+        "{text}"
+    );
+    let map = explainme_imaging::codec::npy::read_tensor(Path::new(&out)).unwrap();
+    assert!(map.data.iter().all(|&v| v <= 0.0));
 }
