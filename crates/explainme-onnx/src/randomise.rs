@@ -12,8 +12,7 @@
 //! (the `int64` shapes of a `Reshape`) and nodes without a kernel (a separate bias `Add`
 //! after a `MatMul`) are left as they are. It changes values only, never the graph.
 
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use explainme_rng::Random;
 
 use crate::proto::{self, tensor_proto::DataType};
 use crate::{Error, Model, Result};
@@ -69,8 +68,7 @@ impl Model {
                     continue;
                 };
                 // One stream per (layer, input): independent of how many layers are chosen.
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(((layer as u64) << 8) | k as u64);
+                let mut rng = Random::new(seed, ((layer as u64) << 8) | k as u64);
                 randomise(tensor, &mut rng)?;
             }
         }
@@ -117,7 +115,7 @@ fn weighted_nodes(proto: &proto::ModelProto) -> Vec<(String, Vec<String>)> {
 /// Replaces a float tensor's values with Gaussian ones of its own mean and standard
 /// deviation (a constant tensor keeps its mean, with the spread of a unit-variance draw
 /// scaled by its magnitude, so a zero-initialised bias stays zero).
-fn randomise(tensor: &mut proto::TensorProto, rng: &mut ChaCha8Rng) -> Result<()> {
+fn randomise(tensor: &mut proto::TensorProto, rng: &mut Random) -> Result<()> {
     let name = tensor.name.clone().unwrap_or_default();
     if !tensor.external_data.is_empty() {
         return Err(Error::Unsupported(format!(
@@ -147,18 +145,9 @@ fn randomise(tensor: &mut proto::TensorProto, rng: &mut ChaCha8Rng) -> Result<()
         / n;
     let sd = if var > 0.0 { var.sqrt() } else { mean.abs() };
     let fresh: Vec<f32> = (0..values.len())
-        .map(|_| (mean + sd * standard_normal(rng)) as f32)
+        .map(|_| (mean + sd * rng.normal()) as f32)
         .collect();
     tensor.raw_data = None;
     tensor.float_data = fresh;
     Ok(())
-}
-
-/// One standard normal draw (Box–Muller), written out so a seed's weights never change with
-/// a distribution crate's upgrade.
-fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let unit = |rng: &mut ChaCha8Rng| (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-    let u1 = 1.0 - unit(rng);
-    let u2 = unit(rng);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }

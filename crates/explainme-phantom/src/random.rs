@@ -1,12 +1,11 @@
-//! The per-case random source: a ChaCha8 stream per (seed, case, purpose).
+//! The per-case random source: a stream of the workspace's seeded source
+//! (`explainme_rng::Random`) per (seed, case, purpose).
 //!
 //! Every case owns independent streams, so cases can be generated in any order or in
 //! parallel and still come out byte-identical for the same seed. The samplers (uniform,
-//! Gaussian, weighted choice) are written out here rather than borrowed from a distribution
-//! crate so that the numbers a seed produces never change with a dependency upgrade.
-
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+//! Gaussian using both values of each Box–Muller pair, weighted choice) are written out here
+//! rather than borrowed from a distribution crate so that the numbers a seed produces never
+//! change with a dependency upgrade.
 
 /// What a stream is used for; separate streams keep, for example, the label noise of a case
 /// unchanged when its rendering changes.
@@ -18,23 +17,24 @@ pub(crate) enum Purpose {
 }
 
 pub(crate) struct Random {
-    rng: ChaCha8Rng,
+    rng: explainme_rng::Random,
     spare_normal: Option<f64>,
 }
 
 impl Random {
     pub(crate) fn for_case(seed: u64, case: u64, purpose: Purpose) -> Random {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(case.wrapping_mul(4).wrapping_add(purpose as u64));
         Random {
-            rng,
+            rng: explainme_rng::Random::new(
+                seed,
+                case.wrapping_mul(4).wrapping_add(purpose as u64),
+            ),
             spare_normal: None,
         }
     }
 
     /// Uniform in [0, 1) with 53 random bits.
     pub(crate) fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.rng.uniform()
     }
 
     /// Uniform in [lo, hi).

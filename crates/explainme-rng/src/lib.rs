@@ -35,6 +35,11 @@ impl Random {
         self.0.next_u64()
     }
 
+    /// 32 random bits (one ChaCha word, where [`Random::next_u64`] takes two).
+    pub fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+
     /// Uniform in [0, 1) with 53 random bits.
     pub fn uniform(&mut self) -> f64 {
         (self.0.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)

@@ -21,8 +21,7 @@
 //! Nothing here decides what is good enough; tests and reports do.
 
 use explainme_imaging::{Image, Mask};
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use explainme_rng::Random;
 use serde::{Deserialize, Serialize};
 
 use crate::methods::score_all;
@@ -84,7 +83,7 @@ pub fn faithfulness(
             got: heatmap.map.shape().as_slice().to_vec(),
         });
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = Random::new(seed, 0);
     let random: Vec<f32> = (0..map.len())
         .map(|_| (rng.next_u32() >> 8) as f32)
         .collect();

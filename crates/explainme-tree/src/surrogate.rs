@@ -12,8 +12,7 @@
 //! - **truth**: each tree's accuracy against the truth (and the CNN's own), and how often the
 //!   two trees agree — where they part is where the CNN does something the truth does not.
 
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use explainme_rng::Random;
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::FeatureMatrix;
@@ -347,18 +346,15 @@ impl FittedSurrogate {
 }
 
 /// A seeded split of each stratum: `round(holdout × n)` of its cases, drawn by a
-/// Fisher–Yates shuffle on ChaCha8, are held out. Both parts come back ascending.
+/// Fisher–Yates shuffle ([`Random::shuffle`], stream 0 of `seed`), are held out. Both parts come back ascending.
 fn stratified_split(strata: &[usize], holdout: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = Random::new(seed, 0);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for stratum in 0..=strata.iter().copied().max().unwrap_or(0) {
         let mut members: Vec<usize> = (0..strata.len())
             .filter(|&i| strata[i] == stratum)
             .collect();
-        for i in (1..members.len()).rev() {
-            let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
-            members.swap(i, j);
-        }
+        rng.shuffle(&mut members);
         let held = (holdout * members.len() as f64).round() as usize;
         test.extend_from_slice(&members[..held]);
         train.extend_from_slice(&members[held..]);

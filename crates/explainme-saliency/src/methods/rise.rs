@@ -9,9 +9,10 @@
 //! is `Σᵢ pᵢ · mᵢ / Σᵢ mᵢ` per voxel, the mean probability when the voxel is shown; the paper
 //! divides by `N · keep_probability`, which has the same limit but adds, at a few thousand
 //! masks, the noise of how often each voxel happened to be kept — enough to scramble the
-//! ranking of a map whose signal is a small covariance on top of the mean probability. Masks come from one ChaCha8 stream seeded with
-//! `seed`, generated per batch and dropped after it: memory is one batch of masks plus two
-//! maps, whatever `masks` is.
+//! ranking of a map whose signal is a small covariance on top of the mean probability. Masks
+//! come from one stream of the workspace's seeded source (`explainme_rng::Random`, stream 0
+//! of `seed`), generated per batch and dropped after it: memory is one batch of masks plus
+//! two maps, whatever `masks` is.
 //!
 //! **Fast variant: stop when converged.** Masks are consumed in segments of `min_masks / 2`,
 //! then doubling (so segment *k* is as long as all before it); after each segment the
@@ -41,10 +42,8 @@
 //! nothing matters (a flat map, pure noise) it never converges and costs as much as the full
 //! method plus the checks.
 
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
-
 use explainme_imaging::{Resizer, Shape};
+use explainme_rng::Random;
 
 use super::{Job, Method};
 use crate::metrics::pearson;
@@ -66,7 +65,7 @@ fn planned_passes(params: &SaliencyParams, _: &Subject) -> usize {
 
 /// Draws masks of one image grid.
 struct MaskMaker {
-    rng: ChaCha8Rng,
+    rng: Random,
     grid: [usize; 3],
     cell: [usize; 3],
     keep: f64,
@@ -95,7 +94,7 @@ impl MaskMaker {
             Shape::from_slice(&up[axes..])?,
         );
         Ok(MaskMaker {
-            rng: ChaCha8Rng::seed_from_u64(params.seed),
+            rng: Random::new(params.seed, 0),
             grid,
             cell,
             keep: params.keep_probability,
@@ -104,21 +103,17 @@ impl MaskMaker {
         })
     }
 
-    fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
     /// Writes the next mask into `out`.
     fn next(&mut self, out: &mut [f32]) {
         let [gz, gy, gx] = self.grid;
         self.cells.clear();
         for _ in 0..gz * gy * gx {
-            let kept = self.uniform() < self.keep;
+            let kept = self.rng.uniform() < self.keep;
             self.cells.push(if kept { 1.0 } else { 0.0 });
         }
         let shift: [usize; 3] = [0, 1, 2].map(|a| {
             if self.grid[a] > 1 {
-                (self.uniform() * self.cell[a] as f64) as usize
+                (self.rng.uniform() * self.cell[a] as f64) as usize
             } else {
                 0
             }
