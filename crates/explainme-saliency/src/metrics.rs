@@ -151,10 +151,12 @@ fn curves(
             1 => out.copy_from_slice(&input.baseline),
             2 => out.fill(input.median),
             _ => {
+                // Map m, curve c (0 deletion, 1 insertion), step t: the layout `inner_steps`
+                // reads back.
                 let k = i - 3;
-                let (order, k) = (&orders[k / (2 * inner)], k % (2 * inner));
-                let first = &order[..changed(k % inner + 1)];
-                if k < inner {
+                let (m, c, t) = (k / (2 * inner), k / inner % 2, k % inner + 1);
+                let first = &orders[m][..changed(t)];
+                if c == 0 {
                     out.copy_from_slice(&input.input);
                     first.iter().for_each(|&v| out[v] = input.median);
                 } else {
@@ -174,18 +176,18 @@ fn curves(
     };
     let (image, blurred, median) = (scores[0], scores[1], scores[2]);
     Ok([0, 1].map(|m| {
-        let steps_of = |curve: usize| {
-            let start = 3 + m * 2 * inner + curve * inner;
+        let inner_steps = |c: usize| {
+            let start = 3 + (2 * m + c) * inner;
             &scores[start..start + inner]
         };
         let deletion: Vec<f32> = [image]
             .into_iter()
-            .chain(steps_of(0).iter().copied())
+            .chain(inner_steps(0).iter().copied())
             .chain([median])
             .collect();
         let insertion: Vec<f32> = [blurred]
             .into_iter()
-            .chain(steps_of(1).iter().copied())
+            .chain(inner_steps(1).iter().copied())
             .chain([image])
             .collect();
         Curves {

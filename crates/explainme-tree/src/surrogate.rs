@@ -346,7 +346,8 @@ impl FittedSurrogate {
 }
 
 /// A seeded split of each stratum: `round(holdout × n)` of its cases, drawn by a
-/// Fisher–Yates shuffle ([`Random::shuffle`], stream 0 of `seed`), are held out. Both parts come back ascending.
+/// Fisher–Yates shuffle ([`Random::shuffle`], stream 0 of `seed`), are held out. Both parts
+/// come back ascending.
 fn stratified_split(strata: &[usize], holdout: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut rng = Random::new(seed, 0);
     let (mut train, mut test) = (Vec::new(), Vec::new());
